@@ -1,0 +1,134 @@
+"""Every code the kiosk shows, logs or sends: one home for each enum.
+
+The Chinese and English texts for these live in the message catalogs
+(kiosk/locale/*/LC_MESSAGES/kiosk.po) under keys built by ``message_key``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    """The session flow's states; each has one screen."""
+
+    ATTRACT = "attract"
+    IDENTIFY = "identify"
+    CONFIRM = "confirm"
+    NOT_ON_ROSTER = "not_on_roster"
+    CONSENT = "consent"
+    SCAN_CODE = "scan_code"
+    GUIDE = "guide"
+    COUNTDOWN = "countdown"
+    CAPTURING = "capturing"
+    REVIEW = "review"
+    SAVING = "saving"
+    RECEIPT = "receipt"
+    CALL_STAFF = "call_staff"
+    STAFF = "staff"
+
+
+class Button(str, Enum):
+    """Touches the screens forward to the flow."""
+
+    START = "start"
+    CONFIRM_IDENTITY = "confirm_identity"
+    NOT_ME = "not_me"
+    AGREE = "agree"
+    DECLINE = "decline"
+    TAKE_PHOTO = "take_photo"
+    RETAKE = "retake"
+    ACCEPT_PHOTO = "accept_photo"
+    DONE = "done"
+    CANCEL = "cancel"
+    STAFF = "staff"
+    STAFF_EXIT = "staff_exit"
+    LANGUAGE = "language"
+
+
+class Device(str, Enum):
+    CAMERA = "camera"
+    ID_READER = "id_reader"
+    LIGHTS = "lights"
+    STATUS_LED = "status_led"
+    STORE = "store"
+
+
+class Problem(str, Enum):
+    """Why the flow shows a message instead of moving on.
+
+    Student-facing ones (bad card, bad code, no face in the still) keep the
+    student where they are; device ones send the kiosk to CALL_STAFF.
+    """
+
+    # identify
+    CARD_UNREADABLE = "card_unreadable"
+    CARD_INVALID_NUMBER = "card_invalid_number"
+    CARD_EXPIRED = "card_expired"
+    NOT_EXPECTED = "not_expected"
+    ALREADY_CAPTURED = "already_captured"
+    OTHER_CENTRE = "other_centre"
+    # scan code
+    CODE_INVALID = "code_invalid"
+    CODE_USED_BY_OTHER = "code_used_by_other"
+    # capture
+    NO_FACE_IN_PHOTO = "no_face_in_photo"
+    PHOTO_NOT_COMPLIANT = "photo_not_compliant"
+    NO_RETAKES_LEFT = "no_retakes_left"
+    # devices and storage (failsafe)
+    CAMERA_FAILED = "camera_failed"
+    READER_FAILED = "reader_failed"
+    LIGHTS_FAILED = "lights_failed"
+    STORE_FAILED = "store_failed"
+    DISK_FULL = "disk_full"
+    STAFF_REQUESTED = "staff_requested"
+    PIN_WRONG = "pin_wrong"
+
+
+class Hint(str, Enum):
+    """Pose guidance hints, most important first (the photo engine ranks them)."""
+
+    NO_FACE = "NO_FACE"
+    MULTIPLE_FACES = "MULTIPLE_FACES"
+    TOO_DARK = "TOO_DARK"
+    TOO_BRIGHT = "TOO_BRIGHT"
+    MOVE_CLOSER = "MOVE_CLOSER"
+    MOVE_BACK = "MOVE_BACK"
+    MOVE_LEFT = "MOVE_LEFT"
+    MOVE_RIGHT = "MOVE_RIGHT"
+    MOVE_UP = "MOVE_UP"
+    MOVE_DOWN = "MOVE_DOWN"
+    LEVEL_HEAD = "LEVEL_HEAD"
+    FACE_CAMERA = "FACE_CAMERA"
+    CHIN_DOWN = "CHIN_DOWN"
+    CHIN_UP = "CHIN_UP"
+    OPEN_EYES = "OPEN_EYES"
+    CLOSE_MOUTH = "CLOSE_MOUTH"
+    HAIR_OFF_FACE = "HAIR_OFF_FACE"
+    GLASSES_GLARE = "GLASSES_GLARE"
+    HOLD_STILL = "HOLD_STILL"
+    READY = "READY"
+
+
+class KioskStatus(str, Enum):
+    """What the status LED tells staff at a glance (see hardware/status_led.py)."""
+
+    READY = "ready"  # idle, devices fine, nothing waiting to sync
+    BUSY = "busy"  # a student is in a session
+    QUEUE = "queue"  # captures waiting to sync
+    OFFLINE = "offline"  # server unreachable
+    STAFF = "staff"  # staff mode open
+    ERROR = "error"  # needs help: a device failed or storage is full
+
+
+def message_key(code: Enum) -> str:
+    """Catalog key for a code: e.g. Hint.MOVE_CLOSER -> 'hint.MOVE_CLOSER'."""
+    prefix = {
+        State: "state",
+        Button: "button",
+        Device: "device",
+        Problem: "problem",
+        Hint: "hint",
+        KioskStatus: "status",
+    }[type(code)]
+    return f"{prefix}.{code.value}"

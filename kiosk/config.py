@@ -1,0 +1,214 @@
+"""The kiosk's one TOML config file, validated.
+
+Every key and its default is in examples/kiosk.toml. Defaults give the
+laptop demo (simulated devices). A bad file fails with the key's dotted path
+and what is allowed, never a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KioskSection(_Section):
+    id: str = "demo-kiosk-01"
+    centre: str = "demo-centre"
+    session: str = "demo-session"
+    language: Literal["zh_CN", "en"] = "zh_CN"
+    # Where captures and the database live; created with mode 0700.
+    data_dir: Path = Path("var/kiosk-data")
+    # Staff mode PIN: digits only, 4 to 8 of them.
+    staff_pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] = "2468"
+    # Refuse new sessions below this much free disk, before anything is lost.
+    min_free_mb: Annotated[int, Field(ge=0)] = 200
+
+
+class ScreenConfig(_Section):
+    width: Annotated[int, Field(ge=320)] = 800
+    height: Annotated[int, Field(ge=240)] = 480
+    fullscreen: bool = False
+    # Font with Simplified Chinese glyphs (Debian fonts-wqy-microhei).
+    font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+class AudioConfig(_Section):
+    muted: bool = False
+    # Spoken prompts, one WAV per hint and language: DIR/<lang>/<HINT>.wav.
+    # `kiosk make-prompts` fills it with espeak-ng.
+    prompts_dir: Path = Path("var/prompts")
+    # Do not repeat the same prompt more often than this.
+    repeat_seconds: Seconds = 4.0
+
+
+class TimeoutsConfig(_Section):
+    """Seconds of inactivity after which a state goes back to attract."""
+
+    identify: Seconds = 60
+    confirm: Seconds = 45
+    not_on_roster: Seconds = 20
+    consent: Seconds = 90
+    scan_code: Seconds = 90
+    guide: Seconds = 90
+    countdown: Seconds = 30
+    capturing: Seconds = 30
+    review: Seconds = 60
+    saving: Seconds = 30
+    receipt: Seconds = 10
+    call_staff: Seconds = 120
+    staff: Seconds = 300
+
+
+class FlowConfig(_Section):
+    countdown_seconds: Annotated[int, Field(ge=0, le=10)] = 3
+    max_retakes: Annotated[int, Field(ge=0, le=10)] = 3
+    # Capture by itself once the pose has been right for ready_hold_seconds.
+    auto_capture: bool = True
+    ready_hold_seconds: Seconds = 1.0
+    # Read failures in a row before the student is sent to staff.
+    max_card_errors: Annotated[int, Field(ge=1)] = 3
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+
+
+class ConsentConfig(_Section):
+    # Stored with every capture; bump it whenever the consent text changes.
+    version: str = "2026-11-v1"
+
+
+class SimulatedCameraConfig(_Section):
+    # Portraits (JPEG/PNG) to use as the student; empty: scikit-image's
+    # astronaut, cut out and put on the blue backdrop.
+    faces: list[Path] = []
+    # Smaller than the Pi HQ camera's 4056x3040 so the demo stays quick.
+    still_size: tuple[int, int] = (2028, 1520)
+    fps: Annotated[float, Field(gt=0, le=60)] = 15
+
+
+class CameraConfig(_Section):
+    backend: Literal["simulated", "picamera2"] = "simulated"
+    preview_size: tuple[int, int] = (640, 480)
+    still_size: tuple[int, int] = (4056, 3040)
+    simulated: SimulatedCameraConfig = SimulatedCameraConfig()
+
+
+class SimulatedCard(_Section):
+    """A card the simulated reader can present."""
+
+    label: str
+    id_number: str = ""
+    name: str = ""
+    sex: str = "0"
+    birth_date: date | None = None
+    valid_until: date | None = None  # None: long-term
+    uid: str | None = None
+    # 'unreadable': the reader reports a read failure for this card.
+    fault: Literal["none", "unreadable"] = "none"
+
+
+class IdReaderConfig(_Section):
+    backend: Literal["simulated"] = "simulated"
+    simulated_cards: list[SimulatedCard] = []
+
+
+class GpioConfig(_Section):
+    # 'mock' is gpiozero's MockFactory with PWM pins (laptop, tests);
+    # 'lgpio' on a Pi 5 / Bookworm; 'rpigpio' or 'pigpio' on older Pis.
+    pin_factory: Literal["mock", "lgpio", "rpigpio", "pigpio", "native"] = "mock"
+    lights_pins: list[Annotated[int, Field(ge=0, le=27)]] = [12, 13]
+    lights_level: Annotated[float, Field(gt=0, le=1)] = 1.0
+    # Common-cathode RGB LED: red, green, blue.
+    status_led_pins: tuple[int, int, int] = (17, 27, 22)
+
+
+class RosterConfig(_Section):
+    # CSV with columns id_number,name,programme,centre,session.
+    path: Path = Path("examples/roster-demo.csv")
+    # Let a student who already has a capture take another one.
+    allow_recapture: bool = False
+    # Makeup mode: accept students from other centres and sessions.
+    makeup_mode: bool = False
+
+
+class PhotoConfig(_Section):
+    width: int = 480
+    height: int = 640
+    min_kb: Annotated[int, Field(ge=1)] = 20
+    max_kb: Annotated[int, Field(ge=1)] = 40
+    min_quality: Annotated[int, Field(ge=60, le=100)] = 60
+    dpi: int = 300
+
+    @model_validator(mode="after")
+    def _kb_range(self) -> PhotoConfig:
+        if self.min_kb > self.max_kb:
+            raise ValueError("min_kb must not be larger than max_kb")
+        return self
+
+
+class Config(_Section):
+    kiosk: KioskSection = KioskSection()
+    screen: ScreenConfig = ScreenConfig()
+    audio: AudioConfig = AudioConfig()
+    flow: FlowConfig = FlowConfig()
+    consent: ConsentConfig = ConsentConfig()
+    camera: CameraConfig = CameraConfig()
+    id_reader: IdReaderConfig = IdReaderConfig()
+    gpio: GpioConfig = GpioConfig()
+    roster: RosterConfig = RosterConfig()
+    photo: PhotoConfig = PhotoConfig()
+
+    def as_demo(self) -> Config:
+        """Same settings with every device simulated (``kiosk run --demo``)."""
+        return self.model_copy(
+            update={
+                "camera": self.camera.model_copy(update={"backend": "simulated"}),
+                "id_reader": self.id_reader.model_copy(update={"backend": "simulated"}),
+                "gpio": self.gpio.model_copy(update={"pin_factory": "mock"}),
+            }
+        )
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message says which key and why."""
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (see examples/kiosk.toml for the allowed keys)")
+        else:
+            got = e.get("input")
+            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"  {key}: {e['msg']}{got_text}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a TOML file; None gives the defaults (the demo)."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,519 @@
+"""The session flow: the kiosk's brain, in plain Python (no Kivy, no devices).
+
+It receives events (card read, code scanned, guidance for a frame, button
+pressed, still processed, capture saved, device failed or back, time passed)
+and decides the next state. It never touches a device: what it wants done
+(take a still, switch the lights, save, speak a prompt) it queues as
+Effects that the runtime drains and carries out. Everything a screen shows
+comes from ``view()``.
+
+Like pibooth, any device error falls into a failsafe state (CALL_STAFF) and
+the kiosk status becomes ERROR; when every device is back the kiosk returns
+to ATTRACT by itself. Every state times out back to ATTRACT and wipes the
+student's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Callable, Protocol
+
+from transitions import Machine
+
+from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State
+from kiosk.config import FlowConfig
+from kiosk.hardware.id_reader import IdCard
+from kiosk.idnumber import is_valid, mask_id, mask_name
+
+log = logging.getLogger(__name__)
+
+# States a student is in; leaving them for ATTRACT ends the session.
+STUDENT_STATES = frozenset(State) - {State.ATTRACT, State.CALL_STAFF, State.STAFF}
+# States the camera preview runs in.
+CAMERA_STATES = frozenset({State.SCAN_CODE, State.GUIDE, State.COUNTDOWN})
+# Where CANCEL is offered (not while a still is processed or saved).
+CANCELLABLE = frozenset(
+    {State.IDENTIFY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE, State.REVIEW}
+)
+DEVICE_PROBLEM = {
+    Device.CAMERA: Problem.CAMERA_FAILED,
+    Device.ID_READER: Problem.READER_FAILED,
+    Device.LIGHTS: Problem.LIGHTS_FAILED,
+    Device.STATUS_LED: Problem.LIGHTS_FAILED,
+    Device.STORE: Problem.STORE_FAILED,
+}
+
+
+class RosterOutcome(str, Enum):
+    EXPECTED = "expected"
+    ALREADY_CAPTURED = "already_captured"
+    NOT_EXPECTED = "not_expected"
+    OTHER_CENTRE = "other_centre"
+
+
+@dataclass(frozen=True)
+class RosterMatch:
+    outcome: RosterOutcome
+    programme: str = ""
+    student_ref: str = ""  # the roster's key for the student (not the ID number)
+
+
+class Roster(Protocol):
+    def lookup(self, card: IdCard) -> RosterMatch: ...
+
+
+class ProcessedPhoto(Protocol):
+    """A still turned into a spec photo by the photo engine."""
+
+    spec_jpeg: bytes
+    compliant: bool
+    problems: list[str]
+
+
+class EffectKind(str, Enum):
+    LIGHTS_ON = "lights_on"
+    LIGHTS_OFF = "lights_off"
+    TAKE_STILL = "take_still"
+    SAVE_CAPTURE = "save_capture"
+    PROMPT = "prompt"  # arg: catalog key of the spoken prompt
+
+
+@dataclass(frozen=True)
+class Effect:
+    kind: EffectKind
+    arg: Any = None
+
+
+@dataclass
+class Student:
+    """Everything the kiosk holds about the student in front of it."""
+
+    card: IdCard
+    match: RosterMatch
+    consent_version: str = ""
+    consent_time: datetime | None = None
+    code_payload: str = ""
+    photo: ProcessedPhoto | None = None
+    retakes_left: int = 0
+
+    def __repr__(self) -> str:
+        return f"Student({self.card!r}, {self.match.outcome.value})"
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """What SAVE_CAPTURE asks the store to write, in one transaction."""
+
+    student: Student
+    photo: ProcessedPhoto
+
+
+@dataclass(frozen=True)
+class View:
+    """What the screens show; built fresh from the flow's state."""
+
+    state: State
+    status: KioskStatus
+    problem: Problem | None = None
+    name_masked: str = ""
+    id_masked: str = ""
+    programme: str = ""
+    hints: tuple[Hint, ...] = ()
+    ready: bool = False
+    countdown: int = 0
+    retakes_left: int = 0
+    photo_jpeg: bytes | None = None
+    photo_compliant: bool = False
+    photo_problems: tuple[str, ...] = ()
+    capture_id: str = ""
+    staff_unlocked: bool = False
+    failed_devices: tuple[Device, ...] = ()
+    consent_version: str = ""
+    seconds_left: int = 0  # until this state times out
+    queue_depth: int = 0
+    online: bool = True
+
+
+@dataclass
+class SyncInfo:
+    """Fed by the sync agent; shown on the LED and in staff mode."""
+
+    queue_depth: int = 0
+    online: bool = True
+
+
+class SessionFlow:
+    """State machine for one booth. Not thread-safe: call from one thread."""
+
+    state: State  # set by transitions
+
+    def __init__(
+        self,
+        config: FlowConfig,
+        roster: Roster,
+        *,
+        consent_version: str,
+        staff_pin: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.roster = roster
+        self.consent_version = consent_version
+        self._staff_pin = staff_pin
+        self._clock = clock
+        self.student: Student | None = None
+        self.problem: Problem | None = None
+        self.hints: tuple[Hint, ...] = ()
+        self.ready = False
+        self.capture_id = ""
+        self.staff_unlocked = False
+        self.sync = SyncInfo()
+        self._failed: dict[Device, Problem] = {}
+        self._card_errors = 0
+        self._pin_errors = 0
+        self._effects: list[Effect] = []
+        self._last_activity = clock()
+        self._countdown_end = 0.0
+        self.machine = Machine(
+            model=self,
+            states=list(State),
+            initial=State.ATTRACT,
+            auto_transitions=False,
+            after_state_change="_after_state_change",
+        )
+        add = self.machine.add_transition
+        add("_start", State.ATTRACT, State.IDENTIFY)
+        add("_identified", [State.ATTRACT, State.IDENTIFY], State.CONFIRM)
+        add("_not_on_roster", [State.ATTRACT, State.IDENTIFY], State.NOT_ON_ROSTER)
+        add("_confirm", State.CONFIRM, State.CONSENT)
+        add("_agree", State.CONSENT, State.SCAN_CODE)
+        add("_code_ok", State.SCAN_CODE, State.GUIDE)
+        add("_shoot", State.GUIDE, State.COUNTDOWN)
+        add("_countdown_done", State.COUNTDOWN, State.CAPTURING)
+        add("_photo_ready", State.CAPTURING, State.REVIEW)
+        add("_photo_failed", State.CAPTURING, State.GUIDE)
+        add("_retake", State.REVIEW, State.GUIDE)
+        add("_accept", State.REVIEW, State.SAVING)
+        add("_saved", State.SAVING, State.RECEIPT)
+        add("_staff", [State.ATTRACT, State.CALL_STAFF], State.STAFF)
+        add("_to_attract", "*", State.ATTRACT)
+        add("_call_staff", "*", State.CALL_STAFF)
+
+    # ------------------------------------------------------------ outputs
+
+    def drain_effects(self) -> list[Effect]:
+        effects, self._effects = self._effects, []
+        return effects
+
+    @property
+    def healthy(self) -> bool:
+        return not self._failed
+
+    @property
+    def status(self) -> KioskStatus:
+        if self._failed:
+            return KioskStatus.ERROR
+        if self.state == State.STAFF:
+            return KioskStatus.STAFF
+        if self.state == State.CALL_STAFF:
+            return KioskStatus.ERROR
+        if self.state in STUDENT_STATES:
+            return KioskStatus.BUSY
+        if not self.sync.online:
+            return KioskStatus.OFFLINE
+        if self.sync.queue_depth:
+            return KioskStatus.QUEUE
+        return KioskStatus.READY
+
+    def view(self) -> View:
+        s = self.student
+        photo = s.photo if s else None
+        now = self._clock()
+        timeout = self._timeout_for(self.state)
+        return View(
+            state=self.state,
+            status=self.status,
+            problem=self.problem,
+            name_masked=mask_name(s.card.name) if s else "",
+            id_masked=mask_id(s.card.id_number) if s else "",
+            programme=s.match.programme if s else "",
+            hints=self.hints,
+            ready=self.ready,
+            countdown=max(0, math.ceil(self._countdown_end - now))
+            if self.state == State.COUNTDOWN
+            else 0,
+            retakes_left=s.retakes_left if s else 0,
+            photo_jpeg=photo.spec_jpeg if photo else None,
+            photo_compliant=bool(photo and photo.compliant),
+            photo_problems=tuple(photo.problems) if photo else (),
+            capture_id=self.capture_id,
+            staff_unlocked=self.staff_unlocked,
+            failed_devices=tuple(self._failed),
+            consent_version=self.consent_version,
+            seconds_left=max(0, math.ceil(self._last_activity + timeout - now)) if timeout else 0,
+            queue_depth=self.sync.queue_depth,
+            online=self.sync.online,
+        )
+
+    # ------------------------------------------------------------- events
+
+    def press(self, button: Button) -> None:
+        """A touch on the screen."""
+        self._touch()
+        st = self.state
+        if button == Button.CANCEL and st in CANCELLABLE:
+            self._to_attract()
+        elif button == Button.START and st == State.ATTRACT:
+            self._start()
+        elif button == Button.CONFIRM_IDENTITY and st == State.CONFIRM:
+            self._confirm()
+        elif button in (Button.NOT_ME, Button.DONE) and st in (
+            State.CONFIRM,
+            State.NOT_ON_ROSTER,
+            State.RECEIPT,
+        ):
+            self._to_attract()
+        elif button == Button.AGREE and st == State.CONSENT:
+            assert self.student is not None
+            self.student.consent_version = self.consent_version
+            self.student.consent_time = datetime.now(timezone.utc)
+            self._agree()
+        elif button == Button.DECLINE and st == State.CONSENT:
+            self._to_attract()
+        elif button == Button.TAKE_PHOTO and st == State.GUIDE:
+            self._shoot()
+        elif button == Button.RETAKE and st == State.REVIEW:
+            assert self.student is not None
+            if self.student.retakes_left > 0:
+                self.student.retakes_left -= 1
+                self.student.photo = None
+                self._retake()
+        elif button == Button.ACCEPT_PHOTO and st == State.REVIEW:
+            assert self.student is not None and self.student.photo is not None
+            if self.student.photo.compliant:
+                self._accept()
+        elif button == Button.STAFF and st in (State.ATTRACT, State.CALL_STAFF):
+            self._staff()
+        elif button == Button.STAFF_EXIT and st == State.STAFF:
+            self._leave_staff()
+        else:
+            log.debug("ignored %s in %s", button.value, st.value)
+
+    def card_presented(self, card: IdCard) -> None:
+        """The reader read a card (ATTRACT starts a session directly)."""
+        if self.state not in (State.ATTRACT, State.IDENTIFY):
+            return
+        self._touch()
+        if not is_valid(card.id_number) and not card.uid:
+            self._card_problem(Problem.CARD_INVALID_NUMBER)
+            return
+        if card.valid_until is not None and card.valid_until < datetime.now().date():
+            self._card_problem(Problem.CARD_EXPIRED)
+            return
+        match = self.roster.lookup(card)
+        log.info("card %s: roster says %s", mask_id(card.id_number), match.outcome.value)
+        self._card_errors = 0
+        self.student = Student(card=card, match=match, retakes_left=self.config.max_retakes)
+        if match.outcome == RosterOutcome.EXPECTED:
+            self.problem = None
+            self._identified()
+        else:
+            self.problem = Problem(match.outcome.value)
+            self._not_on_roster()
+
+    def card_failed(self, problem: Problem = Problem.CARD_UNREADABLE) -> None:
+        """A card was there but unreadable."""
+        if self.state in (State.ATTRACT, State.IDENTIFY):
+            self._touch()
+            self._card_problem(problem)
+
+    def code_scanned(self, payload: str) -> None:
+        """The 采集码 QR was decoded from the preview (payload kept opaque)."""
+        if self.state != State.SCAN_CODE:
+            return
+        self._touch()
+        problem = code_problem(payload)
+        if problem:
+            self.problem = problem
+            return
+        assert self.student is not None
+        self.student.code_payload = payload
+        self.problem = None
+        self._code_ok()
+
+    def guidance(self, hints: list[Hint] | tuple[Hint, ...], ready: bool) -> None:
+        """The photo engine's hints for the newest preview frame."""
+        if self.state != State.GUIDE:
+            return
+        hints = tuple(hints)
+        if hints and hints[0] != (self.hints[0] if self.hints else None):
+            self._effects.append(Effect(EffectKind.PROMPT, f"hint.{hints[0].value}"))
+        self.hints, self.ready = hints, ready
+        if ready and self.config.auto_capture:
+            self._shoot()
+
+    def photo_ready(self, photo: ProcessedPhoto) -> None:
+        if self.state != State.CAPTURING:
+            return
+        assert self.student is not None
+        self.student.photo = photo
+        self.problem = None if photo.compliant else Problem.PHOTO_NOT_COMPLIANT
+        self._photo_ready()
+
+    def photo_failed(self, problem: Problem = Problem.NO_FACE_IN_PHOTO) -> None:
+        """The still had no usable face: back to posing (a camera fault is device_failed)."""
+        if self.state != State.CAPTURING:
+            return
+        self.problem = problem
+        self._photo_failed()
+
+    def saved(self, capture_id: str) -> None:
+        """The store committed the capture: only now is the student told."""
+        if self.state != State.SAVING:
+            return
+        self.capture_id = capture_id
+        self._saved()
+
+    def save_failed(self, problem: Problem = Problem.STORE_FAILED) -> None:
+        if self.state == State.SAVING:
+            self.device_failed(Device.STORE, problem)
+
+    def device_failed(self, device: Device, problem: Problem | None = None) -> None:
+        """The failsafe: any device error sends the student to staff."""
+        problem = problem or DEVICE_PROBLEM[device]
+        log.warning("device %s failed: %s", device.value, problem.value)
+        self._failed[device] = problem
+        if self.state in (State.CAPTURING, State.COUNTDOWN):
+            self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+        if self.state != State.STAFF:
+            self.problem = problem
+            if self.state != State.CALL_STAFF:
+                self._call_staff()
+
+    def device_ok(self, device: Device) -> None:
+        """A failed device works again; with all back, the kiosk recovers."""
+        if self._failed.pop(device, None) is None:
+            return
+        log.info("device %s is back", device.value)
+        if not self._failed and self.state == State.CALL_STAFF and self._device_problem():
+            self._to_attract()
+
+    def enter_pin(self, pin: str) -> None:
+        if self.state != State.STAFF or self.staff_unlocked:
+            return
+        self._touch()
+        if pin == self._staff_pin:
+            self.staff_unlocked = True
+            self._pin_errors = 0
+            self.problem = None
+        else:
+            self._pin_errors += 1
+            self.problem = Problem.PIN_WRONG
+            if self._pin_errors >= 3:
+                self._leave_staff()
+
+    def set_sync(self, queue_depth: int, online: bool) -> None:
+        self.sync = SyncInfo(queue_depth=queue_depth, online=online)
+
+    def tick(self) -> None:
+        """Time passed: run the countdown and the inactivity timeouts."""
+        now = self._clock()
+        if self.state == State.COUNTDOWN and now >= self._countdown_end:
+            self._countdown_done()
+            return
+        timeout = self._timeout_for(self.state)
+        if timeout and now - self._last_activity >= timeout:
+            log.info("timeout in %s", self.state.value)
+            if self.state == State.CALL_STAFF and self._failed:
+                # Out of service: forget the student, stay until a device is back.
+                self._wipe()
+                self._touch()
+            else:
+                self._to_attract()
+
+    # ------------------------------------------------------------ helpers
+
+    def _timeout_for(self, state: State) -> float:
+        if state == State.ATTRACT:
+            return 0.0
+        return float(getattr(self.config.timeouts, state.value))
+
+    def _touch(self) -> None:
+        self._last_activity = self._clock()
+
+    def _device_problem(self) -> bool:
+        return self.problem in DEVICE_PROBLEM.values() or self.problem == Problem.DISK_FULL
+
+    def _card_problem(self, problem: Problem) -> None:
+        self._card_errors += 1
+        self.problem = problem
+        if self._card_errors >= self.config.max_card_errors:
+            self._card_errors = 0
+            self._call_staff()
+        elif self.state == State.ATTRACT:
+            self._start()
+
+    def _leave_staff(self) -> None:
+        self.staff_unlocked = False
+        self._pin_errors = 0
+        if self._failed:
+            self.problem = next(iter(self._failed.values()))
+            self._call_staff()
+        else:
+            self._to_attract()
+
+    def _wipe(self) -> None:
+        """Forget the last student: memory and, through view(), the screen."""
+        self.student = None
+        self.hints = ()
+        self.ready = False
+        self.capture_id = ""
+
+    def _after_state_change(self) -> None:
+        st = self.state
+        self._touch()
+        log.info("state -> %s", st.value)
+        if st == State.ATTRACT:
+            self._wipe()
+            self.problem = None
+            self.staff_unlocked = False
+            self._card_errors = 0
+            self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+        elif st == State.GUIDE:
+            self.hints, self.ready = (), False
+            self._effects.append(Effect(EffectKind.LIGHTS_ON))
+        elif st == State.COUNTDOWN:
+            self._countdown_end = self._clock() + self.config.countdown_seconds
+            self._effects.append(Effect(EffectKind.PROMPT, "prompt.countdown"))
+        elif st == State.CAPTURING:
+            self._effects.append(Effect(EffectKind.TAKE_STILL))
+        elif st == State.REVIEW:
+            self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+        elif st == State.SAVING:
+            assert self.student is not None and self.student.photo is not None
+            self._effects.append(
+                Effect(EffectKind.SAVE_CAPTURE, CaptureRequest(self.student, self.student.photo))
+            )
+        elif st == State.RECEIPT:
+            self._effects.append(Effect(EffectKind.PROMPT, "prompt.saved"))
+        elif st == State.CALL_STAFF:
+            self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+            self._effects.append(Effect(EffectKind.PROMPT, "prompt.call_staff"))
+
+
+def code_problem(payload: str) -> Problem | None:
+    """Refuse what is obviously not a 采集码; the payload itself stays opaque."""
+    text = payload.strip()
+    if len(text) < 16:
+        return Problem.CODE_INVALID
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://", "weixin://", "wxp://", "alipay")):
+        return Problem.CODE_INVALID
+    if text.isdigit():  # payment and bar codes are all digits
+        return Problem.CODE_INVALID
+    return None

@@ -1,0 +1,311 @@
+"""Wires devices, photo engine, store and the session flow together.
+
+One KioskRuntime per booth. Devices are slow or blocking, so each runs off
+the UI thread: a reader thread polls the card reader, a camera thread grabs
+preview frames and analyses them, and one worker takes stills and saves
+captures. Threads never touch the flow: they post events to a queue that
+``poll()`` applies on the caller's thread (Kivy's clock, or the headless
+loop), then carries out the flow's effects. No Kivy here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kiosk.codes import Button, Device, Problem, State
+from kiosk.config import Config
+from kiosk.flow import CAMERA_STATES, CaptureRequest, Effect, EffectKind, SessionFlow, View
+from kiosk.hardware.camera import Camera, CameraError, make_camera
+from kiosk.hardware.gpio import use_pin_factory
+from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
+from kiosk.hardware.lights import Lights
+from kiosk.hardware.status_led import StatusLed
+from kiosk.photo.analysis import FaceAnalyser
+from kiosk.photo.guidance import GuidanceSmoother, hints_for
+from kiosk.photo.process import PhotoError, process_still
+from kiosk.photo.qr import QrReader
+from kiosk.roster import CsvRoster
+from kiosk.store import CaptureStore, StoreError
+
+log = logging.getLogger(__name__)
+
+FlowEvent = Callable[[SessionFlow], None]
+RECOVERY_PERIOD = 1.0  # seconds between checks whether a failed device is back
+DISK_CHECK_PERIOD = 10.0
+
+
+def _kiosk_secret(data_dir: Path) -> bytes:
+    """Per-kiosk key for hashing ID numbers in the roster; made once, kept private."""
+    path = data_dir / "kiosk.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+            f.flush()
+            os.fsync(f.fileno())
+    return path.read_bytes()
+
+
+class KioskRuntime:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        data_dir = config.kiosk.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(data_dir, 0o700)
+        self.store = CaptureStore(data_dir, config.kiosk.id)
+        self.store.recover()
+        self.roster = CsvRoster(
+            config.roster.path,
+            centre=config.kiosk.centre,
+            session=config.kiosk.session,
+            secret=_kiosk_secret(data_dir),
+            makeup_mode=config.roster.makeup_mode,
+            allow_recapture=config.roster.allow_recapture,
+            has_capture=self.store.has_capture,
+        )
+        self.flow = SessionFlow(
+            config.flow,
+            self.roster,
+            consent_version=config.consent.version,
+            staff_pin=config.kiosk.staff_pin,
+            clock=clock,
+        )
+        pin_factory = use_pin_factory(config.gpio.pin_factory)
+        self.lights = Lights(config.gpio.lights_pins, config.gpio.lights_level, pin_factory)
+        self.status_led = StatusLed(config.gpio.status_led_pins, pin_factory)
+        self.camera: Camera = make_camera(config.camera)
+        self.reader: CardReader = make_card_reader(config.id_reader)
+        self.on_prompt: Callable[[str], None] = lambda key: log.info("prompt %s", key)
+        self._events: queue.Queue[FlowEvent] = queue.Queue()
+        self._stop = threading.Event()
+        self._latest_frame: np.ndarray | None = None
+        self._camera_state: State = State.ATTRACT  # read by the camera thread
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
+        self._threads: list[threading.Thread] = []
+        self._next_disk_check = 0.0
+
+    # -------------------------------------------------------------- public
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._reader_loop, name="card-reader", daemon=True),
+            threading.Thread(target=self._camera_loop, name="camera", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=3)
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        for close in (self.camera.close, self.reader.close, self.lights.close, self.status_led.close):
+            try:
+                close()
+            except Exception:  # closing a broken device must not stop the others
+                log.exception("closing a device failed")
+        self.store.close()
+
+    def poll(self) -> View:
+        """Apply what the devices reported, let time pass, do what the flow asks."""
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            event(self.flow)
+        self._check_disk()
+        self.flow.tick()
+        for effect in self.flow.drain_effects():
+            self._carry_out(effect)
+        self._camera_state = self.flow.state
+        try:
+            self.status_led.show(self.flow.status)
+        except Exception:
+            log.exception("status LED failed")
+        return self.flow.view()
+
+    def press(self, button: Button) -> None:
+        self.flow.press(button)
+
+    def enter_pin(self, pin: str) -> None:
+        self.flow.enter_pin(pin)
+
+    def latest_frame(self) -> np.ndarray | None:
+        """Newest preview frame for the screen (RGB), while the camera runs."""
+        return self._latest_frame if self.flow.state in CAMERA_STATES else None
+
+    def post(self, event: FlowEvent) -> None:
+        """Thread-safe: queue an event for the flow."""
+        self._events.put(event)
+
+    # ------------------------------------------------------------- effects
+
+    def _carry_out(self, effect: Effect) -> None:
+        kind = effect.kind
+        try:
+            if kind == EffectKind.LIGHTS_ON:
+                self.lights.on()
+            elif kind == EffectKind.LIGHTS_OFF:
+                self.lights.off()
+        except Exception:
+            log.exception("lights failed")
+            self.flow.device_failed(Device.LIGHTS)
+            return
+        if kind == EffectKind.TAKE_STILL:
+            self._worker.submit(self._take_still)
+        elif kind == EffectKind.SAVE_CAPTURE:
+            self._worker.submit(self._save, effect.arg)
+        elif kind == EffectKind.PROMPT:
+            if not self.config.audio.muted:
+                self.on_prompt(effect.arg)
+
+    def _take_still(self) -> None:
+        try:
+            still = self.camera.capture_still()
+        except CameraError as err:
+            log.error("still failed: %s", err)
+            self.post(lambda f: f.device_failed(Device.CAMERA))
+            return
+        try:
+            analyser = self._still_analyser()
+            photo = process_still(still, analyser, self.config.photo)
+        except PhotoError as err:
+            log.info("still not usable: %s", err)
+            self.post(lambda f: f.photo_failed(Problem.NO_FACE_IN_PHOTO))
+            return
+        except Exception:
+            log.exception("processing the still failed")
+            self.post(lambda f: f.photo_failed(Problem.NO_FACE_IN_PHOTO))
+            return
+        self.post(lambda f: f.photo_ready(photo))
+
+    def _still_analyser(self) -> FaceAnalyser:
+        # Only the worker thread uses it; made on first use (model load ~0.1 s).
+        if not hasattr(self, "_still_analyser_obj"):
+            self._still_analyser_obj = FaceAnalyser(static_image_mode=True)
+        return self._still_analyser_obj
+
+    def _save(self, request: CaptureRequest) -> None:
+        report = {
+            "compliant": request.photo.compliant,
+            "problems": list(request.photo.problems),
+            "measures": getattr(request.photo, "measures", {}),
+        }
+        try:
+            capture_id = self.store.save(request, self.config.kiosk.session, report)
+        except StoreError as err:
+            problem = Problem.DISK_FULL if err.disk_full else Problem.STORE_FAILED
+            log.error("saving the capture failed: %s", err)
+            self.post(lambda f: f.save_failed(problem))
+            return
+        log.info("capture %s saved", capture_id)
+        pending = self.store.pending_count()
+        self.post(lambda f: (f.set_sync(pending, f.sync.online), f.saved(capture_id)))
+
+    def _check_disk(self) -> None:
+        now = self._clock()
+        if now < self._next_disk_check:
+            return
+        self._next_disk_check = now + DISK_CHECK_PERIOD
+        self.flow.set_sync(self.store.pending_count(), self.flow.sync.online)
+        full = self.store.free_mb() < self.config.kiosk.min_free_mb
+        if full and Device.STORE not in self.flow.view().failed_devices:
+            log.error("disk nearly full: %d MB free", self.store.free_mb())
+            self.flow.device_failed(Device.STORE, Problem.DISK_FULL)
+        elif not full:
+            self.flow.device_ok(Device.STORE)
+
+    # ------------------------------------------------------------- threads
+
+    def _reader_loop(self) -> None:
+        ok = self._open(self.reader.open, Device.ID_READER, (ReaderError,))
+        while not self._stop.is_set():
+            if not ok:
+                self._stop.wait(RECOVERY_PERIOD)
+                if self.reader.is_available():
+                    ok = self._open(self.reader.open, Device.ID_READER, (ReaderError,))
+                continue
+            try:
+                card = self.reader.poll(0.2)
+            except CardReadError as err:
+                log.info("card unreadable: %s", err)
+                self.post(lambda f: f.card_failed(Problem.CARD_UNREADABLE))
+                continue
+            except ReaderError as err:
+                log.error("card reader failed: %s", err)
+                self.post(lambda f: f.device_failed(Device.ID_READER))
+                ok = False
+                continue
+            if card is not None:
+                self.post(lambda f, c=card: f.card_presented(c))
+
+    def _open(self, opener: Callable[[], None], device: Device, errors: tuple) -> bool:
+        try:
+            opener()
+        except errors as err:
+            log.error("%s unavailable: %s", device.value, err)
+            self.post(lambda f: f.device_failed(device))
+            return False
+        self.post(lambda f: f.device_ok(device))
+        return True
+
+    def _camera_loop(self) -> None:
+        analyser = FaceAnalyser(static_image_mode=False)
+        qr = QrReader()
+        smoother = GuidanceSmoother()
+        period = 1.0 / self.config.camera.simulated.fps if self.config.camera.backend == "simulated" else 0.0
+        ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
+        last_code = ""
+        last_state = State.ATTRACT
+        while not self._stop.is_set():
+            if not ok:
+                self._stop.wait(RECOVERY_PERIOD)
+                if self.camera.is_available():
+                    ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
+                continue
+            state = self._camera_state
+            if state not in CAMERA_STATES:
+                self._latest_frame = None
+                # Notice an unplugged camera while idle, so the LED tells staff.
+                if self._stop.wait(RECOVERY_PERIOD) or self.camera.is_available():
+                    continue
+                self.post(lambda f: f.device_failed(Device.CAMERA))
+                ok = False
+                continue
+            if state != last_state:
+                smoother.reset()
+                last_code, last_state = "", state
+            started = time.monotonic()
+            try:
+                frame = self.camera.preview_frame()
+            except CameraError as err:
+                log.error("camera failed: %s", err)
+                self.post(lambda f: f.device_failed(Device.CAMERA))
+                ok = False
+                continue
+            self._latest_frame = frame
+            if state == State.SCAN_CODE:
+                payload = qr.decode(frame)
+                if payload and payload != last_code:
+                    last_code = payload  # a rejected code is not re-posted every frame
+                    self.post(lambda f, p=payload: f.code_scanned(p))
+            elif state == State.GUIDE:
+                analysis = analyser.analyse(frame)
+                hints, ready = smoother.update(hints_for(analysis, self.config.photo), time.monotonic())
+                self.post(lambda f, h=hints, r=ready: f.guidance(h, r))
+            spare = period - (time.monotonic() - started)
+            if spare > 0:
+                self._stop.wait(spare)
+        analyser.close()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Turn a Raspberry Pi OS (Bookworm) machine into a booth: run as root from a
+# checkout. Installs into /opt/photo-kiosk, creates the 'kiosk' user, puts the
+# config in /etc/photo-kiosk/kiosk.toml (kept if present) and enables the unit.
+set -euo pipefail
+src="$(cd "$(dirname "$0")/.." && pwd)"
+id kiosk >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/photo-kiosk kiosk
+install -d -o kiosk -g kiosk -m 0700 /var/lib/photo-kiosk /var/lib/photo-kiosk/kivy
+install -d -m 0755 /opt/photo-kiosk /etc/photo-kiosk
+cp -a "$src/." /opt/photo-kiosk/
+install -d -o kiosk -g kiosk -m 0700 /opt/photo-kiosk/var
+[ -f /etc/photo-kiosk/kiosk.toml ] || install -m 0640 -g kiosk "$src/examples/kiosk.toml" /etc/photo-kiosk/kiosk.toml
+(cd /opt/photo-kiosk && provisioning/setup.sh)
+chown -R kiosk:kiosk /opt/photo-kiosk/var
+install -m 0644 "$src/systemd/photo-kiosk.service" /etc/systemd/system/photo-kiosk.service
+systemctl daemon-reload
+systemctl enable --now photo-kiosk.service
+echo "Booth installed. Edit /etc/photo-kiosk/kiosk.toml (backends, pins, PIN), then: systemctl restart photo-kiosk"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-step setup on Debian 12 / Raspberry Pi OS Bookworm: system packages,
+# a virtualenv in .venv with the kiosk installed, and the spoken prompts.
+#   provisioning/setup.sh          kiosk + demo extras
+#   provisioning/setup.sh --test   also the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="demo"
+[ "${1:-}" = "--test" ] && extras="test"
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+apt_packages=(
+  python3-venv python3-dev gcc
+  # Kivy's SDL2 window on Mesa (also headless: offscreen EGL or Xvfb)
+  libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 xvfb xauth
+  # Simplified Chinese font for every label
+  fonts-wqy-microhei
+  # spoken prompts are generated with espeak-ng
+  espeak-ng
+)
+on_pi=false
+if grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
+  on_pi=true
+  apt_packages+=(python3-picamera2 python3-lgpio)
+fi
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  if $on_pi; then
+    # picamera2 and lgpio live in the system site-packages on the Pi.
+    "$PY" -m venv --system-site-packages .venv
+  else
+    "$PY" -m venv .venv
+  fi
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[${extras}]"
+.venv/bin/kiosk make-prompts >/dev/null || echo "warning: spoken prompts not generated" >&2

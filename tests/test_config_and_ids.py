@@ -1,0 +1,128 @@
+"""Config validation and ID number helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config, ConfigError, load_config, parse_config
+from kiosk.hardware.id_reader import IdCard
+from kiosk.idnumber import check_character, is_valid, mask_id, mask_name
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "kiosk.toml"
+
+
+def test_defaults_are_the_demo() -> None:
+    c = Config()
+    assert c.camera.backend == "simulated"
+    assert c.gpio.pin_factory == "mock"
+    assert c.kiosk.language == "zh_CN"
+
+
+def test_example_file_is_complete_and_valid() -> None:
+    """examples/kiosk.toml documents every key: same values as the defaults."""
+    import tomllib
+
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert parse_config(data, "example") == Config()
+
+    def keys(model, prefix=""):
+        out = set()
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            if hasattr(value, "model_fields"):
+                out |= keys(value, prefix + name + ".")
+            else:
+                out.add(prefix + name)
+        return out
+
+    def toml_keys(d, prefix=""):
+        out = set()
+        for k, v in d.items():
+            out |= toml_keys(v, prefix + k + ".") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    assert keys(Config()) == toml_keys(data)
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text('[flow]\ncountdown_secs = 3\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert "flow.countdown_secs: unknown key" in str(err.value)
+
+
+def test_bad_value_names_key_and_allowed(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text('[camera]\nbackend = "webcam"\n[flow]\nmax_retakes = -1\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    text = str(err.value)
+    assert "camera.backend" in text and "'simulated' or 'picamera2'" in text and "'webcam'" in text
+    assert "flow.max_retakes" in text and "greater than or equal to 0" in text
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text("[flow\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_kb_range_checked() -> None:
+    with pytest.raises(ConfigError, match="min_kb"):
+        parse_config({"photo": {"min_kb": 50, "max_kb": 40}})
+
+
+def test_pin_must_be_digits() -> None:
+    with pytest.raises(ConfigError, match="kiosk.staff_pin"):
+        parse_config({"kiosk": {"staff_pin": "abc"}})
+
+
+def test_as_demo_simulates_every_device() -> None:
+    c = parse_config({"gpio": {"pin_factory": "lgpio"}, "camera": {"backend": "picamera2"}})
+    d = c.as_demo()
+    assert (d.camera.backend, d.gpio.pin_factory, d.id_reader.backend) == ("simulated", "mock", "simulated")
+    assert d.kiosk == c.kiosk
+
+
+# ------------------------------------------------------------------ ID numbers
+
+
+def test_check_character_known_examples() -> None:
+    # Worked example from GB 11643-1999: 11010519491231002X
+    assert check_character("11010519491231002") == "X"
+    assert is_valid("11010519491231002X")
+    assert is_valid("11010519491231002x")
+    assert not is_valid("110105194912310021")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "1234", "11010519491331002X", "01010519491231002X", "1101051949123100ZX", "110105" + "21000101" + "0010"],
+)
+def test_invalid_numbers(bad: str) -> None:
+    assert not is_valid(bad)
+
+
+def test_future_birth_date_is_invalid() -> None:
+    first = "110105" + "20300101" + "001"
+    assert not is_valid(first + check_character(first), today=date(2026, 1, 1))
+
+
+def test_mask_keeps_at_most_first6_last4() -> None:
+    assert mask_id("11010519491231002X") == "110105********002X"
+    assert mask_id("12345") == "*****"
+    assert mask_id(None) == ""
+    assert mask_name("张三") == "张*" and mask_name("欧阳娜娜") == "欧**娜" and mask_name("李") == "李"
+
+
+def test_idcard_repr_never_shows_the_number() -> None:
+    c = IdCard(id_number="11010519491231002X", name="张三")
+    assert "11010519491231002X" not in repr(c) and "11010519491231002X" not in f"{c}"
+    assert "张三" not in repr(c)

@@ -1,0 +1,584 @@
+"""Every transition, timeout and failure path of the session flow (no Kivy, no devices)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State
+from kiosk.config import FlowConfig, TimeoutsConfig
+from kiosk.flow import (
+    CaptureRequest,
+    EffectKind,
+    RosterMatch,
+    RosterOutcome,
+    SessionFlow,
+    code_problem,
+)
+from kiosk.hardware.id_reader import IdCard
+from kiosk.idnumber import check_character
+
+CODE = "CHSI-TEST-0123456789abcdefXYZ"
+
+
+def make_id(first17: str) -> str:
+    return first17 + check_character(first17)
+
+
+GOOD_ID = make_id("11010119990307002")
+OTHER_ID = make_id("11010120000101004")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class DictRoster:
+    """Roster keyed by ID number, enough for the flow's rules."""
+
+    def __init__(self, outcomes: dict[str, RosterOutcome]) -> None:
+        self.outcomes = outcomes
+
+    def lookup(self, card: IdCard) -> RosterMatch:
+        outcome = self.outcomes.get(card.id_number, RosterOutcome.NOT_EXPECTED)
+        return RosterMatch(outcome, programme="会计学", student_ref="ref-" + card.id_number[-4:])
+
+
+@dataclass
+class Photo:
+    spec_jpeg: bytes = b"\xff\xd8jpeg"
+    compliant: bool = True
+    problems: list[str] = field(default_factory=list)
+
+
+def card(id_number: str = GOOD_ID, **kw) -> IdCard:
+    return IdCard(id_number=id_number, name=kw.pop("name", "张三丰"), **kw)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_flow(clock: Clock, **cfg) -> SessionFlow:
+    roster = DictRoster(
+        {GOOD_ID: RosterOutcome.EXPECTED, OTHER_ID: RosterOutcome.OTHER_CENTRE}
+    )
+    return SessionFlow(
+        FlowConfig(**cfg), roster, consent_version="v-test", staff_pin="2468", clock=clock
+    )
+
+
+@pytest.fixture
+def flow(clock: Clock) -> SessionFlow:
+    return make_flow(clock)
+
+
+def kinds(flow: SessionFlow) -> list[EffectKind]:
+    return [e.kind for e in flow.drain_effects()]
+
+
+def to_state(flow: SessionFlow, clock: Clock, target: State) -> None:
+    """Walk the happy path up to target (NOT_ON_ROSTER: with an unknown card)."""
+    if target == State.NOT_ON_ROSTER:
+        flow.card_presented(card(make_id("11010119980101003")))
+        assert flow.state == target
+        return
+    path = [
+        (State.IDENTIFY, lambda: flow.press(Button.START)),
+        (State.CONFIRM, lambda: flow.card_presented(card())),
+        (State.CONSENT, lambda: flow.press(Button.CONFIRM_IDENTITY)),
+        (State.SCAN_CODE, lambda: flow.press(Button.AGREE)),
+        (State.GUIDE, lambda: flow.code_scanned(CODE)),
+        (State.COUNTDOWN, lambda: flow.press(Button.TAKE_PHOTO)),
+        (State.CAPTURING, lambda: (clock.advance(flow.config.countdown_seconds), flow.tick())),
+        (State.REVIEW, lambda: flow.photo_ready(Photo())),
+        (State.SAVING, lambda: flow.press(Button.ACCEPT_PHOTO)),
+        (State.RECEIPT, lambda: flow.saved("cap-1")),
+    ]
+    for state, action in path:
+        if flow.state == target:
+            return
+        action()
+        assert flow.state == state, f"expected {state}, got {flow.state}"
+    assert flow.state == target
+
+
+# ---------------------------------------------------------------- happy path
+
+
+def test_whole_session_reaches_receipt_and_saves_once(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SAVING)
+    effects = flow.drain_effects()
+    saves = [e for e in effects if e.kind == EffectKind.SAVE_CAPTURE]
+    assert len(saves) == 1
+    request = saves[0].arg
+    assert isinstance(request, CaptureRequest)
+    assert request.student.code_payload == CODE
+    assert request.student.consent_version == "v-test"
+    assert request.student.consent_time is not None
+    flow.saved("cap-1")
+    assert flow.state == State.RECEIPT
+    assert flow.view().capture_id == "cap-1"
+    flow.press(Button.DONE)
+    assert flow.state == State.ATTRACT
+    assert flow.student is None and flow.view().capture_id == ""
+
+
+def test_card_on_attract_starts_session_directly(flow: SessionFlow) -> None:
+    flow.card_presented(card())
+    assert flow.state == State.CONFIRM
+
+
+def test_confirm_view_masks_name_and_id(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONFIRM)
+    v = flow.view()
+    assert v.id_masked == GOOD_ID[:6] + "********" + GOOD_ID[-4:]
+    assert GOOD_ID not in repr(v)
+    assert v.name_masked == "张*丰"
+    assert v.programme == "会计学"
+
+
+def test_effects_lights_still_and_prompts(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SCAN_CODE)
+    flow.drain_effects()
+    flow.code_scanned(CODE)
+    assert EffectKind.LIGHTS_ON in kinds(flow)
+    flow.press(Button.TAKE_PHOTO)
+    assert kinds(flow) == [EffectKind.PROMPT]
+    clock.advance(3)
+    flow.tick()
+    assert kinds(flow) == [EffectKind.TAKE_STILL]
+    flow.photo_ready(Photo())
+    assert kinds(flow) == [EffectKind.LIGHTS_OFF]
+
+
+def test_countdown_counts_down_then_captures(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.COUNTDOWN)
+    assert flow.view().countdown == 3
+    clock.advance(1.2)
+    flow.tick()
+    assert flow.state == State.COUNTDOWN and flow.view().countdown == 2
+    clock.advance(1.8)
+    flow.tick()
+    assert flow.state == State.CAPTURING
+
+
+def test_zero_countdown_captures_on_next_tick(clock: Clock) -> None:
+    flow = make_flow(clock, countdown_seconds=0)
+    to_state(flow, clock, State.COUNTDOWN)
+    flow.tick()
+    assert flow.state == State.CAPTURING
+
+
+# ------------------------------------------------------------------ identify
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (card(GOOD_ID[:-1] + ("0" if GOOD_ID[-1] != "0" else "1")), Problem.CARD_INVALID_NUMBER),
+        (card(valid_until=date.today() - timedelta(days=1)), Problem.CARD_EXPIRED),
+    ],
+)
+def test_bad_card_stays_in_identify_with_message(flow: SessionFlow, bad: IdCard, problem: Problem) -> None:
+    flow.press(Button.START)
+    flow.card_presented(bad)
+    assert flow.state == State.IDENTIFY
+    assert flow.view().problem == problem
+    assert flow.student is None
+
+
+def test_bad_card_on_attract_opens_identify_with_message(flow: SessionFlow) -> None:
+    flow.card_failed()
+    assert flow.state == State.IDENTIFY
+    assert flow.problem == Problem.CARD_UNREADABLE
+
+
+def test_long_term_card_is_accepted(flow: SessionFlow) -> None:
+    flow.card_presented(card(valid_until=None))
+    assert flow.state == State.CONFIRM
+
+
+def test_repeated_card_errors_call_staff(clock: Clock) -> None:
+    flow = make_flow(clock, max_card_errors=2)
+    flow.press(Button.START)
+    flow.card_failed()
+    assert flow.state == State.IDENTIFY
+    flow.card_failed()
+    assert flow.state == State.CALL_STAFF
+    assert flow.status == KioskStatus.ERROR
+    clock.advance(flow.config.timeouts.call_staff)
+    flow.tick()
+    assert flow.state == State.ATTRACT  # devices are fine: back in service
+
+
+def test_good_card_after_bad_one_clears_problem(flow: SessionFlow) -> None:
+    flow.press(Button.START)
+    flow.card_failed()
+    flow.card_presented(card())
+    assert flow.state == State.CONFIRM and flow.problem is None
+
+
+@pytest.mark.parametrize(
+    ("id_number", "problem"),
+    [(make_id("11010119980101003"), Problem.NOT_EXPECTED), (OTHER_ID, Problem.OTHER_CENTRE)],
+)
+def test_not_on_roster(flow: SessionFlow, id_number: str, problem: Problem) -> None:
+    flow.press(Button.START)
+    flow.card_presented(card(id_number))
+    assert flow.state == State.NOT_ON_ROSTER
+    assert flow.view().problem == problem
+    flow.press(Button.DONE)
+    assert flow.state == State.ATTRACT and flow.student is None
+
+
+def test_not_me_wipes_student(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONFIRM)
+    flow.press(Button.NOT_ME)
+    assert flow.state == State.ATTRACT
+    assert flow.student is None and flow.view().name_masked == ""
+
+
+def test_card_read_ignored_mid_session(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.GUIDE)
+    flow.card_presented(card(OTHER_ID))
+    assert flow.state == State.GUIDE
+    assert flow.student is not None and flow.student.card.id_number == GOOD_ID
+
+
+# ------------------------------------------------------------ consent, code
+
+
+def test_decline_consent_ends_session(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONSENT)
+    flow.press(Button.DECLINE)
+    assert flow.state == State.ATTRACT and flow.student is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["", "short", "https://example.com/pay?x=1234567890", "wxp://f2f0abcdefghijkl", "134567890123456789"],
+)
+def test_bad_code_keeps_scanning(flow: SessionFlow, clock: Clock, payload: str) -> None:
+    to_state(flow, clock, State.SCAN_CODE)
+    flow.code_scanned(payload)
+    assert flow.state == State.SCAN_CODE
+    assert flow.view().problem == Problem.CODE_INVALID
+    flow.code_scanned(CODE)
+    assert flow.state == State.GUIDE and flow.problem is None
+
+
+def test_code_problem_accepts_opaque_payload() -> None:
+    assert code_problem("q9A+/zX0lK3mN8pR2sT5uV7wY1bC4dE6==") is None
+
+
+# -------------------------------------------------------------- guide, auto
+
+
+def test_guidance_updates_hints_and_prompts_only_on_change(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.GUIDE)
+    flow.drain_effects()
+    flow.guidance([Hint.MOVE_CLOSER, Hint.LEVEL_HEAD], ready=False)
+    effects = flow.drain_effects()
+    assert [(e.kind, e.arg) for e in effects] == [(EffectKind.PROMPT, "hint.MOVE_CLOSER")]
+    flow.guidance([Hint.MOVE_CLOSER], ready=False)
+    assert flow.drain_effects() == []
+    assert flow.view().hints == (Hint.MOVE_CLOSER,)
+    flow.guidance([Hint.OPEN_EYES], ready=False)
+    assert [e.arg for e in flow.drain_effects()] == ["hint.OPEN_EYES"]
+
+
+def test_ready_pose_captures_hands_free(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.GUIDE)
+    flow.guidance([], ready=True)
+    assert flow.state == State.COUNTDOWN
+
+
+def test_no_auto_capture_when_disabled(clock: Clock) -> None:
+    flow = make_flow(clock, auto_capture=False)
+    to_state(flow, clock, State.GUIDE)
+    flow.guidance([], ready=True)
+    assert flow.state == State.GUIDE and flow.view().ready
+    flow.press(Button.TAKE_PHOTO)
+    assert flow.state == State.COUNTDOWN
+
+
+def test_guidance_outside_guide_is_ignored(flow: SessionFlow) -> None:
+    flow.guidance([Hint.NO_FACE], ready=False)
+    assert flow.hints == () and flow.state == State.ATTRACT
+
+
+def test_no_face_in_still_returns_to_guide(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CAPTURING)
+    flow.photo_failed(Problem.NO_FACE_IN_PHOTO)
+    assert flow.state == State.GUIDE
+    assert flow.view().problem == Problem.NO_FACE_IN_PHOTO
+
+
+# ------------------------------------------------------------------- review
+
+
+def test_retake_counts_down_and_runs_out(clock: Clock) -> None:
+    flow = make_flow(clock, max_retakes=1)
+    to_state(flow, clock, State.REVIEW)
+    assert flow.view().retakes_left == 1
+    flow.press(Button.RETAKE)
+    assert flow.state == State.GUIDE and flow.view().photo_jpeg is None
+    flow.press(Button.TAKE_PHOTO)
+    clock.advance(3)
+    flow.tick()
+    flow.photo_ready(Photo(spec_jpeg=b"second"))
+    assert flow.state == State.REVIEW and flow.view().retakes_left == 0
+    flow.press(Button.RETAKE)
+    assert flow.state == State.REVIEW  # no retakes left: the button does nothing
+    assert flow.view().photo_jpeg == b"second"
+
+
+def test_non_compliant_photo_cannot_be_accepted(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CAPTURING)
+    flow.photo_ready(Photo(compliant=False, problems=["EYE_LINE_OUT_OF_BAND"]))
+    assert flow.state == State.REVIEW
+    v = flow.view()
+    assert not v.photo_compliant and v.photo_problems == ("EYE_LINE_OUT_OF_BAND",)
+    assert v.problem == Problem.PHOTO_NOT_COMPLIANT
+    flow.press(Button.ACCEPT_PHOTO)
+    assert flow.state == State.REVIEW
+    assert EffectKind.SAVE_CAPTURE not in kinds(flow)
+
+
+def test_double_accept_saves_once(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.REVIEW)
+    flow.drain_effects()
+    flow.press(Button.ACCEPT_PHOTO)
+    flow.press(Button.ACCEPT_PHOTO)
+    assert kinds(flow).count(EffectKind.SAVE_CAPTURE) == 1
+
+
+def test_cancel_from_each_cancellable_state(clock: Clock) -> None:
+    for state in (State.IDENTIFY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE, State.REVIEW):
+        flow = make_flow(clock)
+        to_state(flow, clock, state)
+        flow.press(Button.CANCEL)
+        assert flow.state == State.ATTRACT, state
+        assert flow.student is None
+
+
+def test_cancel_ignored_while_saving(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SAVING)
+    flow.press(Button.CANCEL)
+    assert flow.state == State.SAVING
+
+
+# ------------------------------------------------------------------ timeouts
+
+
+TIMED = [s for s in State if s not in (State.ATTRACT, State.RECEIPT, State.CALL_STAFF, State.STAFF)]
+
+
+@pytest.mark.parametrize("state", TIMED + [State.RECEIPT])
+def test_every_student_state_times_out_and_wipes(clock: Clock, state: State) -> None:
+    flow = make_flow(clock, countdown_seconds=10, timeouts=TimeoutsConfig(countdown=5))
+    to_state(flow, clock, state)
+    limit = getattr(flow.config.timeouts, state.value)
+    clock.advance(limit - 0.5)
+    flow.tick()
+    assert flow.state == state, "timed out too early"
+    clock.advance(0.6)
+    flow.tick()
+    assert flow.state == State.ATTRACT
+    v = flow.view()
+    assert flow.student is None
+    assert (v.name_masked, v.id_masked, v.photo_jpeg, v.capture_id, v.hints) == ("", "", None, "", ())
+
+
+def test_activity_restarts_the_timeout(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SCAN_CODE)
+    limit = flow.config.timeouts.scan_code
+    clock.advance(limit - 1)
+    flow.code_scanned("bad")  # the student is still there
+    clock.advance(2)
+    flow.tick()
+    assert flow.state == State.SCAN_CODE
+
+
+def test_frames_alone_do_not_keep_a_session_alive(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.GUIDE)
+    for _ in range(int(flow.config.timeouts.guide) + 1):
+        clock.advance(1)
+        flow.guidance([Hint.NO_FACE], ready=False)
+        flow.tick()
+    assert flow.state == State.ATTRACT
+
+
+def test_attract_never_times_out(flow: SessionFlow, clock: Clock) -> None:
+    clock.advance(10**6)
+    flow.tick()
+    assert flow.state == State.ATTRACT
+
+
+def test_staff_mode_logs_out_after_timeout(flow: SessionFlow, clock: Clock) -> None:
+    flow.press(Button.STAFF)
+    flow.enter_pin("2468")
+    clock.advance(flow.config.timeouts.staff)
+    flow.tick()
+    assert flow.state == State.ATTRACT and not flow.staff_unlocked
+
+
+def test_view_counts_seconds_left(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONSENT)
+    clock.advance(10)
+    assert flow.view().seconds_left == int(flow.config.timeouts.consent) - 10
+
+
+# ------------------------------------------------------------------ failsafe
+
+
+@pytest.mark.parametrize("state", [State.ATTRACT, *TIMED, State.RECEIPT])
+def test_device_failure_anywhere_calls_staff_and_recovers(flow: SessionFlow, clock: Clock, state: State) -> None:
+    to_state(flow, clock, state)
+    flow.drain_effects()
+    flow.device_failed(Device.CAMERA)
+    assert flow.state == State.CALL_STAFF
+    assert flow.status == KioskStatus.ERROR
+    assert flow.view().problem == Problem.CAMERA_FAILED
+    assert flow.view().failed_devices == (Device.CAMERA,)
+    assert EffectKind.LIGHTS_OFF in kinds(flow)
+    flow.device_ok(Device.CAMERA)
+    assert flow.state == State.ATTRACT
+    assert flow.status == KioskStatus.READY
+    assert flow.student is None
+
+
+def test_recovery_waits_for_every_device(flow: SessionFlow) -> None:
+    flow.device_failed(Device.CAMERA)
+    flow.device_failed(Device.ID_READER)
+    flow.device_ok(Device.CAMERA)
+    assert flow.state == State.CALL_STAFF and flow.status == KioskStatus.ERROR
+    flow.device_ok(Device.ID_READER)
+    assert flow.state == State.ATTRACT
+
+
+def test_call_staff_timeout_wipes_but_stays_out_of_service(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.GUIDE)
+    flow.device_failed(Device.CAMERA)
+    assert flow.student is not None
+    clock.advance(flow.config.timeouts.call_staff)
+    flow.tick()
+    assert flow.state == State.CALL_STAFF
+    assert flow.student is None and flow.view().name_masked == ""
+    flow.device_ok(Device.CAMERA)
+    assert flow.state == State.ATTRACT
+
+
+def test_save_failure_calls_staff_with_disk_full(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SAVING)
+    flow.save_failed(Problem.DISK_FULL)
+    assert flow.state == State.CALL_STAFF
+    assert flow.view().problem == Problem.DISK_FULL
+    flow.device_ok(Device.STORE)
+    assert flow.state == State.ATTRACT
+
+
+def test_device_ok_for_a_healthy_device_changes_nothing(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONSENT)
+    flow.device_ok(Device.CAMERA)
+    assert flow.state == State.CONSENT
+
+
+def test_student_call_staff_is_not_ended_by_device_recovery(clock: Clock) -> None:
+    flow = make_flow(clock, max_card_errors=1)
+    flow.press(Button.START)
+    flow.card_failed()
+    assert flow.state == State.CALL_STAFF
+    flow.device_failed(Device.LIGHTS)
+    flow.device_ok(Device.LIGHTS)
+    assert flow.state == State.ATTRACT  # the device problem replaced the card one
+
+
+# -------------------------------------------------------------------- staff
+
+
+def test_staff_pin(flow: SessionFlow) -> None:
+    flow.press(Button.STAFF)
+    assert flow.state == State.STAFF and not flow.view().staff_unlocked
+    assert flow.status == KioskStatus.STAFF
+    flow.enter_pin("0000")
+    assert flow.view().problem == Problem.PIN_WRONG and not flow.staff_unlocked
+    flow.enter_pin("2468")
+    assert flow.staff_unlocked and flow.problem is None
+    flow.press(Button.STAFF_EXIT)
+    assert flow.state == State.ATTRACT and not flow.staff_unlocked
+
+
+def test_three_wrong_pins_leave_staff_mode(flow: SessionFlow) -> None:
+    flow.press(Button.STAFF)
+    for _ in range(3):
+        flow.enter_pin("1111")
+    assert flow.state == State.ATTRACT
+
+
+def test_staff_mode_from_call_staff_and_exit_while_broken(flow: SessionFlow) -> None:
+    flow.device_failed(Device.ID_READER)
+    flow.press(Button.STAFF)
+    assert flow.state == State.STAFF
+    flow.device_failed(Device.CAMERA)  # staff stay in staff mode
+    assert flow.state == State.STAFF and flow.status == KioskStatus.ERROR
+    flow.enter_pin("2468")
+    flow.press(Button.STAFF_EXIT)
+    assert flow.state == State.CALL_STAFF
+    flow.device_ok(Device.ID_READER)
+    flow.device_ok(Device.CAMERA)
+    assert flow.state == State.ATTRACT
+
+
+def test_staff_button_not_available_mid_session(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONSENT)
+    flow.press(Button.STAFF)
+    assert flow.state == State.CONSENT
+
+
+# ------------------------------------------------------------------- status
+
+
+def test_status_reflects_sync_queue_and_offline(flow: SessionFlow, clock: Clock) -> None:
+    assert flow.status == KioskStatus.READY
+    flow.set_sync(queue_depth=3, online=True)
+    assert flow.status == KioskStatus.QUEUE
+    flow.set_sync(queue_depth=3, online=False)
+    assert flow.status == KioskStatus.OFFLINE
+    to_state(flow, clock, State.CONSENT)
+    assert flow.status == KioskStatus.BUSY
+
+
+# -------------------------------------------------------------- invariants
+
+
+def test_flow_module_imports_no_kivy_or_device_library() -> None:
+    source = Path(__file__).parents[1] / "kiosk" / "flow.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    assert not names & {"kivy", "gpiozero", "picamera2", "smartcard", "serial", "cv2", "mediapipe"}
+
+
+def test_every_state_has_a_timeout_setting_or_is_attract() -> None:
+    timeouts = TimeoutsConfig()
+    for state in State:
+        if state != State.ATTRACT:
+            assert getattr(timeouts, state.value) > 0, state
