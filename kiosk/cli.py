@@ -72,6 +72,77 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+_SEXES = {"1": "male", "2": "female", "0": "unknown", "9": "unspecified"}
+
+
+def cmd_read_card(args: argparse.Namespace) -> int:
+    """Read one card; exit 0 read, 1 reader/card error, 2 no card in time."""
+    import json
+    import time
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from kiosk.config import IdReaderConfig
+    from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+    from kiosk.idnumber import is_valid, mask_id
+
+    reader_config = _load(args).id_reader
+    if args.port is not None or args.baud is not None:
+        # A port or baud on the command line means the SAM serial reader.
+        update: dict = {"backend": "sam"}
+        if args.port is not None:
+            update["port"] = args.port
+        if args.baud is not None:
+            update["baud"] = args.baud
+        try:
+            reader_config = IdReaderConfig.model_validate({**reader_config.model_dump(), **update})
+        except ValidationError as err:
+            print(f"read-card: {err}", file=sys.stderr)
+            return 1
+    reader = make_card_reader(reader_config)
+    try:
+        reader.open()
+        deadline = time.monotonic() + args.timeout
+        card = None
+        while card is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                print(f"no card within {args.timeout:g} s", file=sys.stderr)
+                return 2
+            card = reader.poll(min(remaining, 0.5))
+    except CardReadError as err:
+        print(f"card could not be read: {err}", file=sys.stderr)
+        return 1
+    except ReaderError as err:
+        print(f"card reader error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        reader.close()
+
+    expired = card.valid_until is not None and card.valid_until < date.today()
+    result = {
+        "name": card.name,
+        "sex": card.sex,
+        "birth_date": card.birth_date.isoformat() if card.birth_date else None,
+        "id_number_masked": mask_id(card.id_number),  # never the full number
+        "id_number_valid": is_valid(card.id_number),
+        "valid_until": card.valid_until.isoformat() if card.valid_until else None,
+        "expired": expired,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"name:        {result['name']}")
+    print(f"sex:         {card.sex} ({_SEXES.get(card.sex, 'unknown code')})")
+    print(f"birth date:  {result['birth_date'] or '-'}")
+    check = "check character ok" if result["id_number_valid"] else "INVALID"
+    print(f"ID number:   {result['id_number_masked']} ({check})")
+    print(f"valid until: {result['valid_until'] or 'long-term (长期)'}")
+    print(f"expired:     {'YES' if expired else 'no'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Diploma photo kiosk (毕业生图像采集)")
     p.add_argument("--config", help=f"TOML config (default: $KIOSK_CONFIG or {DEFAULT_CONFIG} or built-in demo defaults)")
@@ -92,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     cc = sub.add_parser("check-config", help="validate a config file")
     cc.add_argument("file")
     cc.set_defaults(func=cmd_check_config)
+
+    rc = sub.add_parser(
+        "read-card",
+        help="read one ID card and print it (ID masked); exit 0 read, 1 error, 2 no card",
+    )
+    rc.add_argument("--port", help="SAM reader serial port (implies the sam backend; '' = auto-detect)")
+    rc.add_argument("--baud", type=int, choices=[115200, 57600, 38400, 19200, 9600], help="SAM reader baud rate")
+    rc.add_argument("--json", action="store_true", help="print one JSON object")
+    rc.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a card (default 10)")
+    rc.set_defaults(func=cmd_read_card)
     return p
 
 

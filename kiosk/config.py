@@ -116,8 +116,15 @@ class SimulatedCard(_Section):
 
 
 class IdReaderConfig(_Section):
-    backend: Literal["simulated"] = "simulated"
+    # 'sam': certified SAM reader on a serial port (GA/T 467 protocol).
+    backend: Literal["simulated", "sam"] = "simulated"
     simulated_cards: list[SimulatedCard] = []
+    # Serial port of the SAM reader; empty: probe /dev/ttyUSB*, /dev/ttyACM*.
+    port: str = ""
+    baud: Literal[115200, 57600, 38400, 19200, 9600] = 115200
+    # How long to wait for a reply before resending the command (the reply's
+    # transfer time at the baud rate is added).
+    timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
 
 
 class GpioConfig(_Section):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,13 +27,13 @@ from kiosk.flow import CAMERA_STATES, CaptureRequest, Effect, EffectKind, Sessio
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
 from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
-from kiosk.hardware.lights import Lights
-from kiosk.hardware.status_led import StatusLed
+from kiosk.hardware.lights import Lights, LightsError
+from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.analysis import FaceAnalyser
 from kiosk.photo.guidance import GuidanceSmoother, hints_for
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
-from kiosk.roster import CsvRoster
+from kiosk.roster import CsvRoster, kiosk_secret
 from kiosk.store import CaptureStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -42,18 +41,7 @@ log = logging.getLogger(__name__)
 FlowEvent = Callable[[SessionFlow], None]
 RECOVERY_PERIOD = 1.0  # seconds between checks whether a failed device is back
 DISK_CHECK_PERIOD = 10.0
-
-
-def _kiosk_secret(data_dir: Path) -> bytes:
-    """Per-kiosk key for hashing ID numbers in the roster; made once, kept private."""
-    path = data_dir / "kiosk.key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-            f.flush()
-            os.fsync(f.fileno())
-    return path.read_bytes()
+IDLE_PERIOD = 0.05  # how soon the camera thread notices a camera state
 
 
 class KioskRuntime:
@@ -69,7 +57,7 @@ class KioskRuntime:
             config.roster.path,
             centre=config.kiosk.centre,
             session=config.kiosk.session,
-            secret=_kiosk_secret(data_dir),
+            secret=kiosk_secret(data_dir),
             makeup_mode=config.roster.makeup_mode,
             allow_recapture=config.roster.allow_recapture,
             has_capture=self.store.has_capture,
@@ -132,8 +120,9 @@ class KioskRuntime:
         self._camera_state = self.flow.state
         try:
             self.status_led.show(self.flow.status)
-        except Exception:
-            log.exception("status LED failed")
+        except StatusLedError as err:
+            log.error("status LED failed: %s", err)
+            self.flow.device_failed(Device.STATUS_LED)
         return self.flow.view()
 
     def press(self, button: Button) -> None:
@@ -159,8 +148,8 @@ class KioskRuntime:
                 self.lights.on()
             elif kind == EffectKind.LIGHTS_OFF:
                 self.lights.off()
-        except Exception:
-            log.exception("lights failed")
+        except LightsError as err:
+            log.error("lights failed: %s", err)
             self.flow.device_failed(Device.LIGHTS)
             return
         if kind == EffectKind.TAKE_STILL:
@@ -269,6 +258,7 @@ class KioskRuntime:
         ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
         last_code = ""
         last_state = State.ATTRACT
+        next_idle_check = 0.0
         while not self._stop.is_set():
             if not ok:
                 self._stop.wait(RECOVERY_PERIOD)
@@ -278,11 +268,13 @@ class KioskRuntime:
             state = self._camera_state
             if state not in CAMERA_STATES:
                 self._latest_frame = None
+                self._stop.wait(IDLE_PERIOD)
                 # Notice an unplugged camera while idle, so the LED tells staff.
-                if self._stop.wait(RECOVERY_PERIOD) or self.camera.is_available():
-                    continue
-                self.post(lambda f: f.device_failed(Device.CAMERA))
-                ok = False
+                if time.monotonic() >= next_idle_check:
+                    next_idle_check = time.monotonic() + RECOVERY_PERIOD
+                    if not self.camera.is_available():
+                        self.post(lambda f: f.device_failed(Device.CAMERA))
+                        ok = False
                 continue
             if state != last_state:
                 smoother.reset()

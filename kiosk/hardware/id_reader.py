@@ -1,7 +1,7 @@
 """ID card reader interface.
 
-Backends: id_reader_sim.SimulatedCardReader now; the certified SAM serial
-reader and the PC/SC reader (pyscard) come with the identity work. A read
+Backends: id_reader_sim.SimulatedCardReader, sam_reader.SamCardReader (the
+certified SAM serial reader); the PC/SC reader (pyscard) comes later. A read
 returns an IdCard; a card the student must fix raises CardReadError; a reader
 that is gone raises ReaderError (the flow's failsafe).
 """
@@ -69,7 +69,11 @@ def make_card_reader(config: IdReaderConfig) -> CardReader:
         from kiosk.hardware.id_reader_sim import SimulatedCardReader
 
         return SimulatedCardReader(config)
+    if config.backend == "sam":
+        from kiosk.hardware.sam_reader import SamCardReader
+
+        return SamCardReader(config)
     raise ValueError(
         f"id_reader backend {config.backend!r} is not available in this version; "
-        "use 'simulated'"
+        "use 'simulated' or 'sam'"
     )

@@ -1,0 +1,214 @@
+"""Scripted sessions end to end: the real runtime, simulated devices, real files."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk.config import load_config
+from kiosk.runtime import KioskRuntime
+from kiosk.script import ScriptError, ScriptRunner, parse_script, run_headless
+
+ROOT = Path(__file__).resolve().parents[1]
+HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
+
+# The start of a session up to the pose guidance, reused by the failure scripts.
+TO_GUIDE = """
+expect attract
+card zhangsan
+expect confirm
+press confirm_identity
+expect consent
+press agree
+expect scan_code
+qr CHSI-DEMO-7f3a9c2e5b8d1f4a6c0e
+expect guide
+qr off
+"""
+FINISH = """
+expect review 40
+press accept_photo
+expect_stored
+"""
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(
+        f"""
+[kiosk]
+data_dir = "{tmp_path / 'data'}"
+min_free_mb = 1
+[audio]
+muted = true
+[flow]
+countdown_seconds = 0
+ready_hold_seconds = 0.3
+[roster]
+path = "{ROOT / 'examples' / 'roster-demo.csv'}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def run_cli(cfg: Path, script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "script.txt"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "--config", str(cfg), "run", "--demo", "--headless", "--script", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+
+
+def run_inprocess(cfg: Path, script: str):
+    runtime = KioskRuntime(load_config(cfg).as_demo())
+    return run_headless(runtime, ScriptRunner(runtime, script)), runtime
+
+
+def stored_rows(tmp_path: Path) -> list[sqlite3.Row]:
+    db = next((tmp_path / "data").glob("*.db"))
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    return con.execute("select * from captures").fetchall()
+
+
+def test_scripted_session_stores_a_spec_jpeg_with_its_record(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_cli(cfg, HAPPY, tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr[-3000:]
+    assert res.stdout.startswith("ok: capture stored")
+    rows = stored_rows(tmp_path)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["status"] == "captured"
+    assert row["code_payload"] == "CHSI-DEMO-7f3a9c2e5b8d1f4a6c0e"
+    assert row["consent_version"] == "2026-11-v1"
+    spec = Path(row["spec_path"])
+    spec = spec if spec.is_absolute() else tmp_path / "data" / spec
+    data = spec.read_bytes()
+    img = Image.open(io.BytesIO(data))
+    assert (img.format, img.size, img.mode) == ("JPEG", (480, 640), "RGB")
+    assert 20 * 1024 <= len(data) <= 40 * 1024
+    assert round(img.info["dpi"][0]) == 300
+    assert spec.stat().st_mode & 0o077 == 0  # private
+    # No full ID number in anything the kiosk printed.
+    assert "110101200103151236" not in res.stdout + res.stderr
+
+
+def test_script_without_capture_exits_nonzero_with_reason(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_cli(cfg, "expect attract\ncard sunqi\nexpect confirm 3\n", tmp_path)
+    assert res.returncode == 1
+    assert "line 3 (expect confirm 3) timed out in state not_on_roster, problem not_expected" in res.stdout
+
+
+def test_bad_script_exits_2(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_cli(cfg, "expect nowhere\n", tmp_path)
+    assert res.returncode == 2
+    assert "'nowhere' is not one of" in res.stderr
+
+
+def test_parse_script_rejects_unknown_commands() -> None:
+    with pytest.raises(ScriptError, match="line 2: unknown command 'jump'"):
+        parse_script("expect attract\njump\n")
+    with pytest.raises(ScriptError, match="press takes 1-1 arguments"):
+        parse_script("press\n")
+
+
+FAILURES = {
+    "bad check character, then a good card": """
+expect attract
+card zhouba-bad-check
+expect_problem card_invalid_number
+expect identify
+lift
+card zhangsan
+expect confirm
+press cancel
+expect attract
+""",
+    "expired card": """
+card wujiu-expired
+expect_problem card_expired
+""",
+    "unreadable card": """
+card zhengshi-unreadable
+expect_problem card_unreadable
+""",
+    "student of another centre": """
+card zhaoliu
+expect not_on_roster
+expect_problem other_centre
+press done
+expect attract
+""",
+    "bad QR then the right one": """
+card zhangsan
+expect confirm
+press confirm_identity
+press agree
+expect scan_code
+qr https://pay.example.com/qr/123456789
+expect_problem code_invalid
+qr CHSI-DEMO-7f3a9c2e5b8d1f4a6c0e
+expect guide
+qr off
+""",
+    "no face, then two faces, then back": TO_GUIDE + """
+scene faces=0
+expect_hint NO_FACE
+scene faces=2
+expect_hint MULTIPLE_FACES
+scene faces=1
+""" + FINISH,
+    "student too far and off to one side": TO_GUIDE + """
+scene scale=0.55
+expect_hint MOVE_CLOSER
+scene scale=1.0
+""" + FINISH,
+    "camera unplugged mid-session, kiosk recovers": TO_GUIDE + """
+unplug camera
+expect call_staff
+expect_problem camera_failed
+plug camera
+expect attract 10
+""" + TO_GUIDE + FINISH,
+    "reader unplugged while idle": """
+expect attract
+unplug reader
+expect call_staff
+expect_problem reader_failed
+plug reader
+expect attract 10
+""" + TO_GUIDE + FINISH,
+}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_failures_are_handled(tmp_path: Path, name: str) -> None:
+    script = FAILURES[name]
+    if "expect_stored" not in script:
+        script += "press cancel\n"
+    result, runtime = run_inprocess(write_config(tmp_path), script)
+    if "expect_stored" in script:
+        assert result.ok, result.reason
+    else:  # these end without a capture: every line passed, then 'no stored capture'
+        assert result.reason == "the script ended without a stored capture", result.reason
+
+
+def test_full_disk_refuses_sessions_before_anything_is_lost(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "")
+    text = cfg.read_text().replace("min_free_mb = 1", "min_free_mb = 100000000")
+    cfg.write_text(text)
+    result, runtime = run_inprocess(cfg, "expect call_staff 5\nexpect_problem disk_full\ncard zhangsan\nexpect confirm 2\n")
+    assert not result.ok
+    assert "timed out in state call_staff, problem disk_full" in result.reason
