@@ -1,8 +1,9 @@
-"""The school's list of expected graduates, read from a CSV file.
+"""The school's list of expected graduates, read from a CSV or XLSX file.
 
 Columns: id_number,name,programme,centre,session, and optionally card_uid
 (a campus card's UID, for PC/SC readers that cannot read the ID text).
-UTF-8 with or without a BOM (Excel's "CSV UTF-8" writes one).
+CSV: UTF-8 with or without a BOM (Excel's "CSV UTF-8" writes one).
+XLSX: the first sheet, header in the first row (as the student system exports).
 
 No plain ID number stays in memory: rows are keyed by an HMAC-SHA256 of the
 normalised number under a per-kiosk secret, and that hex digest is the
@@ -19,7 +20,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
@@ -137,23 +138,21 @@ class CsvRoster:
 
     def _load(self) -> None:
         try:
-            # utf-8-sig drops Excel's BOM and reads plain UTF-8 unchanged.
-            with self.path.open(encoding="utf-8-sig", newline="") as f:
-                reader = csv.reader(f)
-                header = next(reader, None)
-                if header is None:
-                    raise RosterError(f"{self.path}: the roster file is empty")
-                columns = [h.strip().lower() for h in header]
-                for name in REQUIRED_COLUMNS:
-                    if name not in columns:
-                        raise RosterError(
-                            f"{self.path}: missing column {name!r} "
-                            f"(need {','.join(REQUIRED_COLUMNS)}; found {','.join(columns)})"
-                        )
-                index = {name: columns.index(name) for name in (*REQUIRED_COLUMNS, UID_COLUMN)
-                         if name in columns}
-                for row in reader:
-                    self._add_row(reader.line_num, row, index)
+            rows = _xlsx_rows(self.path) if self.path.suffix.lower() == ".xlsx" else _csv_rows(self.path)
+            header = next(rows, None)
+            if header is None:
+                raise RosterError(f"{self.path}: the roster file is empty")
+            columns = [h.strip().lower() for h in header[1]]
+            for name in REQUIRED_COLUMNS:
+                if name not in columns:
+                    raise RosterError(
+                        f"{self.path}: missing column {name!r} "
+                        f"(need {','.join(REQUIRED_COLUMNS)}; found {','.join(columns)})"
+                    )
+            index = {name: columns.index(name) for name in (*REQUIRED_COLUMNS, UID_COLUMN)
+                     if name in columns}
+            for line, row in rows:
+                self._add_row(line, row, index)
         except FileNotFoundError:
             raise RosterError(f"{self.path}: roster file not found") from None
         except UnicodeDecodeError:
@@ -203,3 +202,39 @@ def _norm_text(value: str) -> str:
 def _norm_uid(uid: str) -> str:
     # Readers and spreadsheets write UIDs as "04:A2:c3..." or "04 a2 c3...".
     return "".join(ch for ch in uid.upper() if ch not in " :-")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    # utf-8-sig drops Excel's BOM and reads plain UTF-8 unchanged.
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    from zipfile import BadZipFile
+
+    if not path.exists():
+        raise FileNotFoundError(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, BadZipFile, KeyError) as err:
+        raise RosterError(f"{path}: not a readable XLSX file ({type(err).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield line, [_cell_text(v) for v in values]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # A number-formatted ID column: 1.10101200103152e+17 has lost digits.
+        return f"{value:.6E}" if value >= 1e15 else f"{value:g}"
+    return str(value)

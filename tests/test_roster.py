@@ -219,3 +219,26 @@ def test_demo_roster_matches_demo_cards() -> None:
     assert (roster.lookup(wang["wangwu"]).student_ref
             == roster.lookup(wang["wangwu-campus"]).student_ref)
     assert roster.warnings == []
+
+
+def test_xlsx_roster_from_the_student_system(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["ID_Number", "Name", "Programme", "Centre", "Session"])
+    sheet.append([ZHANG, "张三", "会计学", "centre-a", "morning"])
+    sheet.append([None, None, None, None, None])
+    sheet.append([float(LI), "李四", "法学", "centre-a", "morning"])  # number-formatted cell
+    path = tmp_path / "roster.xlsx"
+    book.save(path)
+    roster = make(path)
+    assert roster.lookup(card(ZHANG)).outcome == RosterOutcome.EXPECTED
+    assert roster.lookup(card(LI)).outcome == RosterOutcome.NOT_EXPECTED
+    assert any("line 4" in w and "Excel" in w for w in roster.warnings)
+
+
+def test_broken_xlsx_is_refused_clearly(tmp_path: Path) -> None:
+    path = write(tmp_path, "not a zip", name="roster.xlsx")
+    with pytest.raises(RosterError, match="not a readable XLSX file"):
+        make(path)
