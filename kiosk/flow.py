@@ -159,12 +159,15 @@ class SessionFlow:
         *,
         consent_version: str,
         staff_pin: str,
+        code_owner: Callable[[str], str | None] = lambda payload: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.roster = roster
         self.consent_version = consent_version
         self._staff_pin = staff_pin
+        # student_ref of an earlier capture with this 采集码, if any
+        self._code_owner = code_owner
         self._clock = clock
         self.student: Student | None = None
         self.problem: Problem | None = None
@@ -337,11 +340,16 @@ class SessionFlow:
         if self.state != State.SCAN_CODE:
             return
         self._touch()
+        assert self.student is not None
         problem = code_problem(payload)
+        owner = None if problem else self._code_owner(payload)
+        if owner and owner != self.student.match.student_ref:
+            # One enrolment record has one code: this one belongs to someone else.
+            log.warning("采集码 already used for another student")
+            problem = Problem.CODE_USED_BY_OTHER
         if problem:
             self.problem = problem
             return
-        assert self.student is not None
         self.student.code_payload = payload
         self.problem = None
         self._code_ok()

@@ -67,6 +67,7 @@ class KioskRuntime:
             self.roster,
             consent_version=config.consent.version,
             staff_pin=config.kiosk.staff_pin,
+            code_owner=self.store.student_for_code,
             clock=clock,
         )
         pin_factory = use_pin_factory(config.gpio.pin_factory)

@@ -171,6 +171,13 @@ class CaptureStore:
         row = self._query_one("SELECT 1 FROM captures WHERE student_ref = ? LIMIT 1", (student_ref,))
         return row is not None
 
+    def student_for_code(self, code_payload: str) -> str | None:
+        """student_ref of an earlier capture bound to this 采集码, if any."""
+        row = self._query_one(
+            "SELECT student_ref FROM captures WHERE code_payload = ? LIMIT 1", (code_payload,)
+        )
+        return row[0] if row else None
+
     def pending_count(self) -> int:
         """Captures not yet acknowledged by the school server."""
         marks = ", ".join("?" for _ in PENDING_STATUSES)

@@ -582,3 +582,17 @@ def test_every_state_has_a_timeout_setting_or_is_attract() -> None:
     for state in State:
         if state != State.ATTRACT:
             assert getattr(timeouts, state.value) > 0, state
+
+
+def test_code_already_bound_to_another_student_is_refused(clock: Clock) -> None:
+    owners = {CODE: "ref-someone-else", "CHSI-MINE-000000000000000": "ref-" + GOOD_ID[-4:]}
+    flow = SessionFlow(
+        FlowConfig(), DictRoster({GOOD_ID: RosterOutcome.EXPECTED}), consent_version="v",
+        staff_pin="2468", code_owner=owners.get, clock=clock,
+    )
+    to_state(flow, clock, State.SCAN_CODE)
+    flow.code_scanned(CODE)
+    assert flow.state == State.SCAN_CODE
+    assert flow.view().problem == Problem.CODE_USED_BY_OTHER
+    flow.code_scanned("CHSI-MINE-000000000000000")  # the student's own earlier code: a retake
+    assert flow.state == State.GUIDE

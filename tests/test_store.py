@@ -324,3 +324,9 @@ def test_concurrent_saves_get_distinct_ids(store: CaptureStore, data_dir: Path) 
     assert len(rows(data_dir)) == 40
     assert photo_folders(data_dir) == sorted(ids)
     assert store.pending_count() == 40
+
+
+def test_student_for_code_finds_the_earlier_capture(store: CaptureStore) -> None:
+    store.save(request(), "s1", {})
+    assert store.student_for_code(PAYLOAD) == "ref-zhang"
+    assert store.student_for_code("CHSI-OTHER-CODE-0000000") is None
