@@ -130,8 +130,15 @@ def cmd_read_card(args: argparse.Namespace) -> int:
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "expired": expired,
     }
+    if card.uid:  # PC/SC readers give only a UID or chip serial (masked: it keys the roster)
+        from kiosk.hardware.pcsc_reader import mask_uid
+
+        result["uid_masked"] = mask_uid(card.uid)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
+        return 0
+    if card.uid and not card.id_number:
+        print(f"card UID:    {result['uid_masked']} (no ID text: PC/SC reader)")
         return 0
     print(f"name:        {result['name']}")
     print(f"sex:         {card.sex} ({_SEXES.get(card.sex, 'unknown code')})")

@@ -116,8 +116,9 @@ class SimulatedCard(_Section):
 
 
 class IdReaderConfig(_Section):
-    # 'sam': certified SAM reader on a serial port (GA/T 467 protocol).
-    backend: Literal["simulated", "sam"] = "simulated"
+    # 'sam': certified SAM reader on a serial port (GA/T 467 protocol);
+    # 'pcsc': plain contactless reader through pcscd (card UID / chip serial only).
+    backend: Literal["simulated", "sam", "pcsc"] = "simulated"
     simulated_cards: list[SimulatedCard] = []
     # Serial port of the SAM reader; empty: probe /dev/ttyUSB*, /dev/ttyACM*.
     port: str = ""
@@ -125,6 +126,9 @@ class IdReaderConfig(_Section):
     # How long to wait for a reply before resending the command (the reply's
     # transfer time at the baud rate is added).
     timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
+    # PC/SC reader to use: part of its name (any case), e.g. "ACR122U";
+    # empty: the first reader pcscd lists.
+    pcsc_reader: str = ""
 
 
 class GpioConfig(_Section):

@@ -2,11 +2,13 @@
 # One-step setup on Debian 12 / Raspberry Pi OS Bookworm: system packages,
 # a virtualenv in .venv with the kiosk installed, and the spoken prompts.
 #   provisioning/setup.sh          kiosk + demo extras
-#   provisioning/setup.sh --test   also the test tools
+#   provisioning/setup.sh --test   also the test tools (and pcscd + vpcd virtual readers)
+# On a Pi the PC/SC extra (pyscard, pcscd, CCID driver) comes too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="demo"
-[ "${1:-}" = "--test" ] && extras="test"
+testing=false
+if [ "${1:-}" = "--test" ]; then extras="test"; testing=true; fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -24,6 +26,19 @@ on_pi=false
 if grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
   on_pi=true
   apt_packages+=(python3-picamera2 python3-lgpio)
+  # USB contactless readers (ACR122U, ACR1252U) use the CCID driver; named
+  # so it is there whatever satisfies pcscd's "libccid | pcsc-ifd-handler".
+  apt_packages+=(libccid)
+  extras="${extras},pcsc"
+fi
+if $on_pi || $testing; then
+  # pyscard builds against libpcsclite-dev; pcscd is the PC/SC service.
+  apt_packages+=(libpcsclite-dev libpcsclite1 pcscd)
+fi
+if $testing; then
+  # Virtual readers (127.0.0.1:35963) for tests/test_pcsc_reader.py. Not on a
+  # booth: they would be listed before the real reader.
+  apt_packages+=(vsmartcard-vpcd)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

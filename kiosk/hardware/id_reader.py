@@ -1,7 +1,8 @@
 """ID card reader interface.
 
 Backends: id_reader_sim.SimulatedCardReader, sam_reader.SamCardReader (the
-certified SAM serial reader); the PC/SC reader (pyscard) comes later. A read
+certified SAM serial reader), pcsc_reader.PcscCardReader (a plain contactless
+reader through pcscd: only a UID or chip serial, in IdCard.uid). A read
 returns an IdCard; a card the student must fix raises CardReadError; a reader
 that is gone raises ReaderError (the flow's failsafe).
 """
@@ -73,7 +74,11 @@ def make_card_reader(config: IdReaderConfig) -> CardReader:
         from kiosk.hardware.sam_reader import SamCardReader
 
         return SamCardReader(config)
+    if config.backend == "pcsc":
+        from kiosk.hardware.pcsc_reader import PcscCardReader
+
+        return PcscCardReader(config)
     raise ValueError(
         f"id_reader backend {config.backend!r} is not available in this version; "
-        "use 'simulated' or 'sam'"
+        "use 'simulated', 'sam' or 'pcsc'"
     )
