@@ -58,10 +58,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_make_prompts(args: argparse.Namespace) -> int:
-    from kiosk.prompts import make_prompts
+    from kiosk.prompts import PromptError, make_prompts
 
     config = _load(args)
-    written = make_prompts(config.audio.prompts_dir, force=args.force)
+    try:
+        written = make_prompts(config.audio.prompts_dir, force=args.force)
+    except PromptError as err:
+        print(f"make-prompts: {err}", file=sys.stderr)
+        return 1
     print(f"{written} prompt files written to {config.audio.prompts_dir}")
     return 0
 
@@ -189,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # transitions logs every callback at INFO; our flow logs each state change.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     try:
         return args.func(args)
     except ConfigError as err:

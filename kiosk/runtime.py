@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +31,7 @@ from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, mak
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.analysis import FaceAnalyser
-from kiosk.photo.guidance import GuidanceSmoother, hints_for
+from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSmoother, hints_for
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
 from kiosk.roster import CsvRoster, kiosk_secret
@@ -254,7 +255,9 @@ class KioskRuntime:
     def _camera_loop(self) -> None:
         analyser = FaceAnalyser(static_image_mode=False)
         qr = QrReader()
-        smoother = GuidanceSmoother()
+        smoother = GuidanceSmoother(
+            replace(DEFAULT_SETTINGS, ready_hold_seconds=self.config.flow.ready_hold_seconds)
+        )
         period = 1.0 / self.config.camera.simulated.fps if self.config.camera.backend == "simulated" else 0.0
         ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
         last_code = ""

@@ -16,7 +16,7 @@ A script is a text file, one command a line, ``#`` starts a comment:
     unplug camera|reader           simulate a device going away ...
     plug camera|reader             ... and coming back
     wait 0.5                       let time pass
-    screenshot NAME                ask the front end for a screenshot (windowed runs only)
+    screenshot NAME                ask the front end for a screenshot (windowed runs; waits until saved)
     expect_stored                  wait until a capture is stored (the script's goal)
 
 The run succeeds when a capture was stored and every line passed; it fails
@@ -100,7 +100,7 @@ class ScriptRunner:
         self,
         runtime: KioskRuntime,
         text: str,
-        screenshot: Callable[[str], None] | None = None,
+        screenshot: Callable[[str], bool | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
@@ -178,8 +178,10 @@ class ScriptRunner:
             else:
                 device.plug()
         elif cmd == "screenshot":
-            if self._screenshot:
-                self._screenshot(args[0])
+            # A hook that returns False is not done yet (the window has not drawn
+            # the screen): the line is retried on the next step.
+            if self._screenshot and self._screenshot(args[0]) is False:
+                return False, limit
         return True, limit
 
     def _sim_reader(self):

@@ -181,6 +181,7 @@ expect call_staff
 expect_problem camera_failed
 plug camera
 expect attract 10
+lift
 """ + TO_GUIDE + FINISH,
     "reader unplugged while idle": """
 expect attract

@@ -1,0 +1,174 @@
+"""Pose guidance from one preview frame, and a smoother against flicker.
+
+Directions are the student's own: MOVE_LEFT means "move to your left". The
+camera frame is unmirrored (the student's left is the image's right), and the
+screen shows it mirrored, so on screen MOVE_LEFT also moves the student's
+image to the left: the words and the mirror agree. In the camera frame:
+face centre right of the target -> the student sits too far to their left ->
+MOVE_RIGHT. MOVE_UP means raise the head in the frame (sit up, raise the
+seat); MOVE_DOWN the opposite.
+
+The preview and the still have the same field of view, so shares of the
+preview frame carry over to the still. Distance is judged by the face width
+as a share of the frame width, position by the face centre and the eye line,
+and the spec crop the kiosk would cut (kiosk.photo.crop.plan_crop) is
+projected onto the preview to check that it would stay inside the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.codes import Hint
+from kiosk.config import PhotoConfig
+from kiosk.photo.analysis import FrameAnalysis
+from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
+
+_ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
+
+
+@dataclass(frozen=True)
+class GuidanceSettings:
+    # Face width / frame width. Min: the crop needs no upscaling; with the
+    # simulated 2028 px still 0.14 gives a 284 px face for a 240 px target
+    # (the Pi HQ still, 4056 px, has twice that). Max: the crop is 2.67 face
+    # widths high; at 0.23 that is 82 % of a 4:3 frame's height, leaving room
+    # for head and shoulders to move a little.
+    face_share_min: float = 0.14
+    face_share_max: float = 0.23
+    # |face centre - frame centre| / frame width.
+    centre_tolerance: float = 0.06
+    # Eye line / frame height.
+    eye_band: tuple[float, float] = (0.33, 0.50)
+    # The projected crop must stay this share of the frame inside each edge.
+    crop_margin: float = 0.02
+    max_roll_deg: float = 8.0  # spec (ISO/IEC 19794-5)
+    # Mean luma (0-255) of the face box.
+    dark_luma: float = 70.0
+    bright_luma: float = 210.0
+    # Smoother: a hint shows once present this long, goes once absent this long.
+    show_after_seconds: float = 0.4
+    hide_after_seconds: float = 0.3
+    ready_hold_seconds: float = 1.0
+    geometry: SpecGeometry = field(default=GEOMETRY)
+
+
+DEFAULT_SETTINGS = GuidanceSettings()
+
+
+def _sorted(hints: set[Hint]) -> list[Hint]:
+    return sorted(hints, key=_ORDER.__getitem__)
+
+
+def hints_for(
+    analysis: FrameAnalysis, spec: PhotoConfig, settings: GuidanceSettings = DEFAULT_SETTINGS
+) -> list[Hint]:
+    """Hints for one preview frame, most important first; [] = pose is good."""
+    if not analysis.faces:
+        hints = {Hint.NO_FACE}
+        if analysis.mean_luma < settings.dark_luma:
+            hints.add(Hint.TOO_DARK)  # a dark booth is a likely reason for "no face"
+        return _sorted(hints)
+    if len(analysis.faces) > 1:
+        return [Hint.MULTIPLE_FACES]
+
+    f = analysis.faces[0]
+    w, h = analysis.width, analysis.height
+    hints: set[Hint] = set()
+    if f.mean_luma < settings.dark_luma:
+        hints.add(Hint.TOO_DARK)
+    elif f.mean_luma > settings.bright_luma:
+        hints.add(Hint.TOO_BRIGHT)
+
+    share = f.face_width / w
+    if share < settings.face_share_min:
+        hints.add(Hint.MOVE_CLOSER)
+    elif share > settings.face_share_max:
+        hints.add(Hint.MOVE_BACK)
+
+    offset = (f.centre_x - w / 2) / w  # + = image right = student's left
+    if offset > settings.centre_tolerance:
+        hints.add(Hint.MOVE_RIGHT)
+    elif offset < -settings.centre_tolerance:
+        hints.add(Hint.MOVE_LEFT)
+
+    eye = f.eye_line_y / h
+    if eye < settings.eye_band[0]:
+        hints.add(Hint.MOVE_DOWN)
+    elif eye > settings.eye_band[1]:
+        hints.add(Hint.MOVE_UP)
+
+    # Project the spec crop: would it stay inside the frame?
+    plan = plan_crop(f, w, h, spec, settings.geometry)
+    mx, my = settings.crop_margin * w, settings.crop_margin * h
+    left = plan.x0 < mx
+    right = plan.x0 + plan.width > w - mx
+    top = plan.y0 < my
+    bottom = plan.y0 + plan.height > h - my
+    if (left and right) or (top and bottom):
+        hints.add(Hint.MOVE_BACK)  # the crop is larger than the frame
+        hints.discard(Hint.MOVE_CLOSER)
+    else:
+        if left:
+            hints.add(Hint.MOVE_LEFT)
+        elif right:
+            hints.add(Hint.MOVE_RIGHT)
+        if top:
+            hints.add(Hint.MOVE_DOWN)
+        elif bottom:
+            hints.add(Hint.MOVE_UP)
+    # A conflicting pair can only come from the two rules above disagreeing:
+    # the crop (what the still needs) wins.
+    if {Hint.MOVE_LEFT, Hint.MOVE_RIGHT} <= hints:
+        hints.discard(Hint.MOVE_RIGHT if left else Hint.MOVE_LEFT)
+    if {Hint.MOVE_UP, Hint.MOVE_DOWN} <= hints:
+        hints.discard(Hint.MOVE_UP if top else Hint.MOVE_DOWN)
+
+    if abs(f.roll_deg) > settings.max_roll_deg:
+        hints.add(Hint.LEVEL_HEAD)
+    return _sorted(hints)
+
+
+class GuidanceSmoother:
+    """Debounces per-frame hints: pure Python, driven by the caller's clock.
+
+    A hint is shown once it has been present in every frame for
+    show_after_seconds, and hidden once absent for hide_after_seconds.
+    ready is True only after the raw hint list has been empty for
+    ready_hold_seconds without a break.
+    """
+
+    def __init__(self, settings: GuidanceSettings = DEFAULT_SETTINGS) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._since: dict[Hint, float] = {}  # hint -> first time of its current run
+        self._last_seen: dict[Hint, float] = {}
+        self._shown: set[Hint] = set()
+        self._clear_since: float | None = None
+
+    def update(self, hints: list[Hint], now: float) -> tuple[list[Hint], bool]:
+        s = self.settings
+        present = set(hints)
+        for hint in present:
+            self._since.setdefault(hint, now)
+            self._last_seen[hint] = now
+        for hint in list(self._since):
+            if hint not in present:
+                del self._since[hint]  # the run is broken: must persist afresh
+        for hint in present:
+            if now - self._since[hint] >= s.show_after_seconds:
+                self._shown.add(hint)
+        for hint in list(self._shown):
+            if hint not in present and now - self._last_seen[hint] >= s.hide_after_seconds:
+                self._shown.discard(hint)
+
+        if present:
+            self._clear_since = None
+        elif self._clear_since is None:
+            self._clear_since = now
+        ready = self._clear_since is not None and now - self._clear_since >= s.ready_hold_seconds
+        if ready:
+            self._shown.clear()
+        return _sorted(self._shown), ready

@@ -1,0 +1,159 @@
+"""Turn a still into the spec photo, and check the result for real.
+
+process_still: find the one face in the still, crop to the spec frame,
+encode the JPEG, then decode that JPEG and analyse it again: compliance is
+measured on the file that will be submitted, not assumed from the plan.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from kiosk.config import PhotoConfig
+from kiosk.photo.analysis import FaceAnalyser, FrameAnalysis
+from kiosk.photo.crop import (
+    GEOMETRY,
+    CropError,
+    PhotoError,
+    SpecGeometry,
+    crop_inside,
+    crop_to_spec,
+    encode_jpeg,
+    encode_original,
+)
+
+__all__ = ["NoFaceError", "PhotoError", "SpecPhoto", "check_spec_jpeg", "process_still"]
+
+
+class NoFaceError(PhotoError):
+    """The still has no face, or more than one: the student must pose again."""
+
+    def __init__(self, faces: int) -> None:
+        self.faces = faces
+        super().__init__("no face in the still" if faces == 0 else f"{faces} faces in the still")
+
+
+@dataclass
+class SpecPhoto:
+    """A processed capture (satisfies kiosk.flow.ProcessedPhoto)."""
+
+    spec_jpeg: bytes
+    original_jpeg: bytes  # the full still, for audit
+    compliant: bool
+    problems: list[str] = field(default_factory=list)
+    measures: dict[str, Any] = field(default_factory=dict)
+
+
+def _in(value: float, band: tuple[float, float]) -> bool:
+    return band[0] <= value <= band[1]
+
+
+def check_spec_jpeg(
+    jpeg: bytes, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY
+) -> tuple[list[str], dict[str, Any]]:
+    """Problems and measures of an encoded spec photo, from the file itself."""
+    problems: list[str] = []
+    measures: dict[str, Any] = {"jpeg_bytes": len(jpeg)}
+    img = Image.open(io.BytesIO(jpeg))
+    img.load()
+    measures.update(
+        format=img.format,
+        mode=img.mode,
+        size=img.size,
+        progressive=bool(img.info.get("progressive") or img.info.get("progression")),
+        dpi=tuple(round(float(v)) for v in img.info.get("dpi", (0, 0))),
+    )
+    if img.size != (spec.width, spec.height):
+        problems.append("WRONG_SIZE")
+    if (
+        img.format != "JPEG"
+        or img.mode != "RGB"
+        or measures["progressive"]
+        or measures["dpi"] != (spec.dpi, spec.dpi)
+    ):
+        problems.append("WRONG_FORMAT")
+    kb = len(jpeg) / 1024
+    if not spec.min_kb <= kb <= spec.max_kb:
+        problems.append("FILE_SIZE")
+
+    rgb = np.asarray(img.convert("RGB"))
+    analysis = analyser.analyse(rgb)
+    measures["faces"] = len(analysis.faces)
+    if not analysis.faces:
+        problems.append("NO_FACE")
+        return problems, measures
+    if len(analysis.faces) > 1:
+        problems.append("MULTIPLE_FACES")
+        return problems, measures
+    g = geometry.scaled(spec)
+    f = analysis.faces[0]
+    offset = f.centre_x - rgb.shape[1] / 2
+    measures.update(
+        face_width_px=round(f.face_width, 1),
+        eye_line_px=round(f.eye_line_y, 1),
+        head_top_px=round(f.head_top_y, 1),
+        head_top_found=f.head_top_found,
+        centre_offset_px=round(offset, 1),
+        roll_deg=round(f.roll_deg, 2),
+        face_luma=round(f.mean_luma, 1),
+    )
+    if f.face_width < g.face_width[0]:
+        problems.append("FACE_TOO_SMALL")
+    elif f.face_width > g.face_width[1]:
+        problems.append("FACE_TOO_LARGE")
+    if not f.head_top_found or not _in(f.head_top_y, g.head_top):
+        problems.append("HEAD_TOP_OUT_OF_BAND")
+    if not _in(f.eye_line_y, g.eye_line):
+        problems.append("EYE_LINE_OUT_OF_BAND")
+    if abs(offset) > g.centre_tolerance:
+        problems.append("FACE_OFF_CENTRE")
+    if abs(f.roll_deg) > g.max_roll_deg:
+        problems.append("HEAD_ROLL")
+    return problems, measures
+
+
+def _one_face(analysis: FrameAnalysis) -> None:
+    if len(analysis.faces) != 1:
+        raise NoFaceError(len(analysis.faces))
+
+
+def process_still(
+    still: np.ndarray, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY
+) -> SpecPhoto:
+    """The spec photo for a still. analyser should be a static-image one.
+
+    Raises NoFaceError when the still has no face or several. A crop that
+    would run past the still is not padded: the best inside crop is made and
+    reported as CROP_OUTSIDE_STILL (non-compliant), so the student sees why.
+    """
+    analysis = analyser.analyse(still)
+    _one_face(analysis)
+    face = analysis.faces[0]
+    problems: list[str] = []
+    measures: dict[str, Any] = {
+        "still_size": (analysis.width, analysis.height),
+        "still_face_width_px": round(face.face_width, 1),
+    }
+    try:
+        crop = crop_to_spec(still, face, spec, geometry)
+    except CropError as err:
+        problems.append("CROP_OUTSIDE_STILL")
+        measures["crop_error"] = str(err)
+        crop = crop_inside(still, face, spec, geometry)
+    encoded = encode_jpeg(crop, spec)
+    measures.update(quality=encoded.quality, jpeg_kb=round(encoded.kb, 1))
+    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry)
+    measures.update(more)
+    problems += [p for p in checked if p not in problems]
+    return SpecPhoto(
+        spec_jpeg=encoded.data,
+        original_jpeg=encode_original(still),
+        compliant=not problems,
+        problems=problems,
+        measures=measures,
+    )

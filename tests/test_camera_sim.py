@@ -1,0 +1,135 @@
+"""The simulated camera renders a real scene the photo engine can see."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kiosk.config import CameraConfig
+from kiosk.hardware.camera import CameraError, make_camera
+from kiosk.hardware.camera_sim import DEMO_QR_PAYLOAD, SceneControl, SimulatedCamera, apply_key
+from kiosk.photo.analysis import FaceAnalyser
+from kiosk.photo.qr import QrReader
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    a = FaceAnalyser(static_image_mode=True)
+    yield a
+    a.close()
+
+
+@pytest.fixture()
+def camera():
+    cam = make_camera(CameraConfig())
+    assert isinstance(cam, SimulatedCamera)
+    cam.start()
+    yield cam
+    cam.close()
+
+
+def test_default_scene_has_one_face(camera, analyser):
+    frame = camera.preview_frame()
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    faces = analyser.analyse(frame).faces
+    assert len(faces) == 1
+    # Face centred, eye line near 41 % of the height, level.
+    f = faces[0]
+    assert abs(f.centre_x - 320) < 10
+    assert abs(f.eye_line_y / 480 - 0.41) < 0.02
+    assert abs(f.roll_deg) < 2
+    # The hair top was found against the blue backdrop, above the forehead.
+    assert f.head_top_found and f.head_top_y < f.forehead_y - 20
+
+
+def test_backdrop_is_the_booth_blue(camera):
+    frame = camera.preview_frame().astype(float)
+    beside_head = frame[200:280, 10:40].reshape(-1, 3).mean(axis=0)
+    ratio = beside_head / np.array([100, 197, 255])
+    # Same colour, a little darker off-centre (lens vignetting), never a gradient to another hue.
+    assert 0.9 < ratio.mean() <= 1.0
+    assert np.ptp(ratio) < 0.03
+
+
+@pytest.mark.parametrize("faces", [0, 2])
+def test_face_count_follows_scene(camera, analyser, faces):
+    camera.update_scene(faces=faces)
+    assert len(analyser.analyse(camera.preview_frame()).faces) == faces
+
+
+def test_unplugged_raises_and_recovers(camera):
+    camera.update_scene(unplugged=True)
+    assert camera.is_available() is False
+    with pytest.raises(CameraError):
+        camera.preview_frame()
+    with pytest.raises(CameraError):
+        camera.capture_still()
+    with pytest.raises(CameraError):
+        camera.start()
+    camera.update_scene(unplugged=False)
+    assert camera.is_available() is True
+    camera.start()
+    assert camera.preview_frame().shape == (480, 640, 3)
+
+
+def test_not_started_raises():
+    cam = SimulatedCamera(CameraConfig())
+    with pytest.raises(CameraError):
+        cam.preview_frame()
+
+
+def test_dx_shifts_the_face(camera, analyser):
+    x0 = analyser.analyse(camera.preview_frame()).faces[0].centre_x
+    camera.update_scene(dx=0.15)
+    x1 = analyser.analyse(camera.preview_frame()).faces[0].centre_x
+    assert x1 - x0 == pytest.approx(0.15 * 640, abs=8)
+
+
+def test_preview_and_still_show_the_same_scene(camera, analyser):
+    camera.update_scene(dx=-0.05, dy=0.03, scale=1.1)
+    pre = analyser.analyse(camera.preview_frame())
+    still = analyser.analyse(camera.capture_still())
+    assert (still.width, still.height) == (2028, 1520)
+    p, s = pre.faces[0], still.faces[0]
+    assert s.face_width / still.width == pytest.approx(p.face_width / pre.width, abs=0.006)
+    assert s.centre_x / still.width == pytest.approx(p.centre_x / pre.width, abs=0.006)
+    assert s.eye_line_y / still.height == pytest.approx(p.eye_line_y / pre.height, abs=0.006)
+
+
+def test_qr_payload_decodes(camera):
+    reader = QrReader()
+    assert reader.decode(camera.preview_frame()) is None
+    camera.update_scene(qr_payload=DEMO_QR_PAYLOAD)
+    assert reader.decode(camera.preview_frame()) == DEMO_QR_PAYLOAD
+    payload = "采集码-7Q2W9E4R1T8Y5U3I"  # opaque, non-ASCII payloads too
+    camera.update_scene(qr_payload=payload)
+    assert reader.decode(camera.preview_frame()) == payload
+
+
+def test_frames_have_sensor_noise(camera):
+    a, b = camera.preview_frame(), camera.preview_frame()
+    assert not np.array_equal(a, b)
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 5
+
+
+def test_brightness_darkens(camera):
+    bright = camera.preview_frame().mean()
+    camera.update_scene(brightness=0.5)
+    assert camera.preview_frame().mean() == pytest.approx(bright * 0.5, rel=0.05)
+
+
+def test_keys_change_the_scene(camera):
+    assert apply_key(camera, "left") and camera.scene.dx > 0  # student's left = image right
+    assert apply_key(camera, "+") and camera.scene.scale > 1
+    assert apply_key(camera, "]") and camera.scene.roll_deg > 0
+    assert apply_key(camera, "d") and camera.scene.brightness < 1
+    assert apply_key(camera, "2") and camera.scene.faces == 2
+    assert apply_key(camera, "q") and camera.scene.qr_payload == DEMO_QR_PAYLOAD
+    assert apply_key(camera, "u") and not camera.is_available()
+    assert apply_key(camera, "r") and camera.scene == SceneControl()
+    assert apply_key(camera, "z") is False
+
+
+def test_update_scene_rejects_unknown_names(camera):
+    with pytest.raises(TypeError):
+        camera.update_scene(zoom=2)
