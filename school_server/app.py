@@ -1,0 +1,209 @@
+"""The HTTP API (/api/v1), built by create_app from a ServerState.
+
+Request bodies are never logged (they may hold personal data); log lines name
+capture ids and kiosk ids only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+import school_server
+from school_server import auth, db as dbm, keys
+from school_server.auth import KioskIdentity, current_kiosk, get_db
+from school_server.body_limit import BodyLimit
+from school_server.models import Capture, Heartbeat, Kiosk, name_key, utcnow
+from school_server.roster import roster_for
+from school_server.schedule import schedule_for
+from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, EnrolResponse,
+                                   ErrorOut, Health, HeartbeatIn, Receipt, RosterOut,
+                                   ScheduleOut)
+from school_server.settings import Settings
+from school_server.storage import ObjectStore, capture_key, open_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = Settings.model_fields["max_body_bytes"].default
+# Module level: FastAPI resolves these string annotations in the module's globals.
+DB = Annotated[Session, Depends(get_db)]
+Me = Annotated[KioskIdentity, Depends(current_kiosk)]
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    roster_key: bytes
+
+    @classmethod
+    def open(cls, settings: Settings) -> "ServerState":
+        engine = dbm.make_engine(settings.db_url)
+        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
+                   keys.roster_key(settings.roster_key_file))
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorOut} for code in codes}
+
+
+def create_app(state: ServerState | None) -> FastAPI:
+    """The app; state None gives one that can only describe itself (openapi)."""
+    app = FastAPI(title="Diploma photo school server", version=school_server.__version__,
+                  description="Receives sealed captures from the photo kiosks and serves "
+                              "them their centre's roster and schedule.",
+                  # operationIds are the function names: put_capture, roster, ...
+                  generate_unique_id_function=lambda route: route.name)
+    app.state.server = state
+    app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes if state
+                       else DEFAULT_MAX_BODY)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/api/v1/health", response_model=Health, tags=["ops"])
+    def health(db: DB) -> Health:
+        db.execute(text("SELECT 1"))
+        return Health(status="ok")
+
+    @app.post("/api/v1/enrol", response_model=EnrolResponse, tags=["kiosk"],
+              responses=_errors(403, 422))
+    def enrol(body: EnrolRequest, db: DB) -> EnrolResponse:
+        """Spend a one-time enrolment code for a bearer token."""
+        try:
+            token = auth.redeem_enrolment_code(db, body.enrolment_code, body.kiosk_id)
+        except auth.EnrolmentRefused as refused:
+            log.warning("enrolment of kiosk %s refused: %s", body.kiosk_id, refused)
+            raise HTTPException(403, str(refused)) from None
+        return EnrolResponse(token=token)
+
+    @app.put("/api/v1/captures/{capture_id}", response_model=Receipt, tags=["kiosk"],
+             responses={200: {"description": "An exact repeat: the first upload's receipt"},
+                        201: {"model": Receipt, "description": "Stored"},
+                        **_errors(401, 403, 409, 413, 422, 503)})
+    def put_capture(capture_id: Annotated[str, Path(pattern=CAPTURE_ID)], body: CaptureUpload,
+                    response: Response, me: Me, db: DB) -> Receipt:
+        """Store one sealed capture. Idempotent: repeat it until a receipt comes back."""
+        if body.kiosk_id != me.kiosk_id:
+            log.warning("kiosk %s tried to write capture %s as kiosk %s",
+                        me.kiosk_id, capture_id, body.kiosk_id)
+            raise HTTPException(403, "kiosk_id is not this token's kiosk")
+        try:
+            sealed = base64.b64decode(body.sealed, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPException(422, "sealed is not valid base64") from None
+        if hashlib.sha256(sealed).hexdigest() != body.digest:
+            log.warning("capture %s from kiosk %s: digest does not match", capture_id, me.kiosk_id)
+            raise HTTPException(422, "digest does not match the sealed bytes")
+        existing = db.get(Capture, capture_id)
+        if existing is not None:
+            return _repeat(existing, body.digest, me)
+        # Object first, row second: a row (and so a receipt) never exists
+        # without its bytes. A crash in between leaves an unreferenced object
+        # that the kiosk's retry overwrites with the same bytes.
+        key = capture_key(capture_id, body.digest)
+        try:
+            _state(app).store.put(key, sealed)
+        except OSError as err:
+            # Disk full or storage down: the kiosk keeps the capture and retries.
+            log.error("capture %s from kiosk %s: storage failed: %s", capture_id, me.kiosk_id,
+                      err.strerror or type(err).__name__)
+            raise HTTPException(503, "object storage unavailable; retry later") from None
+        row = Capture(capture_id=capture_id, kiosk_id=me.kiosk_id, centre=me.centre,
+                      session=name_key(body.session), digest=body.digest, size=len(sealed),
+                      object_key=key, created_at=body.created_at, received_at=utcnow(),
+                      status="received")
+        db.add(row)
+        try:
+            db.commit()
+        except IntegrityError:
+            # A concurrent upload of the same capture_id won the insert.
+            db.rollback()
+            existing = db.get(Capture, capture_id)
+            if existing is None:
+                raise
+            return _repeat(existing, body.digest, me)
+        log.info("capture %s from kiosk %s stored (%d bytes)", capture_id, me.kiosk_id, len(sealed))
+        response.status_code = 201
+        return _receipt(row)
+
+    @app.post("/api/v1/heartbeat", status_code=204, tags=["kiosk"], responses=_errors(401, 422))
+    def heartbeat(body: HeartbeatIn, me: Me, db: DB) -> Response:
+        """Record the kiosk's state; only the latest one is kept."""
+        now = utcnow()
+        beat = db.get(Heartbeat, me.kiosk_id)
+        if beat is None:
+            beat = Heartbeat(kiosk_id=me.kiosk_id)
+            db.add(beat)
+        beat.status, beat.queue_depth, beat.free_mb = body.status, body.queue_depth, body.free_mb
+        beat.version, beat.last_error, beat.at = body.version, body.last_error, now
+        kiosk = db.get(Kiosk, me.kiosk_id)
+        assert kiosk is not None
+        kiosk.last_heartbeat_at = now
+        db.commit()
+        log.debug("heartbeat from kiosk %s: %s, queue %d", me.kiosk_id, body.status, body.queue_depth)
+        return Response(status_code=204)
+
+    @app.get("/api/v1/roster", response_model=RosterOut, tags=["kiosk"],
+             responses={304: {"description": "Unchanged since the If-None-Match version"},
+                        **_errors(401)})
+    def roster(request: Request, me: Me, db: DB) -> Any:
+        """The roster of this kiosk's centre (no other centre's rows)."""
+        out = roster_for(db, me.centre, _state(app).roster_key)
+        etag = f'"{out.version}"'
+        if _etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers={"ETag": etag})
+        return JSONResponse(jsonable_encoder(out), headers={"ETag": etag})
+
+    @app.get("/api/v1/schedule", response_model=ScheduleOut, tags=["kiosk"],
+             responses=_errors(401))
+    def schedule(me: Me, db: DB) -> ScheduleOut:
+        """Capture sessions at this kiosk's centre, by start time."""
+        return schedule_for(db, me.centre)
+
+    return app
+
+
+def _state(app: FastAPI) -> ServerState:
+    return app.state.server
+
+
+def _receipt(row: Capture) -> Receipt:
+    return Receipt(capture_id=row.capture_id, digest=row.digest, received_at=row.received_at)
+
+
+def _repeat(existing: Capture, digest: str, me: KioskIdentity) -> Receipt:
+    if existing.digest != digest or existing.kiosk_id != me.kiosk_id:
+        log.warning("capture %s from kiosk %s conflicts with the stored one",
+                    existing.capture_id, me.kiosk_id)
+        raise HTTPException(409, "capture_id already holds a different capture")
+    log.info("capture %s from kiosk %s repeated; same receipt", existing.capture_id, me.kiosk_id)
+    return _receipt(existing)
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's default echoes the offending input back; bodies may hold
+    # personal data, so only where and what.
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+              for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)

@@ -1,0 +1,216 @@
+"""photo-server: run the school server and do the staff's jobs on it.
+
+Every command takes --data DIR (or PHOTO_SERVER_DATA) and optionally
+--config FILE; commands that open the database bring its schema up to date
+first, so any of them works on a fresh data dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as err:
+        print(f"photo-server {args.command}: {err}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", type=Path, help="data dir (default $PHOTO_SERVER_DATA)")
+    common.add_argument("--config", type=Path, help="TOML file (default DATA/server.toml)")
+    parser = argparse.ArgumentParser(prog="photo-server", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(run=run)
+        return p
+
+    p = command("serve", _serve, "run the HTTP API (migrates the database first)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8700)
+    command("migrate", _migrate, "bring the database schema up to date")
+    command("keygen", _keygen, "make the sealing key pair (once) and print the public key")
+    p = command("enrol-code", _enrol_code, "print a one-time enrolment code for a new kiosk")
+    p.add_argument("--centre", required=True)
+    p.add_argument("--hours", type=float, default=24.0, help="valid for (default 24)")
+    p = command("revoke", _revoke, "revoke a kiosk's token")
+    p.add_argument("kiosk_id")
+    p = command("import-roster", _import_roster,
+                "replace the roster of each centre in a CSV (centre,session,name,programme,"
+                "id_number|student_ref[,card_uid])")
+    p.add_argument("file", type=Path)
+    p = command("import-schedule", _import_schedule,
+                "replace the sessions of each centre in a CSV (centre,session,starts_at,ends_at)")
+    p.add_argument("file", type=Path)
+    p = command("export", _export, "decrypt captures to OUT/<capture_id>.jpg + manifest.csv")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--centre")
+    command("progress", _progress, "captures per centre and session, kiosks' last heartbeats")
+    p = sub.add_parser("openapi", help="write the OpenAPI document")
+    p.add_argument("--out", type=Path, default=OPENAPI_FILE)
+    p.set_defaults(run=_openapi)
+    return parser
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from school_server.settings import load_settings
+
+    return load_settings(args.data, args.config)
+
+
+@contextmanager
+def _database(args: argparse.Namespace) -> Iterator[Session]:
+    from school_server import db
+
+    engine = db.make_engine(_settings(args).db_url)
+    try:
+        db.upgrade(engine)
+        with db.make_sessions(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from school_server import db
+    from school_server.app import ServerState, create_app
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state = ServerState.open(_settings(args))
+    db.upgrade(state.engine)
+    logging.getLogger(__name__).info("database ready; objects in %s",
+                                     state.settings.storage.backend)
+    # log_config=None: uvicorn's loggers go through the root handler above.
+    uvicorn.run(create_app(state), host=args.host, port=args.port, log_config=None,
+                server_header=False)
+    state.engine.dispose()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    with _database(args):
+        pass
+    print("database schema is up to date")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from school_server.keys import keygen
+
+    settings = _settings(args)
+    public, made = keygen(settings.private_key_file)
+    if not made:
+        print(f"{settings.private_key_file} exists; kept it", file=sys.stderr)
+    print(public)
+    return 0
+
+
+def _enrol_code(args: argparse.Namespace) -> int:
+    from school_server.auth import create_enrolment_code
+
+    if args.hours <= 0:
+        raise ValueError("--hours must be positive")
+    with _database(args) as session:
+        print(create_enrolment_code(session, args.centre, args.hours))
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from school_server.auth import revoke_kiosk
+
+    with _database(args) as session:
+        if not revoke_kiosk(session, args.kiosk_id):
+            raise ValueError(f"no kiosk {args.kiosk_id!r}")
+    print(f"kiosk {args.kiosk_id} revoked")
+    return 0
+
+
+def _import_roster(args: argparse.Namespace) -> int:
+    from school_server.keys import roster_key
+    from school_server.roster import CsvImportError, import_roster
+
+    key = roster_key(_settings(args).roster_key_file)
+    with _database(args) as session:
+        try:
+            result = import_roster(session, args.file, key)
+        except CsvImportError as err:
+            raise ValueError(str(err)) from None
+    for note in result.warnings:
+        print(f"warning: {note}", file=sys.stderr)
+    for centre, count in sorted(result.per_centre.items()):
+        print(f"{centre}: {count} roster rows")
+    return 0
+
+
+def _import_schedule(args: argparse.Namespace) -> int:
+    from school_server.roster import CsvImportError
+    from school_server.schedule import import_schedule
+
+    tz = _settings(args).timezone
+    with _database(args) as session:
+        try:
+            result = import_schedule(session, args.file, tz)
+        except CsvImportError as err:
+            raise ValueError(str(err)) from None
+    for centre, count in sorted(result.per_centre.items()):
+        print(f"{centre}: {count} sessions")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from school_server.export import MANIFEST, export_captures
+    from school_server.keys import load_private_key
+    from school_server.storage import open_store
+
+    settings = _settings(args)
+    key = load_private_key(settings.private_key_file)
+    with _database(args) as session:
+        result = export_captures(session, open_store(settings), key, args.out, args.centre)
+    for capture_id, reason in result.failed:
+        print(f"capture {capture_id}: {reason}", file=sys.stderr)
+    print(f"{len(result.exported)} captures exported to {args.out} ({MANIFEST}); "
+          f"{len(result.failed)} failed")
+    return 1 if result.failed else 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from school_server.progress import progress_report
+
+    with _database(args) as session:
+        print(progress_report(session))
+    return 0
+
+
+def openapi_text() -> str:
+    from school_server.app import create_app
+
+    return json.dumps(create_app(None).openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    args.out.write_text(openapi_text(), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

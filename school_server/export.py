@@ -1,0 +1,113 @@
+"""Decrypt stored captures for the authorised collection unit.
+
+Each sealed capture opens (with the server's private key) to a JSON document
+the kiosk defines: {"spec_jpeg": base64, ...other fields}. spec_jpeg goes to
+OUT/<capture_id>.jpg, any other "<name>_jpeg" to OUT/<capture_id>.<name>.jpg,
+and every other field, with the server's own columns, to OUT/manifest.csv.
+The output holds personal data: the folder is 0700, the files 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from school_server.models import Capture, name_key
+from school_server.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.csv"
+SERVER_COLUMNS = ("capture_id", "kiosk_id", "centre", "session", "created_at", "received_at",
+                  "digest", "photo")
+PHOTO_SUFFIX = "_jpeg"
+
+
+@dataclass
+class ExportResult:
+    exported: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (capture_id, reason)
+
+
+def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
+                    centre: str | None = None) -> ExportResult:
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    query = select(Capture).order_by(Capture.received_at, Capture.capture_id)
+    if centre:
+        query = query.where(Capture.centre == name_key(centre))
+    box = SealedBox(key)
+    result = ExportResult()
+    records: list[dict[str, Any]] = []
+    for cap in db.scalars(query):
+        try:
+            doc = _open(store, box, cap)
+            photos = {k: v for k, v in doc.items() if k.endswith(PHOTO_SUFFIX)}
+            if "spec_jpeg" not in photos:
+                raise ValueError("no spec_jpeg in the sealed document")
+            for name, b64 in photos.items():
+                stem = "" if name == "spec_jpeg" else "." + name.removesuffix(PHOTO_SUFFIX)
+                _write_private(out / f"{cap.capture_id}{stem}.jpg", base64.b64decode(b64))
+        except (OSError, ValueError, CryptoError) as err:
+            # The reason names the step, never the document's content.
+            result.failed.append((cap.capture_id, f"{type(err).__name__}: {_reason(err)}"))
+            log.error("capture %s: not exported (%s)", cap.capture_id, type(err).__name__)
+            continue
+        record = {"capture_id": cap.capture_id, "kiosk_id": cap.kiosk_id, "centre": cap.centre,
+                  "session": cap.session, "created_at": cap.created_at.isoformat(),
+                  "received_at": cap.received_at.isoformat(), "digest": cap.digest,
+                  "photo": f"{cap.capture_id}.jpg"}
+        for k, v in doc.items():
+            if k not in photos:
+                record.setdefault(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+        records.append(record)
+        result.exported.append(cap.capture_id)
+    _write_manifest(out / MANIFEST, records)
+    return result
+
+
+def _open(store: ObjectStore, box: SealedBox, cap: Capture) -> dict[str, Any]:
+    sealed = store.get(cap.object_key)
+    if hashlib.sha256(sealed).hexdigest() != cap.digest:
+        raise ValueError("stored object does not match its digest")
+    doc = json.loads(box.decrypt(sealed))
+    if not isinstance(doc, dict):
+        raise ValueError("sealed document is not a JSON object")
+    return doc
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return "sealed document is not JSON"
+    if isinstance(err, CryptoError):
+        return "cannot decrypt (sealed to another key?)"
+    if isinstance(err, OSError):
+        return err.strerror or "cannot read the stored object"
+    return str(err)
+
+
+def _write_manifest(path: Path, records: list[dict[str, Any]]) -> None:
+    extra = sorted({k for r in records for k in r} - set(SERVER_COLUMNS))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # utf-8-sig: Excel then shows the Chinese names correctly.
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*SERVER_COLUMNS, *extra])
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

@@ -1,0 +1,99 @@
+"""Roster rows per centre: import from the student system's CSV, serve to kiosks.
+
+CSV columns (the kiosk's roster format): centre, session, name, programme and
+id_number (or an already opaque student_ref), optionally card_uid. UTF-8 with
+or without a BOM. The ID number is turned into student_ref at import and
+never stored or printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from school_server.auth import ensure_centre
+from school_server.keys import student_ref
+from school_server.models import RosterRow, name_key
+from school_server.schemas import RosterOut, RosterRowOut, StudentRefScheme
+
+REQUIRED = ("centre", "session", "name", "programme")
+
+
+class CsvImportError(Exception):
+    """The file cannot be imported; nothing was changed."""
+
+
+@dataclass
+class ImportResult:
+    per_centre: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # by line number, never the row's data
+
+
+def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = [h.strip().lower() for h in next(reader, [])]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise CsvImportError(f"{path}: missing column(s) {', '.join(missing)}")
+            rows = [(reader.line_num, dict(zip(header, (c.strip() for c in row))))
+                    for row in reader if any(c.strip() for c in row)]
+    except FileNotFoundError:
+        raise CsvImportError(f"{path}: not found") from None
+    except UnicodeDecodeError:
+        raise CsvImportError(f"{path}: not UTF-8 (in Excel, save as 'CSV UTF-8')") from None
+    return header, rows
+
+
+def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
+    """Replace the roster of every centre named in the file, in one transaction."""
+    header, rows = read_csv(path, REQUIRED)
+    if "id_number" not in header and "student_ref" not in header:
+        raise CsvImportError(f"{path}: needs an id_number or a student_ref column")
+    result = ImportResult()
+    new: list[RosterRow] = []
+    for line, row in rows:
+        id_number = row.get("id_number", "").lstrip("'").upper()  # ' is Excel's text marker
+        if "E+" in id_number:
+            result.warnings.append(f"line {line}: id_number was saved as a number by Excel "
+                                   "and lost digits (format the column as text); skipped")
+            continue
+        ref = student_ref(key, "id", id_number) if id_number else row.get("student_ref", "")
+        if not ref or not row["centre"] or not row["session"]:
+            result.warnings.append(f"line {line}: no id_number/student_ref, centre or session; skipped")
+            continue
+        uid = "".join(ch for ch in row.get("card_uid", "").upper() if ch not in " :-")
+        new.append(RosterRow(centre=name_key(row["centre"]), session=name_key(row["session"]),
+                             student_ref=ref, uid_hash=student_ref(key, "uid", uid) if uid else None,
+                             name=row["name"], programme=row["programme"]))
+    centres = sorted({r.centre for r in new})
+    for centre in centres:
+        ensure_centre(db, centre)
+        db.execute(delete(RosterRow).where(RosterRow.centre == centre))
+    db.add_all(new)
+    db.commit()
+    for r in new:
+        result.per_centre[r.centre] = result.per_centre.get(r.centre, 0) + 1
+    return result
+
+
+def roster_for(db: Session, centre: str, key: bytes) -> RosterOut:
+    rows = db.scalars(select(RosterRow).where(RosterRow.centre == centre)
+                      .order_by(RosterRow.session, RosterRow.student_ref, RosterRow.id)).all()
+    out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, name=r.name,
+                        programme=r.programme, centre=r.centre, session=r.session) for r in rows]
+    scheme = StudentRefScheme(key=base64.b64encode(key).decode())
+    # The version is a hash of what is sent, so it changes exactly when the
+    # roster (or the key) does, with no counter to keep in step.
+    canonical = json.dumps([r.model_dump() for r in out] + [scheme.model_dump()],
+                           sort_keys=True, ensure_ascii=False)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return RosterOut(centre=centre, version=version, student_ref_scheme=scheme, rows=out)

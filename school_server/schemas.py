@@ -1,0 +1,105 @@
+"""The wire format: request and response bodies of /api/v1 (see openapi.json)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnrolRequest(_Strict):
+    enrolment_code: str = Field(min_length=1, max_length=64,
+                                description="The one-time code from `photo-server enrol-code`")
+    kiosk_id: str = Field(pattern=KIOSK_ID)
+
+
+class EnrolResponse(BaseModel):
+    token: str = Field(description="Bearer token for every other call; shown once")
+
+
+class CaptureUpload(_Strict):
+    kiosk_id: str = Field(pattern=KIOSK_ID, description="Must be the token's own kiosk")
+    session: str = Field(min_length=1, max_length=100)
+    created_at: AwareDatetime = Field(description="When the kiosk took it (kiosk clock)")
+    sealed: str = Field(min_length=1,
+                        description="base64 of a PyNaCl SealedBox to the server's public key")
+    digest: str = Field(pattern=SHA256_HEX, description="sha256 hex of the sealed bytes")
+
+
+class Receipt(BaseModel):
+    """The same receipt is returned for every exact repeat of an upload."""
+
+    capture_id: str
+    digest: str
+    received_at: datetime
+
+
+class HeartbeatIn(_Strict):
+    status: str = Field(min_length=1, max_length=32)
+    queue_depth: int = Field(ge=0)
+    free_mb: int = Field(ge=0)
+    version: str = Field(max_length=64)
+    last_error: str | None = Field(default=None, max_length=2000,
+                                   description="Must not hold personal data")
+
+
+class StudentRefScheme(BaseModel):
+    """How to key a card read to match the roster's student_ref."""
+
+    algorithm: str = "hmac-sha256"
+    id_message: str = Field("id:{ID number, stripped, upper-case}",
+                            description="uid_hash uses 'uid:{card UID, hex upper-case, no separators}'")
+    key: str = Field(description="base64 of the HMAC key")
+
+
+class RosterRowOut(BaseModel):
+    student_ref: str
+    uid_hash: str | None
+    name: str
+    programme: str
+    centre: str
+    session: str
+
+
+class RosterOut(BaseModel):
+    centre: str
+    version: str = Field(description="Also the ETag; send If-None-Match to get 304")
+    student_ref_scheme: StudentRefScheme
+    rows: list[RosterRowOut]
+
+
+class SessionOut(BaseModel):
+    session: str
+    centre: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ScheduleOut(BaseModel):
+    centre: str
+    sessions: list[SessionOut]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Errors: a sentence, or for a malformed request where and what (never
+    the offending value)."""
+
+    detail: str | list[ValidationIssue]

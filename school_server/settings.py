@@ -1,0 +1,119 @@
+"""Server configuration: a small TOML file and a few environment variables.
+
+Precedence (later wins): defaults, DATA/server.toml (or --config FILE),
+PHOTO_SERVER_* environment variables. Secrets (S3 keys, database passwords in
+the URL) are best given by environment, so the TOML file can be shared.
+
+    database_url = "postgresql+psycopg://photo@db/photo"   # default: SQLite in DATA
+    max_body_bytes = 5242880
+    timezone = "Asia/Shanghai"     # for schedule times written without an offset
+
+    [storage]
+    backend = "local"              # or "s3"
+    local_dir = "/srv/photo/objects"  # default: DATA/objects
+
+    [storage.s3]
+    endpoint_url = "http://127.0.0.1:8333"
+    bucket = "captures"
+    region = "us-east-1"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_NAME = "server.toml"
+ENV_PREFIX = "PHOTO_SERVER_"
+
+
+class S3Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = None  # None: AWS itself
+    bucket: str = "photo-captures"
+    region: str | None = None
+    access_key: str | None = None  # None: boto3's own credential chain
+    secret_key: str | None = None
+    prefix: str = ""
+
+
+class StorageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "s3"] = "local"
+    local_dir: Path | None = None  # default DATA/objects
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path
+    database_url: str | None = None  # default sqlite:///DATA/server.db
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    # A spec photo is a few hundred KB; base64 and sealing add about 40 %.
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'server.db'}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.storage.local_dir or self.data_dir / "objects"
+
+    @property
+    def private_key_file(self) -> Path:
+        return self.data_dir / "server.key"
+
+    @property
+    def roster_key_file(self) -> Path:
+        return self.data_dir / "roster.key"
+
+
+# Environment variable -> path into the settings document.
+_ENV_FIELDS: dict[str, tuple[str, ...]] = {
+    "DATABASE_URL": ("database_url",),
+    "MAX_BODY_BYTES": ("max_body_bytes",),
+    "TIMEZONE": ("timezone",),
+    "STORAGE_BACKEND": ("storage", "backend"),
+    "STORAGE_LOCAL_DIR": ("storage", "local_dir"),
+    "S3_ENDPOINT_URL": ("storage", "s3", "endpoint_url"),
+    "S3_BUCKET": ("storage", "s3", "bucket"),
+    "S3_REGION": ("storage", "s3", "region"),
+    "S3_ACCESS_KEY": ("storage", "s3", "access_key"),
+    "S3_SECRET_KEY": ("storage", "s3", "secret_key"),
+    "S3_PREFIX": ("storage", "s3", "prefix"),
+}
+
+
+def load_settings(data_dir: Path | str | None = None, config_file: Path | str | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Settings for a data dir (argument, else PHOTO_SERVER_DATA)."""
+    env = os.environ if environ is None else environ
+    if data_dir is None:
+        data_dir = env.get(ENV_PREFIX + "DATA")
+    if not data_dir:
+        raise ValueError("no data dir: pass --data DIR or set PHOTO_SERVER_DATA")
+    data_dir = Path(data_dir)
+    doc: dict = {}
+    path = Path(config_file) if config_file else data_dir / CONFIG_NAME
+    if config_file or path.exists():
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    for name, keys in _ENV_FIELDS.items():
+        value = env.get(ENV_PREFIX + name)
+        if value is None:
+            continue
+        node = doc
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    doc["data_dir"] = data_dir
+    return Settings.model_validate(doc)
