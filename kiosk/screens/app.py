@@ -1,0 +1,382 @@
+"""The Kivy front end: one window, one Screen per flow State.
+
+The app polls the runtime at 30 Hz on Kivy's clock, shows the screen for the
+View's state and forwards touches back (runtime.press / runtime.enter_pin).
+With a script (kiosk run --script) it also steps the ScriptRunner and saves
+the screenshots the script asks for; in demo mode the keyboard plays the
+simulated camera and card reader.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports kivy: no argv parsing, Kivy's log beside ours, no log files.
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any, Protocol  # noqa: E402
+
+import numpy as np  # noqa: E402
+from kivy.app import App  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
+from kivy.config import Config as KivyConfig  # noqa: E402
+from kivy.lang import Builder  # noqa: E402
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty  # noqa: E402
+from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
+
+from kiosk.codes import Button, Device, State, message_key  # noqa: E402
+from kiosk.config import Config  # noqa: E402
+from kiosk.flow import View  # noqa: E402
+from kiosk.i18n import LANGUAGES, Translator  # noqa: E402
+from kiosk.prompts import PromptPlayer  # noqa: E402
+from kiosk.screens.overlay import DEFAULT_FACE_SHARE  # noqa: E402
+
+if TYPE_CHECKING:
+    from kiosk.script import ScriptRunner
+
+log = logging.getLogger(__name__)
+
+KV_DIR = Path(__file__).parent
+POLL_HZ = 30
+SHOT_FRAMES = 4  # frames drawn after a screen is shown before its screenshot
+ARROWS = {273: "up", 274: "down", 275: "right", 276: "left"}
+CARD_STATES = (State.ATTRACT, State.IDENTIFY)  # where digit keys mean "present card n"
+
+
+class Runtime(Protocol):
+    """What the app needs of kiosk.runtime.KioskRuntime."""
+
+    on_prompt: Any
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def poll(self) -> View: ...
+    def press(self, button: Button) -> None: ...
+    def enter_pin(self, pin: str) -> None: ...
+    def latest_frame(self) -> np.ndarray | None: ...
+
+
+@dataclass
+class _Shot:
+    """A screenshot the script asked for: the view it shows and when it was shown."""
+
+    name: str
+    view: View
+    frame0: int | None = None
+    done: bool = False
+
+
+def configure_kivy(config: Config) -> None:
+    """Window and font settings; must run before the window is created."""
+    screen = config.screen
+    KivyConfig.set("graphics", "width", str(screen.width))
+    KivyConfig.set("graphics", "height", str(screen.height))
+    KivyConfig.set("graphics", "fullscreen", "auto" if screen.fullscreen else "0")
+    KivyConfig.set("graphics", "show_cursor", "0" if screen.fullscreen else "1")
+    KivyConfig.set("graphics", "resizable", "0")
+    KivyConfig.set("kivy", "exit_on_escape", "0")  # a kiosk: Esc must not quit
+    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
+    register_font(screen.font)
+
+
+def register_font(font: Path) -> bool:
+    """Use the CJK font for every label (Kivy's default Roboto has no Chinese)."""
+    from kivy.core.text import LabelBase
+
+    if not Path(font).is_file():
+        log.error("font %s not found: Chinese will show as boxes (apt install fonts-wqy-microhei)", font)
+        return False
+    LabelBase.register(name="Roboto", fn_regular=str(font))
+    return True
+
+
+def load_kv() -> None:
+    """common.kv first (shared widgets), then one file per screen."""
+    import kiosk.screens.widgets  # noqa: F401  (registers the shared widgets)
+    from kiosk.screens.states import SCREENS
+
+    Builder.load_file(str(KV_DIR / "common.kv"))
+    for state in SCREENS:
+        Builder.load_file(str(KV_DIR / f"{state.value}.kv"))
+
+
+class KioskApp(App):
+    lang = StringProperty("zh_CN")
+    u = NumericProperty(4.8)  # 1 % of the window height: the unit of every size
+    muted = BooleanProperty(False)
+    demo = BooleanProperty(False)
+    face_share = NumericProperty(DEFAULT_FACE_SHARE)
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        config: Config,
+        runner: ScriptRunner | None = None,
+        screenshots: Path | None = None,
+        demo: bool = False,
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.title = "毕业生图像信息采集"
+        self.runtime = runtime
+        self.config_ = config
+        self.runner = runner
+        self.screenshots = screenshots
+        self.demo = demo
+        self.home_lang = config.kiosk.language
+        self.translator = Translator(self.home_lang)
+        self.lang = self.home_lang
+        self.muted = config.audio.muted
+        self.player = PromptPlayer(
+            config.audio.prompts_dir, self.lang, config.audio.repeat_seconds, self._play_sound
+        )
+        self.player.muted = self.muted
+        self.exit_code = 0
+        self._sounds: dict[Path, Any] = {}
+        self._playing: Any = None
+        self._shot: _Shot | None = None
+        self._last_view: View | None = None
+        self._shown: State | None = None
+        self._finished = False
+        self._event: Any = None
+
+    # ---------------------------------------------------------- lifecycle
+
+    def build(self) -> ScreenManager:
+        from kivy.core.window import Window
+
+        from kiosk.screens.states import SCREENS
+
+        Window.clearcolor = (1, 1, 1, 1)
+        Window.bind(size=self._on_window_size)
+        self._on_window_size(Window, Window.size)
+        load_kv()
+        sm = ScreenManager(transition=NoTransition())
+        for state, cls in SCREENS.items():
+            sm.add_widget(cls(name=state.value))
+        self.runtime.on_prompt = self._on_prompt
+        if self.demo:
+            Window.bind(on_key_down=self._on_key_down)
+        return sm
+
+    def on_start(self) -> None:
+        self.runtime.start()
+        self._event = Clock.schedule_interval(self._tick, 1 / POLL_HZ)
+
+    def on_stop(self) -> None:
+        if self._event is not None:
+            self._event.cancel()
+        self.runtime.stop()
+
+    def _on_window_size(self, _window: Any, size: tuple[int, int]) -> None:
+        self.u = size[1] / 100
+
+    # --------------------------------------------------------- the loop
+
+    def _tick(self, _dt: float) -> None:
+        view = self.runtime.poll()
+        if self._shot is not None:
+            self._advance_shot()
+        else:
+            self._show(view, self.runtime.latest_frame())
+        self._last_view = view
+        if self.runner is not None and not self._finished:
+            self._step_script(view)
+
+    def _show(self, view: View, frame: np.ndarray | None) -> None:
+        sm = self.root
+        screen = sm.get_screen(view.state.value)
+        if view.state != self._shown:
+            if view.state == State.ATTRACT and self._shown not in (None, State.STAFF):
+                self.lang = self.home_lang  # a new student starts in the kiosk's language
+            sm.current = view.state.value  # on_pre_enter first, then the data
+            screen.update(view, frame)
+            self._shown = view.state
+        else:
+            screen.update(view, frame)
+
+    def _step_script(self, view: View) -> None:
+        from kiosk.script import ScriptError
+
+        assert self.runner is not None
+        try:
+            result = self.runner.step(view)
+        except (ScriptError, KeyError, ValueError) as err:
+            print(f"script: {err}", file=sys.stderr, flush=True)
+            self._finish(2)
+            return
+        if result is None:
+            return
+        extra = f" ({result.capture_id})" if result.capture_id else ""
+        print(("ok: " if result.ok else "failed: ") + result.reason + extra, flush=True)
+        self._finish(0 if result.ok else 1)
+
+    def _finish(self, code: int) -> None:
+        self._finished = True
+        self.exit_code = code
+        self.stop()
+
+    # ------------------------------------------------------- screenshots
+
+    def screenshot_hook(self, name: str) -> bool:
+        """Called by the script; False until the screenshot is on disk (the script waits)."""
+        if self._shot is not None and self._shot.done:
+            self._shot = None
+            return True
+        if self._shot is None:
+            view = self._last_view or self.runtime.poll()
+            self._shot = _Shot(name=name, view=view)
+        return False
+
+    def _advance_shot(self) -> None:
+        from kivy.core.window import Window
+
+        shot = self._shot
+        assert shot is not None
+        if shot.done:
+            return
+        if shot.frame0 is None:
+            # Show the view the script saw; the flow may move on meanwhile.
+            self._show(shot.view, self.runtime.latest_frame())
+            shot.frame0 = Clock.frames_displayed
+            return
+        if Clock.frames_displayed - shot.frame0 < SHOT_FRAMES:
+            return
+        if self.screenshots is None:
+            shot.done = True
+            return
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        target = self.screenshots / f"{shot.name}.png"
+        written = Window.screenshot(name=str(target))  # saves NAME0001.png
+        if written:
+            os.replace(written, target)
+            log.info("screenshot %s (%s)", target, shot.view.state.value)
+        else:
+            log.error("screenshot %s failed", target)
+        shot.done = True
+
+    # ------------------------------------------------- called by screens
+
+    def tr(self, key: str, _lang: str | None = None, **fmt: Any) -> str:
+        """Text for key; kv passes app.lang so the text follows language changes."""
+        return self.translator.t(key, **fmt)
+
+    def problem_text(self, view: View, _lang: str | None = None) -> str:
+        return self.translator.t(message_key(view.problem)) if view.problem else ""
+
+    def staff_text(self, view: View, _lang: str | None = None) -> str:
+        return self.translator.t(message_key(view.problem) + ".staff") if view.problem else ""
+
+    def photo_problems_text(self, view: View, _lang: str | None = None) -> str:
+        """The photo engine's failed checks, one a line (check.<code> when translated)."""
+        lines = []
+        for code in view.photo_problems:
+            key = f"check.{code}"
+            text = self.translator.t(key) if self.translator.has(key) else self.translator.t("ui.review.check_failed", code=code)
+            lines.append(f"• {text}")
+        return "\n".join(lines)
+
+    def device_names(self, devices: tuple[Device, ...], _lang: str | None = None) -> str:
+        sep = self.translator.t("ui.list_separator")
+        return sep.join(self.translator.t(message_key(d)) for d in devices)
+
+    def press(self, code: str) -> None:
+        button = Button(code)
+        if button == Button.LANGUAGE:
+            self.toggle_language()
+        self.runtime.press(button)
+
+    def enter_pin(self, pin: str) -> None:
+        self.runtime.enter_pin(pin)
+
+    def toggle_language(self) -> None:
+        langs = list(LANGUAGES)
+        self.lang = langs[(langs.index(self.lang) + 1) % len(langs)]
+        if self._shown == State.STAFF:
+            self.home_lang = self.lang  # staff choose the kiosk's language
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+
+    def on_lang(self, _app: Any, lang: str) -> None:
+        self.translator.set_language(lang)
+        if hasattr(self, "player"):
+            self.player.lang = lang
+
+    def on_muted(self, _app: Any, muted: bool) -> None:
+        if hasattr(self, "player"):
+            self.player.muted = muted
+            if muted and self._playing is not None:
+                self._playing.stop()
+
+    # ------------------------------------------------------------ audio
+
+    def _on_prompt(self, key: str) -> None:
+        self.player.say(key)
+
+    def _play_sound(self, path: Path) -> None:
+        from kivy.core.audio import SoundLoader
+
+        sound = self._sounds.get(path)
+        if sound is None:
+            sound = SoundLoader.load(str(path))
+            if sound is None:
+                raise RuntimeError(f"no audio provider could load {path}")
+            self._sounds[path] = sound
+        if self._playing is not None and self._playing is not sound:
+            self._playing.stop()  # the newest prompt wins
+        sound.play()
+        self._playing = sound
+
+    # --------------------------------------------------- demo keyboard
+
+    def _on_key_down(self, _window: Any, key: int, _scancode: int, codepoint: str | None, _mods: list) -> bool:
+        name = ARROWS.get(key) or (codepoint or "")
+        if not name:
+            return False
+        rt: Any = self.runtime
+        try:
+            if name.isdigit() and name != "0" and self._shown in CARD_STATES:
+                labels = rt.reader.labels()
+                if int(name) <= len(labels):
+                    rt.reader.present(labels[int(name) - 1])
+                return True
+            if name == "l":
+                rt.reader.lift()
+                return True
+            from kiosk.hardware.camera_sim import apply_key
+
+            return bool(apply_key(rt.camera, name))
+        except Exception:  # a demo key must never crash the kiosk
+            log.exception("demo key %r failed", name)
+            return False
+
+
+def run_app(config: Config, script: Path | None = None, screenshots: str | None = None) -> int:
+    """Run the kiosk window until it is closed (or the script ends); the exit code."""
+    from kiosk.runtime import KioskRuntime
+    from kiosk.script import ScriptError, ScriptRunner
+
+    configure_kivy(config)
+    runtime = KioskRuntime(config)
+    demo = config.camera.backend == "simulated" and config.id_reader.backend == "simulated"
+    app = KioskApp(runtime, config, screenshots=Path(screenshots) if screenshots else None, demo=demo)
+    if script is not None:
+        try:
+            app.runner = ScriptRunner.from_file(runtime, script, screenshot=app.screenshot_hook)
+        except (OSError, ScriptError) as err:
+            print(f"script: {err}", file=sys.stderr, flush=True)
+            runtime.stop()
+            return 2
+    try:
+        app.run()
+    except BaseException:
+        runtime.stop()  # release camera and reader before the process dies (on_stop did not run)
+        raise
+    return app.exit_code

@@ -1,0 +1,269 @@
+"""The Kivy front end, for real: windows under offscreen SDL (or Xvfb), screenshots.
+
+Every test starts its own process (one Kivy window per process):
+- the whole app with simulated devices walks tests/scripts/ui_tour.txt and
+  saves a screenshot of every screen;
+- tests/ui_gallery.py shows every screen with sample Views at three window
+  sizes in both languages and reports widgets outside the window, text that
+  does not fit, and texts that are catalog keys (missing translations);
+- a Chinese string renders with the registered font (no tofu boxes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+TOUR = ROOT / "tests" / "scripts" / "ui_tour.txt"
+GALLERY = ROOT / "tests" / "ui_gallery.py"
+FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+TOUR_SHOTS = [
+    "attract", "not_on_roster", "identify", "confirm", "consent", "scan_code", "guide",
+    "countdown", "capturing", "review", "saving", "receipt", "call_staff", "staff_pin", "staff",
+]  # fmt: skip
+KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check)\.[A-Za-z0-9_.]+$")
+
+PROBE = """
+import os
+os.environ["KIVY_NO_ARGS"] = "1"
+from kivy.core.window import Window
+print("window", Window.size)
+"""
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        KIVY_HOME=str(tmp_path / "kivy-home"),
+        KIVY_NO_ARGS="1",
+        KIVY_NO_FILELOG="1",
+        SDL_AUDIODRIVER="dummy",
+        SDL_VIDEODRIVER="offscreen",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@functools.cache
+def display_prefix() -> tuple[str, ...]:
+    """() when offscreen SDL works here, else an xvfb-run prefix (or skip)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE], env=base_env(Path(tmp)), capture_output=True, text=True, timeout=60
+        )
+    if probe.returncode == 0 and "window" in probe.stdout:
+        return ()
+    if shutil.which("xvfb-run"):
+        return ("xvfb-run", "-a", "-s", "-screen 0 1920x1080x24")
+    pytest.skip(f"no way to open a window here: {probe.stderr[-500:]}")
+
+
+def run_windowed(cmd: list[str], tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    prefix = display_prefix()
+    env = base_env(tmp_path)
+    if prefix:
+        env.pop("SDL_VIDEODRIVER")
+    return subprocess.run([*prefix, *cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def kiosk_command() -> list[str]:
+    script = Path(sys.executable).parent / "kiosk"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kiosk.cli"]
+
+
+def write_config(tmp_path: Path, width: int = 800, height: int = 480) -> Path:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(
+        f"""
+[kiosk]
+data_dir = "{tmp_path / 'data'}"
+min_free_mb = 1
+[screen]
+width = {width}
+height = {height}
+[audio]
+muted = true
+prompts_dir = "{tmp_path / 'prompts'}"
+[flow]
+countdown_seconds = 1
+[roster]
+path = "{ROOT / 'examples' / 'roster-demo.csv'}"
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def assert_not_blank(path: Path, size: tuple[int, int]) -> np.ndarray:
+    img = Image.open(path).convert("RGB")
+    assert img.size == size, f"{path.name} is {img.size}"
+    pixels = np.asarray(img).astype(np.float32)
+    assert pixels.std() > 12, f"{path.name} looks blank"
+    packed = pixels[::4, ::4].astype(np.uint32)
+    colours = np.unique((packed[..., 0] << 16) | (packed[..., 1] << 8) | packed[..., 2])
+    assert len(colours) > 40, f"{path.name} has hardly any colours"
+    return pixels
+
+
+def test_ui_tour_every_screen(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    cmd = kiosk_command() + [
+        "--config", str(write_config(tmp_path)), "run", "--demo",
+        "--script", str(TOUR), "--screenshots", str(shots),
+    ]  # fmt: skip
+    result = run_windowed(cmd, tmp_path)
+    tail = (result.stdout + result.stderr)[-3000:]
+    assert result.returncode == 0, tail
+    assert "ok: capture stored" in result.stdout, tail
+    seen = {}
+    for name in TOUR_SHOTS:
+        path = shots / f"{name}.png"
+        assert path.is_file(), f"no screenshot {name}: {tail}"
+        seen[name] = assert_not_blank(path, (800, 480))
+    assert not list(shots.glob("*0001.png")), "screenshots are renamed to NAME.png"
+    # each screen looks different from the one before it (nothing stuck)
+    for before, after in zip(TOUR_SHOTS, TOUR_SHOTS[1:]):
+        assert np.abs(seen[before] - seen[after]).mean() > 1, f"{before} and {after} look the same"
+
+
+# The smallest screen in both languages; the larger ones once each (English
+# texts are the longest, Chinese the default).
+@pytest.mark.parametrize(
+    ("size", "lang"),
+    [((800, 480), "zh_CN"), ((800, 480), "en"), ((1024, 600), "en"), ((1920, 1080), "zh_CN")],
+    ids=["800x480-zh", "800x480-en", "1024x600-en", "1920x1080-zh"],
+)
+def test_every_screen_fits_and_is_translated(tmp_path: Path, size: tuple[int, int], lang: str) -> None:
+    out = tmp_path / "gallery"
+    cmd = [sys.executable, str(GALLERY), "--size", f"{size[0]}x{size[1]}", "--lang", lang, "--out", str(out)]
+    result = run_windowed(cmd, tmp_path)
+    report_path = out / "report.json"
+    assert report_path.is_file(), (result.stdout + result.stderr)[-3000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert "attract" in report and len(report) >= 15
+    problems = {name: r["problems"] for name, r in report.items() if r["problems"]}
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+    keys_shown = {name: [t for t in r["texts"] if KEY_TEXT.match(t)] for name, r in report.items()}
+    assert not any(keys_shown.values()), f"untranslated: {keys_shown}"
+    if lang == "zh_CN":
+        assert "毕业生图像信息采集" in report["attract"]["texts"]
+    else:
+        assert "Graduate Photo Collection" in report["attract"]["texts"]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    for name in report:
+        assert_not_blank(out / f"{name}.png", size)
+
+
+RENDER = """
+import json, os, sys
+os.environ["KIVY_NO_ARGS"] = "1"
+from pathlib import Path
+import kivy
+from kivy.core.window import Window  # a GL context for the textures
+from kivy.core.text import Label as CoreLabel
+from kiosk.screens.app import register_font
+
+def pixels(text, size, font=None):
+    kw = {"font_name": font} if font else {}
+    label = CoreLabel(text=text, font_size=size, **kw)
+    label.refresh()
+    return label.texture.pixels
+
+roboto = str(Path(kivy.__file__).parent / "data" / "fonts" / "Roboto-Regular.ttf")
+out = {"roboto_same": pixels("毕", 40, roboto) == pixels("业", 40, roboto)}
+out["registered"] = register_font(Path(sys.argv[1]))
+a, b = pixels("毕", 41), pixels("业", 41)
+out["cjk_differ"] = a != b
+out["cjk_ink"] = sum(1 for i in range(3, len(a), 4) if a[i] > 128)
+print(json.dumps(out))
+"""
+
+
+def test_chinese_renders_with_the_registered_font(tmp_path: Path) -> None:
+    if not Path(FONT).is_file():
+        pytest.skip("fonts-wqy-microhei not installed")
+    result = run_windowed([sys.executable, "-c", RENDER, FONT], tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["roboto_same"], "Kivy's Roboto draws both as the same box: the check can see tofu"
+    assert out["registered"]
+    assert out["cjk_differ"], "two different characters render the same: tofu"
+    assert out["cjk_ink"] > 50
+
+
+DEMO = """
+import json, os, sys
+os.environ["KIVY_NO_ARGS"] = "1"
+from pathlib import Path
+from kiosk.config import load_config
+from kiosk.prompts import make_prompts
+from kiosk.runtime import KioskRuntime
+from kiosk.screens.app import KioskApp, configure_kivy
+
+config = load_config(Path(sys.argv[1])).as_demo()
+config = config.model_copy(update={"audio": config.audio.model_copy(update={"muted": False})})
+make_prompts(config.audio.prompts_dir)
+configure_kivy(config)
+runtime = KioskRuntime(config)
+app = KioskApp(runtime, config, demo=True)
+out = {}
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+
+def key(code, text):
+    Window.dispatch("on_key_down", code, 0, text, [])
+
+def at_attract(dt):
+    out["start"] = app.root.current
+    out["said"] = app.player.say("prompt.saved")  # a real WAV through Kivy's SoundLoader
+    key(ord("1"), "1")  # the first simulated card: zhangsan
+
+def on_card(dt):
+    out["after_card"] = app.root.current
+    key(ord("l"), "l")
+    out["card_on_reader"] = runtime.reader.card_on_reader
+    key(ord("u"), "u")
+    out["unplugged"] = runtime.camera.scene.unplugged
+    key(276, "")  # left arrow
+    out["dx"] = runtime.camera.scene.dx
+    app.press("language")
+    out["lang"] = app.lang
+
+def finish(dt):
+    print(json.dumps(out))
+    app.stop()
+
+Clock.schedule_once(at_attract, 2.0)
+Clock.schedule_once(on_card, 4.0)
+Clock.schedule_once(finish, 4.5)
+app.run()
+"""
+
+
+def test_demo_keyboard_and_sound(tmp_path: Path) -> None:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    result = run_windowed([sys.executable, "-c", DEMO, str(write_config(tmp_path))], tmp_path, timeout=120)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["start"] == "attract"
+    assert out["said"] is True
+    assert out["after_card"] == "confirm", out
+    assert out["card_on_reader"] is None
+    assert out["unplugged"] is True
+    assert out["dx"] != 0
+    assert out["lang"] == "en"

@@ -1,0 +1,226 @@
+"""Render every screen with sample Views, without devices, and check the layout.
+
+    python tests/ui_gallery.py --size 1024x600 --out DIR [--lang en] [--only attract,guide]
+
+Runs the real KioskApp against a stand-in runtime whose View is set by this
+program, saves DIR/<sample>.png for each sample and DIR/report.json listing
+layout problems: a visible widget outside the window, or a label whose text
+does not fit its box. tests/test_ui.py runs it as a subprocess (one window
+per process); it is also handy for looking at the screens while editing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import numpy as np  # noqa: E402
+
+from kiosk.codes import Device, Hint, KioskStatus, Problem, State  # noqa: E402
+from kiosk.config import Config, parse_config  # noqa: E402
+from kiosk.flow import View  # noqa: E402
+from kiosk.script import ScriptResult  # noqa: E402
+
+
+def sample_frame() -> np.ndarray:
+    """A 640x480 preview: the astronaut on a blue backdrop if scikit-image is there."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:] = (100, 197, 255)
+    try:
+        from skimage.data import astronaut
+        from skimage.transform import resize
+
+        face = (resize(astronaut()[0:300, 100:350], (260, 216)) * 255).astype(np.uint8)
+        frame[60:320, 212:428] = face
+    except ImportError:
+        yy, xx = np.mgrid[0:480, 0:640]
+        frame[((xx - 320) / 80) ** 2 + ((yy - 200) / 105) ** 2 < 1] = (224, 180, 150)
+    return frame
+
+
+def sample_jpeg(compliant: bool) -> bytes:
+    from PIL import Image
+
+    img = Image.fromarray(sample_frame()[:, 80:560]).resize((480, 640))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def samples() -> list[tuple[str, View]]:
+    V, S = View, State
+    busy = KioskStatus.BUSY
+    return [
+        ("attract", V(S.ATTRACT, KioskStatus.READY)),
+        ("identify", V(S.IDENTIFY, busy, seconds_left=58)),
+        ("identify_problem", V(S.IDENTIFY, busy, problem=Problem.CARD_EXPIRED, seconds_left=12)),
+        ("confirm", V(S.CONFIRM, busy, name_masked="欧*娜", id_masked="110101********1236", programme="计算机科学与技术")),
+        ("not_on_roster", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE)),
+        ("consent", V(S.CONSENT, busy, consent_version="2026-11-v1")),
+        ("scan_code", V(S.SCAN_CODE, busy, problem=Problem.CODE_INVALID)),
+        ("guide", V(S.GUIDE, busy, hints=(Hint.HAIR_OFF_FACE, Hint.MOVE_LEFT))),
+        ("guide_ready", V(S.GUIDE, busy, hints=(Hint.READY,), ready=True)),
+        ("guide_retry", V(S.GUIDE, busy, problem=Problem.NO_FACE_IN_PHOTO, hints=(Hint.GLASSES_GLARE,))),
+        ("countdown", V(S.COUNTDOWN, busy, countdown=2, ready=True)),
+        ("capturing", V(S.CAPTURING, busy)),
+        ("review", V(S.REVIEW, busy, photo_jpeg=sample_jpeg(True), photo_compliant=True, retakes_left=3)),
+        ("review_bad", V(
+            S.REVIEW, busy, problem=Problem.PHOTO_NOT_COMPLIANT, photo_jpeg=sample_jpeg(False),
+            photo_problems=("EYE_LINE_OUT_OF_BAND", "HEAD_TOP_OUT_OF_BAND"), retakes_left=2,
+        )),
+        ("saving", V(S.SAVING, busy)),
+        ("receipt", V(S.RECEIPT, busy, capture_id="a1b2c3d4e5f6", seconds_left=8)),
+        ("call_staff", V(
+            S.CALL_STAFF, KioskStatus.ERROR, problem=Problem.CAMERA_FAILED, failed_devices=(Device.CAMERA,),
+        )),
+        ("staff", V(S.STAFF, KioskStatus.STAFF, problem=Problem.PIN_WRONG)),
+        ("staff_unlocked", V(
+            S.STAFF, KioskStatus.STAFF, staff_unlocked=True, failed_devices=(Device.CAMERA, Device.ID_READER),
+            problem=Problem.CAMERA_FAILED, queue_depth=3, online=False,
+        )),
+    ]
+
+
+class StandInRuntime:
+    """Just enough of KioskRuntime: a View set from outside, a still preview frame."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.frame = sample_frame()
+        self.on_prompt = None
+        self.pressed: list[str] = []
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    def poll(self) -> View:
+        return self.view
+
+    def press(self, button) -> None:
+        self.pressed.append(button.value)
+
+    def enter_pin(self, pin: str) -> None: ...
+
+    def latest_frame(self) -> np.ndarray | None:
+        return self.frame if self.view.state in (State.SCAN_CODE, State.GUIDE, State.COUNTDOWN) else None
+
+
+def layout_problems(screen, window_size: tuple[int, int]) -> list[str]:
+    """Visible widgets outside the window; labels whose text overflows their box."""
+    from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
+
+    ww, wh = window_size
+    problems = []
+    scrolled = set()
+    for w in screen.walk(restrict=True):
+        if isinstance(w, ScrollView):
+            scrolled |= {id(c) for c in w.walk(restrict=True) if c is not w}
+    for w in screen.walk(restrict=True):
+        if id(w) in scrolled or w.width <= 1 or w.height <= 1 or _hidden(w):
+            continue
+        x0, y0 = w.to_window(w.x, w.y)
+        x1, y1 = w.to_window(w.right, w.top)
+        name = f"{type(w).__name__}({getattr(w, 'text', '')[:20]!r})"
+        if x0 < -1 or y0 < -1 or x1 > ww + 1 or y1 > wh + 1:
+            problems.append(f"{name} at ({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f}) is outside {ww}x{wh}")
+        if isinstance(w, Label) and w.text:
+            w.texture_update()
+            tw, th = w.texture_size
+            if tw > w.width + 2 or th > w.height + 2:
+                problems.append(f"{name}: text {tw}x{th} does not fit {w.width:.0f}x{w.height:.0f}")
+    return problems
+
+
+def visible_texts(screen) -> list[str]:
+    from kivy.uix.label import Label
+
+    return [w.text for w in screen.walk(restrict=True) if isinstance(w, Label) and w.text and not _hidden(w)]
+
+
+def _hidden(w) -> bool:
+    seen = set()
+    while w is not None and id(w) not in seen:  # the Window is its own parent
+        if getattr(w, "opacity", 1) == 0:
+            return True
+        seen.add(id(w))
+        w = w.parent
+    return False
+
+
+class GalleryRunner:
+    """Plays the ScriptRunner's part: one sample per screenshot."""
+
+    def __init__(self, app, runtime: StandInRuntime, items: list[tuple[str, View]], report: dict) -> None:
+        self.app, self.runtime, self.items, self.report = app, runtime, items, report
+        self.index = 0
+        self.settled = 0
+
+    def step(self, view: View) -> ScriptResult | None:
+        from kivy.core.window import Window
+
+        if self.index >= len(self.items):
+            return ScriptResult(True, f"{len(self.items)} screens", "gallery")
+        name, sample = self.items[self.index]
+        if self.runtime.view is not sample:
+            self.runtime.view, self.settled = sample, 0
+            return None
+        self.settled += 1
+        if self.settled < 3:  # let the app show it first (the script would wait too)
+            return None
+        if self.app.screenshot_hook(name):
+            screen = self.app.root.current_screen
+            self.report[name] = {
+                "state": screen.name,
+                "problems": layout_problems(screen, Window.size),
+                "texts": visible_texts(screen),
+            }
+            self.index += 1
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", default="800x480")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lang", default="zh_CN")
+    p.add_argument("--only", default="")
+    args = p.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    config: Config = parse_config({
+        "screen": {"width": width, "height": height},
+        "kiosk": {"language": args.lang},
+        "audio": {"muted": True},
+    })  # fmt: skip
+    from kiosk.screens.app import KioskApp, configure_kivy
+
+    configure_kivy(config)
+    items = samples()
+    if args.only:
+        wanted = set(args.only.split(","))
+        items = [(n, v) for n, v in items if n in wanted]
+    runtime = StandInRuntime(items[0][1])
+    out = Path(args.out)
+    app = KioskApp(runtime, config, screenshots=out, demo=True)
+    report: dict = {}
+    app.runner = GalleryRunner(app, runtime, items, report)
+    app.run()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    bad = {n: r["problems"] for n, r in report.items() if r["problems"]}
+    for name, problems in bad.items():
+        for problem in problems:
+            print(f"{name}: {problem}")
+    return app.exit_code or (1 if bad or len(report) != len(items) else 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
