@@ -76,6 +76,27 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enrol(args: argparse.Namespace) -> int:
+    """Spend a one-time code from `photo-server enrol-code`; store the sync token."""
+    from kiosk.sync import EnrolError, enrol
+
+    config = load_config(_config_path(args.config))
+    kiosk_id = args.kiosk_id or config.kiosk.id
+    try:
+        path = enrol(args.server, args.code, kiosk_id, config.kiosk.data_dir)
+    except EnrolError as err:
+        print(f"enrol: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"enrol: cannot store the token in {config.kiosk.data_dir}: {err.strerror}", file=sys.stderr)
+        return 1
+    print(f"kiosk {kiosk_id} enrolled at {args.server}; token stored in {path}")
+    if config.sync.server_url.rstrip("/") != args.server.rstrip("/"):
+        print(f"note: set [sync] server_url = \"{args.server}\" (and server_public_key) in the "
+              "config for the kiosk to upload", file=sys.stderr)
+    return 0
+
+
 _SEXES = {"1": "male", "2": "female", "0": "unknown", "9": "unspecified"}
 
 
@@ -184,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--json", action="store_true", help="print one JSON object")
     rc.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a card (default 10)")
     rc.set_defaults(func=cmd_read_card)
+
+    en = sub.add_parser("enrol", help="enrol this kiosk with the school server (stores data_dir/sync.token)")
+    en.add_argument("--server", required=True, help="school server URL, e.g. https://photo.school.example")
+    en.add_argument("--code", required=True, help="one-time code from `photo-server enrol-code`")
+    en.add_argument("--kiosk-id", help="default: kiosk.id from the config")
+    en.set_defaults(func=cmd_enrol)
     return p
 
 

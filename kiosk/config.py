@@ -7,6 +7,8 @@ and what is allowed, never a traceback.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -165,6 +167,53 @@ class PhotoConfig(_Section):
         return self
 
 
+class SyncConfig(_Section):
+    """Upload to the school server (school_server/), sealed to its public key."""
+
+    # e.g. "https://photo.school.example"; empty: no sync, the kiosk runs offline only.
+    server_url: str = ""
+    # The server's sealing key (`photo-server keygen` prints it), base64.
+    # Set: every capture is sealed to it on disk and the kiosk cannot read
+    # its own backlog. Empty: photos are stored as plain files (a warning).
+    server_public_key: str = ""
+    # Keep acknowledged sealed captures this long, then delete their files.
+    retention_days: Annotated[float, Field(ge=0)] = 7
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 60
+    # Connect / read / write timeout of one request.
+    upload_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    # How often to fetch the centre's roster from the server; 0: never.
+    roster_refresh_seconds: Seconds = 300
+    # Tries per capture before the queue waits; then backoff grows from
+    # backoff_initial_seconds to backoff_max_seconds (with jitter).
+    retry_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    backoff_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 300
+
+    @model_validator(mode="after")
+    def _check(self) -> SyncConfig:
+        if self.server_url and not self.server_url.startswith(("http://", "https://")):
+            raise ValueError("server_url must start with https:// (or http:// on a test bench)")
+        if self.server_url and not self.server_public_key:
+            raise ValueError("server_public_key is required when server_url is set")
+        if self.server_public_key:
+            self.public_key_bytes()  # raises ValueError when it is not a key
+        if self.backoff_initial_seconds > self.backoff_max_seconds:
+            raise ValueError("backoff_initial_seconds must not be larger than backoff_max_seconds")
+        return self
+
+    def public_key_bytes(self) -> bytes | None:
+        """The 32-byte Curve25519 public key, or None when sealing is off."""
+        if not self.server_public_key:
+            return None
+        try:
+            raw = base64.b64decode(self.server_public_key.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("server_public_key is not base64") from None
+        if len(raw) != 32:
+            raise ValueError("server_public_key must be 32 bytes (the line `photo-server keygen` prints)")
+        return raw
+
+
 class Config(_Section):
     kiosk: KioskSection = KioskSection()
     screen: ScreenConfig = ScreenConfig()
@@ -176,6 +225,7 @@ class Config(_Section):
     gpio: GpioConfig = GpioConfig()
     roster: RosterConfig = RosterConfig()
     photo: PhotoConfig = PhotoConfig()
+    sync: SyncConfig = SyncConfig()
 
     def as_demo(self) -> Config:
         """Same settings with every device simulated (``kiosk run --demo``)."""

@@ -12,25 +12,33 @@ student_ref the rest of the kiosk (store, has_capture) uses.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import is_valid, normalise
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("id_number", "name", "programme", "centre", "session")
 UID_COLUMN = "card_uid"
 SECRET_FILE = "roster.key"
+# The sync agent's copy of GET /api/v1/roster (see ServerRoster).
+SERVER_ROSTER_CACHE = "server-roster.json"
 
 
 class RosterError(Exception):
@@ -69,23 +77,20 @@ def kiosk_secret(data_dir: Path) -> bytes:
     return key
 
 
-class CsvRoster:
-    """Implements flow.Roster from a CSV file loaded once at start."""
+class _KeyedRoster:
+    """Lookup over rows keyed by HMAC(secret, "id:" + ID number) / ("uid:" + card UID)."""
 
     def __init__(
         self,
-        path: Path | str,
         centre: str,
         session: str,
-        makeup_mode: bool = False,
-        allow_recapture: bool = False,
-        *,
+        makeup_mode: bool,
+        allow_recapture: bool,
         secret: bytes,
-        has_capture: Callable[[str], bool] = lambda student_ref: False,
+        has_capture: Callable[[str], bool],
     ) -> None:
         if not secret:
-            raise ValueError("the roster needs a non-empty per-kiosk secret")
-        self.path = Path(path)
+            raise ValueError("the roster needs a non-empty secret")
         self.centre = _norm_text(centre)
         self.session = _norm_text(session)
         self.makeup_mode = makeup_mode
@@ -96,15 +101,11 @@ class CsvRoster:
         self._by_uid: dict[str, list[_Entry]] = {}
         # Row-numbered notes for staff (never the ID number itself).
         self.warnings: list[str] = []
-        self._load()
 
     def __len__(self) -> int:
         """Distinct students on the roster (all centres and sessions)."""
         every = (*self._by_id.values(), *self._by_uid.values())
         return len({e.student_ref for rows in every for e in rows})
-
-    def __repr__(self) -> str:
-        return f"CsvRoster({str(self.path)!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
 
     def student_ref(self, id_number: str) -> str:
         """The key a student's rows and captures are stored under."""
@@ -130,11 +131,35 @@ class CsvRoster:
             return RosterMatch(RosterOutcome.ALREADY_CAPTURED, entry.programme, entry.student_ref)
         return RosterMatch(RosterOutcome.EXPECTED, entry.programme, entry.student_ref)
 
-    # ------------------------------------------------------------ loading
-
     def _digest(self, kind: str, value: str) -> str:
         # kind keeps an ID number and a UID that happen to be equal apart.
         return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+class CsvRoster(_KeyedRoster):
+    """Implements flow.Roster from a CSV file loaded once at start."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        centre: str,
+        session: str,
+        makeup_mode: bool = False,
+        allow_recapture: bool = False,
+        *,
+        secret: bytes,
+        has_capture: Callable[[str], bool] = lambda student_ref: False,
+    ) -> None:
+        if not secret:
+            raise ValueError("the roster needs a non-empty per-kiosk secret")
+        super().__init__(centre, session, makeup_mode, allow_recapture, secret, has_capture)
+        self.path = Path(path)
+        self._load()
+
+    def __repr__(self) -> str:
+        return f"CsvRoster({str(self.path)!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
+
+    # ------------------------------------------------------------ loading
 
     def _load(self) -> None:
         try:
@@ -193,6 +218,96 @@ class CsvRoster:
             self._by_id.setdefault(ref, []).append(entry)
         if uid:
             self._by_uid.setdefault(self._digest("uid", uid), []).append(entry)
+
+
+class ServerRoster(_KeyedRoster):
+    """Implements flow.Roster from the school server's roster (GET /api/v1/roster),
+    as cached by the sync agent in data_dir/server-roster.json.
+
+    Rows carry student_ref = HMAC(server key, "id:" + ID number), computed at
+    the server's import; card reads are keyed with the same key (handed out
+    in student_ref_scheme), so every kiosk of the school agrees on a student's
+    ref. The cache holds names: it is written 0600 like everything in data_dir.
+    """
+
+    def __init__(
+        self,
+        document: dict,
+        centre: str,
+        session: str,
+        makeup_mode: bool = False,
+        allow_recapture: bool = False,
+        *,
+        has_capture: Callable[[str], bool] = lambda student_ref: False,
+        source: str = "server roster",
+    ) -> None:
+        try:
+            scheme = document["student_ref_scheme"]
+            if scheme.get("algorithm", "hmac-sha256") != "hmac-sha256":
+                raise RosterError(f"{source}: unknown student_ref algorithm {scheme.get('algorithm')!r}")
+            key = base64.b64decode(scheme["key"], validate=True)
+            rows = document["rows"]
+            self.version = str(document.get("version", ""))
+        except (KeyError, TypeError, AttributeError, ValueError, binascii.Error):
+            raise RosterError(f"{source}: not a roster document from the school server") from None
+        super().__init__(centre, session, makeup_mode, allow_recapture, key, has_capture)
+        self.source = source
+        for n, row in enumerate(rows, start=1):
+            try:
+                entry = _Entry(str(row["student_ref"]), str(row.get("programme", "")),
+                               _norm_text(str(row["centre"])), _norm_text(str(row["session"])))
+            except (KeyError, TypeError, AttributeError):
+                self.warnings.append(f"row {n}: incomplete, skipped")
+                continue
+            self._by_id.setdefault(entry.student_ref, []).append(entry)
+            if row.get("uid_hash"):
+                self._by_uid.setdefault(str(row["uid_hash"]).lower(), []).append(entry)
+        for note in self.warnings:
+            log.warning("%s: %s", source, note)
+        log.info("%s %s: %d students", source, self.version, len(self))
+
+    @classmethod
+    def from_cache(cls, path: Path, centre: str, session: str, makeup_mode: bool = False,
+                   allow_recapture: bool = False, *,
+                   has_capture: Callable[[str], bool] = lambda student_ref: False) -> "ServerRoster":
+        """Load the agent's cache file ({"etag", "fetched_at", "roster": {...}})."""
+        try:
+            cached = json.loads(Path(path).read_text(encoding="utf-8"))
+            document = cached["roster"]
+        except FileNotFoundError:
+            raise RosterError(f"{path}: no cached server roster yet") from None
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RosterError(f"{path}: the cached server roster is unreadable") from None
+        return cls(document, centre, session, makeup_mode, allow_recapture,
+                   has_capture=has_capture, source=str(path))
+
+    def __repr__(self) -> str:
+        return f"ServerRoster({self.source!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
+
+
+def open_roster(config: "Config", data_dir: Path,
+                has_capture: Callable[[str], bool]) -> CsvRoster | ServerRoster:
+    """The roster a booth uses: the server's (cached) one when sync is on and a
+    copy has been fetched, else the CSV/XLSX file keyed by this kiosk's secret."""
+    if config.sync.server_url:
+        cache = Path(data_dir) / SERVER_ROSTER_CACHE
+        if cache.exists():
+            try:
+                return ServerRoster.from_cache(
+                    cache, config.kiosk.centre, config.kiosk.session,
+                    makeup_mode=config.roster.makeup_mode,
+                    allow_recapture=config.roster.allow_recapture, has_capture=has_capture)
+            except RosterError as err:
+                log.error("%s; using %s", err, config.roster.path)
+    return CsvRoster(
+        config.roster.path,
+        centre=config.kiosk.centre,
+        session=config.kiosk.session,
+        secret=kiosk_secret(Path(data_dir)),
+        makeup_mode=config.roster.makeup_mode,
+        allow_recapture=config.roster.allow_recapture,
+        has_capture=has_capture,
+    )
 
 
 def _norm_text(value: str) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 
 from kiosk.codes import Button, Device, Problem, State
 from kiosk.config import Config
-from kiosk.flow import CAMERA_STATES, CaptureRequest, Effect, EffectKind, SessionFlow, View
+from kiosk.flow import CAMERA_STATES, CaptureRequest, Effect, EffectKind, Roster, SessionFlow, View
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
 from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
@@ -34,8 +34,9 @@ from kiosk.photo.analysis import FaceAnalyser
 from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSmoother, hints_for
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
-from kiosk.roster import CsvRoster, kiosk_secret
+from kiosk.roster import kiosk_secret, open_roster
 from kiosk.store import CaptureStore, StoreError
+from kiosk.sync import SyncAgent, SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +53,12 @@ class KioskRuntime:
         data_dir = config.kiosk.data_dir
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data_dir, 0o700)
-        self.store = CaptureStore(data_dir, config.kiosk.id)
+        self.store = CaptureStore(data_dir, config.kiosk.id,
+                                  public_key=config.sync.public_key_bytes(),
+                                  code_secret=kiosk_secret(data_dir))
         self.store.recover()
-        self.roster = CsvRoster(
-            config.roster.path,
-            centre=config.kiosk.centre,
-            session=config.kiosk.session,
-            secret=kiosk_secret(data_dir),
-            makeup_mode=config.roster.makeup_mode,
-            allow_recapture=config.roster.allow_recapture,
-            has_capture=self.store.has_capture,
-        )
+        # The server's roster once the sync agent has fetched it, else the CSV.
+        self.roster: Roster = open_roster(config, data_dir, self.store.has_capture)
         self.flow = SessionFlow(
             config.flow,
             self.roster,
@@ -84,6 +80,11 @@ class KioskRuntime:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
+        self.sync_agent: SyncAgent | None = None
+        if config.sync.server_url:
+            self.sync_agent = SyncAgent(
+                self.store, config, on_status=self._sync_status,
+                on_roster=lambda roster: self.post(lambda f: self._use_roster(roster)))
 
     # -------------------------------------------------------------- public
 
@@ -94,12 +95,16 @@ class KioskRuntime:
         ]
         for t in self._threads:
             t.start()
+        if self.sync_agent is not None:
+            self.sync_agent.start()
 
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=3)
         self._worker.shutdown(wait=True, cancel_futures=True)
+        if self.sync_agent is not None:
+            self.sync_agent.stop()
         for close in (self.camera.close, self.reader.close, self.lights.close, self.status_led.close):
             try:
                 close()
@@ -202,8 +207,18 @@ class KioskRuntime:
             self.post(lambda f: f.save_failed(problem))
             return
         log.info("capture %s saved", capture_id)
+        if self.sync_agent is not None:
+            self.sync_agent.wake()
         pending = self.store.pending_count()
         self.post(lambda f: (f.set_sync(pending, f.sync.online), f.saved(capture_id)))
+
+    def _use_roster(self, roster: Roster) -> None:
+        # UI thread: a fresh roster from the school server replaces the old one.
+        self.roster = self.flow.roster = roster
+
+    def _sync_status(self, status: SyncStatus) -> None:
+        # Called on the sync thread: hand it to the UI thread.
+        self.post(lambda f: f.set_sync(status.queue_depth, status.online))
 
     def _check_disk(self) -> None:
         now = self._clock()

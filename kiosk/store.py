@@ -2,24 +2,41 @@
 
 Layout under data_dir (directories 0700, files 0600):
 
-    captures.db                   SQLite, WAL, synchronous=FULL
-    photos/<capture_id>/spec.jpg  the photo sent to the school
-    photos/<capture_id>/original.jpg  the untouched still, when there is one
+    captures.db                   SQLite, WAL, synchronous=FULL: the outbox
+    sealed/<capture_id>.sealed    with a sealing key: the capture, sealed
+    photos/<capture_id>/spec.jpg  without one: the photo sent to the school
+    photos/<capture_id>/original.jpg  ... and the untouched still, if any
 
-save() writes the photo files durably first (temp file, fsync, rename,
-directory fsync), then inserts the row in one transaction, and only then
-returns: a capture the student was told about survives a power cut.
-synchronous=FULL because with NORMAL a power cut lost acknowledged rows.
-A crash between the files and the row leaves a folder without a row;
-recover() removes those at start.
+With the school server's public key (config [sync] server_public_key) each
+capture's personal payload (photos, full ID number, name, 采集码, consent,
+check report) is one JSON document sealed with a PyNaCl SealedBox: a stolen
+SD card reveals nothing, and the kiosk itself cannot open its backlog (only
+`photo-server export` can). The row then keeps only what the outbox and the
+duplicate checks need: student_ref, the masked ID, an HMAC of the 采集码,
+consent version, kiosk, session, the sealed file's sha256 and the receipt.
+Without a key, photos are plain files as before (logged as a warning once).
 
-The 采集码 payload is opaque and personal: it goes into the row and nowhere
-else (never into a log or an exception message).
+save() writes the file(s) durably first (temp file, fsync, rename, directory
+fsync), then inserts the row in one transaction, and only then returns: a
+capture the student was told about survives a power cut. synchronous=FULL
+because with NORMAL a power cut lost acknowledged rows. A crash between the
+file and the row leaves a file without a row; recover() removes those at
+start.
+
+Status: captured -> uploading -> acknowledged (the server's receipt matched
+the digest) -> purged (file deleted after the retention time; the row stays
+so has_capture() and the 采集码 check keep working).
+
+The 采集码 payload is opaque and personal: never in a log or an exception
+message; in sealed mode not even in the row (only its HMAC).
 """
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -30,7 +47,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+from nacl.public import PublicKey, SealedBox
 
 from kiosk.flow import CaptureRequest
 from kiosk.idnumber import mask_id
@@ -39,32 +58,57 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "captures.db"
 PHOTOS_DIR = "photos"
+SEALED_DIR = "sealed"
+SEALED_SUFFIX = ".sealed"
 SPEC_NAME = "spec.jpg"
 ORIGINAL_NAME = "original.jpg"
 STATUSES = ("captured", "uploading", "acknowledged", "purged")
 PENDING_STATUSES = ("captured", "uploading")
+SCHEMA_VERSION = 1
+# Names the sealed document's layout for whoever opens it (export).
+DOC_FORMAT = "photo-kiosk-capture/1"
 
-_SCHEMA = f"""
+_STATUS_CHECK = f"status IN ({', '.join(repr(s) for s in STATUSES)})"
+_TABLE = f"""
 CREATE TABLE IF NOT EXISTS captures (
     capture_id      TEXT PRIMARY KEY,
     student_ref     TEXT NOT NULL,
     id_masked       TEXT NOT NULL,
-    code_payload    TEXT NOT NULL,
+    code_digest     TEXT NOT NULL,      -- HMAC-SHA256(kiosk secret, 采集码)
+    code_payload    TEXT,               -- plain mode only
     consent_version TEXT NOT NULL,
-    consent_time    TEXT,
+    consent_time    TEXT,               -- plain mode only (sealed: in the document)
     kiosk_id        TEXT NOT NULL,
     session         TEXT NOT NULL,
-    spec_path       TEXT NOT NULL,
-    original_path   TEXT,
-    report_json     TEXT NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'captured'
-                    CHECK (status IN ({", ".join(f"'{s}'" for s in STATUSES)})),
+    spec_path       TEXT,               -- plain mode only
+    original_path   TEXT,               -- plain mode only
+    report_json     TEXT,               -- plain mode only
+    digest          TEXT,               -- sha256 hex of sealed/<capture_id>.sealed
+    status          TEXT NOT NULL DEFAULT 'captured' CHECK ({_STATUS_CHECK}),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    upload_error    TEXT,               -- the server refused it for good: staff must look
     created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL
-);
+    updated_at      TEXT NOT NULL,
+    received_at     TEXT,               -- the server's receipt
+    acked_at        TEXT,               -- kiosk clock at the receipt (retention counts from it)
+    purged_at       TEXT,
+    CHECK (digest IS NOT NULL OR spec_path IS NOT NULL),
+    -- a sealed row holds nothing personal in the clear
+    CHECK (digest IS NULL OR (code_payload IS NULL AND spec_path IS NULL
+                              AND original_path IS NULL AND report_json IS NULL
+                              AND consent_time IS NULL))
+)"""
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS captures_student_ref ON captures (student_ref);
-CREATE INDEX IF NOT EXISTS captures_status ON captures (status);
+CREATE INDEX IF NOT EXISTS captures_status ON captures (status, created_at);
+CREATE INDEX IF NOT EXISTS captures_code_digest ON captures (code_digest);
 """
+# Columns of the first schema (before sealing), copied by the migration.
+_V0_COLUMNS = ("capture_id", "student_ref", "id_masked", "code_payload", "consent_version",
+               "consent_time", "kiosk_id", "session", "spec_path", "original_path",
+               "report_json", "status", "created_at", "updated_at")
+
+_warned_plain = False
 
 
 class StoreError(Exception):
@@ -83,74 +127,102 @@ class _BadPhoto(ValueError):
 class Recovery:
     """What recover() found at start."""
 
-    removed_orphans: list[str] = field(default_factory=list)  # folders without a row
+    removed_orphans: list[str] = field(default_factory=list)  # files/folders without a row
     missing_files: list[str] = field(default_factory=list)  # capture_ids with files gone
+    sealed_legacy: list[str] = field(default_factory=list)  # plain captures sealed now
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One sealed capture waiting for upload (what the PUT body needs but the bytes)."""
+
+    capture_id: str
+    kiosk_id: str
+    session: str
+    created_at: str
+    digest: str
 
 
 class CaptureStore:
-    """Thread-safe: one connection shared under a lock (saves come from a worker)."""
+    """Thread-safe: one connection shared under a lock (saves come from a worker,
+    the sync agent works from its own thread)."""
 
-    def __init__(self, data_dir: Path, kiosk_id: str) -> None:
+    def __init__(self, data_dir: Path, kiosk_id: str, *, public_key: bytes | None = None,
+                 code_secret: bytes | None = None) -> None:
+        """public_key: the school server's Curve25519 key (sealed mode) or None
+        (plain files). code_secret keys the 采集码 HMAC; default: the kiosk's
+        roster secret in data_dir."""
+        global _warned_plain
         self.data_dir = Path(data_dir)
         self.kiosk_id = kiosk_id
         self.photos_dir = self.data_dir / PHOTOS_DIR
+        self.sealed_dir = self.data_dir / SEALED_DIR
+        self._box = SealedBox(PublicKey(public_key)) if public_key else None
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()  # capture_ids between mkdir and commit
+        self._in_flight: set[str] = set()  # capture_ids between the first file and commit
         try:
             _make_private_dir(self.data_dir)
             _make_private_dir(self.photos_dir)
+            if self._box is not None:
+                _make_private_dir(self.sealed_dir)
+            if code_secret is None:
+                from kiosk.roster import kiosk_secret
+
+                code_secret = kiosk_secret(self.data_dir)
+            self._code_secret = code_secret
             db_path = self.data_dir / DB_NAME
             # Create the file 0600 before SQLite does: its -wal and -shm copy this mode.
             os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
             self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=10)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-            with self._conn:
-                self._conn.executescript(_SCHEMA)
+            self._conn.create_function("code_digest", 1, self._code_digest, deterministic=True)
+            self._migrate()
         except (OSError, sqlite3.Error) as err:
             raise StoreError(
                 f"cannot open the capture store in {self.data_dir}: {err}",
                 disk_full=_is_disk_full(err),
             ) from err
+        if self._box is None and not _warned_plain:
+            _warned_plain = True
+            log.warning("no sync.server_public_key: captures are stored as PLAIN photo files "
+                        "in %s (readable by anyone holding the SD card)", self.photos_dir)
+
+    @property
+    def sealing(self) -> bool:
+        """True when captures are sealed to the server's key (staff mode shows False as a warning)."""
+        return self._box is not None
 
     # ------------------------------------------------------------ writing
 
-    def save(self, request: CaptureRequest, session: str, report: dict[str, Any]) -> str:
-        """Store one capture durably and return its capture_id (uuid4 hex)."""
-        capture_id = uuid.uuid4().hex
-        folder = self.photos_dir / capture_id
+    def save(self, request: CaptureRequest, session: str, report: dict[str, Any], *,
+             capture_id: str | None = None) -> str:
+        """Store one capture durably and return its capture_id (uuid4 hex).
+
+        A caller that mints capture_id itself may call again with the same id
+        after an error: an id that is already stored is returned as is, so one
+        confirmed capture never becomes two rows.
+        """
+        capture_id = capture_id or uuid.uuid4().hex
         student = request.student
         id_masked = mask_id(student.card.id_number)
-        with self._lock:
-            self._in_flight.add(capture_id)
+        written: list[Path] = []
         try:
-            spec = _photo_bytes(request.photo, "spec_jpeg", required=True)
-            original = _photo_bytes(request.photo, "original_jpeg", required=False)
-            report_json = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
-            _make_private_dir(folder)
-            spec_rel = f"{PHOTOS_DIR}/{capture_id}/{SPEC_NAME}"
-            _write_durably(folder / SPEC_NAME, spec)
-            original_rel = None
-            if original is not None:
-                original_rel = f"{PHOTOS_DIR}/{capture_id}/{ORIGINAL_NAME}"
-                _write_durably(folder / ORIGINAL_NAME, original)
-            _fsync_dir(self.photos_dir)  # the new folder's own entry
-            now = _now()
-            consent_time = student.consent_time.isoformat() if student.consent_time else None
-            with self._lock, self._conn:
-                self._conn.execute(
-                    "INSERT INTO captures (capture_id, student_ref, id_masked, code_payload,"
-                    " consent_version, consent_time, kiosk_id, session, spec_path,"
-                    " original_path, report_json, status, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
-                    (
-                        capture_id, student.match.student_ref, id_masked, student.code_payload,
-                        student.consent_version, consent_time, self.kiosk_id, session,
-                        spec_rel, original_rel, report_json, now, now,
-                    ),
-                )
+            with self._lock:
+                if self._conn.execute("SELECT 1 FROM captures WHERE capture_id = ?",
+                                      (capture_id,)).fetchone():
+                    return capture_id
+                self._in_flight.add(capture_id)
+            if self._box is not None:
+                self._save_sealed(capture_id, request, session, report, id_masked, written)
+            else:
+                self._save_plain(capture_id, request, session, report, id_masked, written)
         except Exception as err:
-            shutil.rmtree(folder, ignore_errors=True)
+            for path in written:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
             disk_full = _is_disk_full(err)
             # type and errno only: an exception's text could quote the payload.
             reason = "disk full" if disk_full else _describe(err)
@@ -159,8 +231,63 @@ class CaptureStore:
         finally:
             with self._lock:
                 self._in_flight.discard(capture_id)
-        log.info("saved capture %s for %s", capture_id, id_masked)
+        log.info("saved capture %s for %s%s", capture_id, id_masked,
+                 " (sealed)" if self._box is not None else "")
         return capture_id
+
+    def _save_sealed(self, capture_id: str, request: CaptureRequest, session: str,
+                     report: dict[str, Any], id_masked: str, written: list[Path]) -> None:
+        student = request.student
+        now = _now()
+        doc = sealed_document(capture_id, request, session, report, self.kiosk_id, now)
+        assert self._box is not None
+        sealed = self._box.encrypt(json.dumps(doc, ensure_ascii=False, default=str).encode())
+        del doc  # drop the plain copy as soon as the sealed one exists
+        digest = hashlib.sha256(sealed).hexdigest()
+        path = self.sealed_dir / f"{capture_id}{SEALED_SUFFIX}"
+        written.append(path)
+        _write_durably(path, sealed)  # includes the directory fsync
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT INTO captures (capture_id, student_ref, id_masked, code_digest,"
+                " consent_version, kiosk_id, session, digest, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
+                (capture_id, student.match.student_ref, id_masked,
+                 self._code_digest(student.code_payload), student.consent_version,
+                 self.kiosk_id, session, digest, now, now),
+            )
+
+    def _save_plain(self, capture_id: str, request: CaptureRequest, session: str,
+                    report: dict[str, Any], id_masked: str, written: list[Path]) -> None:
+        student = request.student
+        folder = self.photos_dir / capture_id
+        spec = _photo_bytes(request.photo, "spec_jpeg", required=True)
+        original = _photo_bytes(request.photo, "original_jpeg", required=False)
+        report_json = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
+        _make_private_dir(folder)
+        written.append(folder)
+        spec_rel = f"{PHOTOS_DIR}/{capture_id}/{SPEC_NAME}"
+        _write_durably(folder / SPEC_NAME, spec)
+        original_rel = None
+        if original is not None:
+            original_rel = f"{PHOTOS_DIR}/{capture_id}/{ORIGINAL_NAME}"
+            _write_durably(folder / ORIGINAL_NAME, original)
+        _fsync_dir(self.photos_dir)  # the new folder's own entry
+        now = _now()
+        consent_time = student.consent_time.isoformat() if student.consent_time else None
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT INTO captures (capture_id, student_ref, id_masked, code_digest,"
+                " code_payload, consent_version, consent_time, kiosk_id, session, spec_path,"
+                " original_path, report_json, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
+                (
+                    capture_id, student.match.student_ref, id_masked,
+                    self._code_digest(student.code_payload), student.code_payload,
+                    student.consent_version, consent_time, self.kiosk_id, session,
+                    spec_rel, original_rel, report_json, now, now,
+                ),
+            )
 
     # ------------------------------------------------------------ reading
 
@@ -174,17 +301,28 @@ class CaptureStore:
     def student_for_code(self, code_payload: str) -> str | None:
         """student_ref of an earlier capture bound to this 采集码, if any."""
         row = self._query_one(
-            "SELECT student_ref FROM captures WHERE code_payload = ? LIMIT 1", (code_payload,)
+            "SELECT student_ref FROM captures WHERE code_digest = ? LIMIT 1",
+            (self._code_digest(code_payload),),
         )
         return row[0] if row else None
 
     def pending_count(self) -> int:
-        """Captures not yet acknowledged by the school server."""
+        """Captures not yet acknowledged by the school server (refused ones too)."""
         marks = ", ".join("?" for _ in PENDING_STATUSES)
         row = self._query_one(
             f"SELECT COUNT(*) FROM captures WHERE status IN ({marks})", PENDING_STATUSES
         )
         return int(row[0]) if row else 0
+
+    def status_counts(self) -> dict[str, int]:
+        """Rows per status, plus 'rejected' (pending ones the server refused for good)."""
+        with self._lock:
+            counts = dict(self._conn.execute(
+                "SELECT status, COUNT(*) FROM captures GROUP BY status").fetchall())
+            rejected = self._conn.execute(
+                "SELECT COUNT(*) FROM captures WHERE upload_error IS NOT NULL"
+                " AND status IN ('captured', 'uploading')").fetchone()[0]
+        return {**{s: int(counts.get(s, 0)) for s in STATUSES}, "rejected": int(rejected)}
 
     def free_mb(self) -> int:
         """Free space on the data directory's filesystem, in MiB."""
@@ -198,6 +336,110 @@ class CaptureStore:
         names = {0: "off", 1: "normal", 2: "full", 3: "extra"}
         return {"journal_mode": str(journal).lower(), "synchronous": names.get(sync, str(sync))}
 
+    # ------------------------------------------------------------ outbox (sync agent)
+
+    def outbox(self, limit: int = 50) -> list[Outgoing]:
+        """Sealed captures to upload, oldest first; refused ones wait for staff."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT capture_id, kiosk_id, session, created_at, digest FROM captures"
+                " WHERE status IN ('captured', 'uploading') AND digest IS NOT NULL"
+                " AND upload_error IS NULL ORDER BY created_at, capture_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Outgoing(*row) for row in rows]
+
+    def sealed_bytes(self, item: Outgoing) -> bytes:
+        """The sealed file, checked against the digest taken at save time.
+
+        OSError when it is gone; ValueError when it no longer matches (SD card
+        damage): either way uploading it again will not help.
+        """
+        data = (self.sealed_dir / f"{item.capture_id}{SEALED_SUFFIX}").read_bytes()
+        if hashlib.sha256(data).hexdigest() != item.digest:
+            raise ValueError("sealed file does not match its digest (damaged storage?)")
+        return data
+
+    def mark_uploading(self, capture_ids: Iterable[str]) -> None:
+        self._set_status(capture_ids, "uploading", "status IN ('captured', 'uploading')",
+                         attempts=True)
+
+    def mark_pending(self, capture_ids: Iterable[str]) -> None:
+        """Back to the queue after a failed try (nothing was acknowledged)."""
+        self._set_status(capture_ids, "captured", "status = 'uploading'")
+
+    def requeue_uploading(self) -> int:
+        """At start: uploads cut short by a crash or stop go back to the queue."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE captures SET status = 'captured', updated_at = ? WHERE status = 'uploading'",
+                (_now(),))
+        return cur.rowcount
+
+    def mark_acknowledged(self, capture_id: str, digest: str, received_at: str,
+                          at: datetime | None = None) -> bool:
+        """Record the server's receipt; only when its digest is the capture's own."""
+        now = _iso(at) if at else _now()
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE captures SET status = 'acknowledged', received_at = ?, acked_at = ?,"
+                " upload_error = NULL, updated_at = ? WHERE capture_id = ? AND digest = ?"
+                " AND status IN ('captured', 'uploading')",
+                (received_at, now, now, capture_id, digest))
+        return cur.rowcount == 1
+
+    def mark_rejected(self, capture_id: str, reason: str) -> None:
+        """The server refused this capture for good (409, 413, 422...): staff must look.
+        reason must not hold personal data."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE captures SET status = 'captured', upload_error = ?, updated_at = ?"
+                " WHERE capture_id = ? AND status IN ('captured', 'uploading')",
+                (reason[:500], _now(), capture_id))
+
+    def rejected(self) -> list[tuple[str, str]]:
+        """(capture_id, reason) of captures the server refused (staff mode)."""
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(  # type: ignore[misc]
+                "SELECT capture_id, upload_error FROM captures WHERE upload_error IS NOT NULL"
+                " AND status IN ('captured', 'uploading') ORDER BY created_at").fetchall()]
+
+    def retry_rejected(self) -> int:
+        """Staff: put refused captures back in the queue (after fixing the cause)."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE captures SET upload_error = NULL, updated_at = ?"
+                " WHERE upload_error IS NOT NULL AND status IN ('captured', 'uploading')", (_now(),))
+        return cur.rowcount
+
+    def purge_acknowledged(self, before: datetime) -> list[str]:
+        """Delete the files of captures acknowledged at or before `before`.
+
+        The row is marked first and the file deleted second: a crash in
+        between leaves a file of a purged row, which recover() deletes.
+        Never touches a capture the server has not acknowledged.
+        """
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT capture_id, digest FROM captures WHERE status = 'acknowledged'"
+                " AND acked_at IS NOT NULL AND acked_at <= ?", (_iso(before),)).fetchall()
+        if not rows:
+            return []
+        now = _now()
+        ids = [r[0] for r in rows]
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "UPDATE captures SET status = 'purged', purged_at = ?, updated_at = ?"
+                " WHERE capture_id = ? AND status = 'acknowledged'",
+                [(now, now, cid) for cid in ids])
+        for capture_id, digest in rows:
+            self._delete_files(capture_id, sealed=digest is not None)
+        for folder in (self.sealed_dir, self.photos_dir):
+            if folder.is_dir():
+                _fsync_dir(folder)
+        log.info("purged %d acknowledged captures", len(ids))
+        return ids
+
     # ------------------------------------------------------------ upkeep
 
     def recover(self) -> Recovery:
@@ -205,13 +447,14 @@ class CaptureStore:
         result = Recovery()
         with self._lock:
             rows = self._conn.execute(
-                "SELECT capture_id, status, spec_path, original_path FROM captures"
+                "SELECT capture_id, status, spec_path, original_path, digest FROM captures"
             ).fetchall()
             busy = set(self._in_flight)
-        known = {r[0] for r in rows}
+        plain = {r[0] for r in rows if r[4] is None and r[1] != "purged"}
+        sealed = {r[0] for r in rows if r[4] is not None and r[1] != "purged"}
         for entry in sorted(self.photos_dir.iterdir()):
             name = entry.name
-            if name in known or name in busy:
+            if name in plain or name in busy:
                 for tmp in entry.glob("*.tmp") if entry.is_dir() else ():
                     tmp.unlink(missing_ok=True)  # a rewrite cut short
                 continue
@@ -220,18 +463,86 @@ class CaptureStore:
             else:
                 entry.unlink(missing_ok=True)
             result.removed_orphans.append(name)
-        for capture_id, status, spec_path, original_path in rows:
+        removed_sealed = False
+        if self.sealed_dir.is_dir():
+            for entry in sorted(self.sealed_dir.iterdir()):
+                capture_id = entry.name.removesuffix(SEALED_SUFFIX)
+                if entry.name.endswith(SEALED_SUFFIX) and (capture_id in sealed or capture_id in busy):
+                    continue
+                # A temp file cut short, a file whose row never committed, or
+                # the file of a purged row whose delete was cut short.
+                entry.unlink(missing_ok=True)
+                removed_sealed = True
+                if not entry.name.endswith(".tmp"):
+                    result.removed_orphans.append(capture_id)
+        for capture_id, status, spec_path, original_path, digest in rows:
             if status == "purged":
                 continue
-            paths = [p for p in (spec_path, original_path) if p]
+            if digest is not None:
+                paths = [f"{SEALED_DIR}/{capture_id}{SEALED_SUFFIX}"]
+            else:
+                paths = [p for p in (spec_path, original_path) if p]
             if any(not (self.data_dir / p).is_file() for p in paths):
                 result.missing_files.append(capture_id)
         if result.removed_orphans:
-            log.warning("removed %d photo folders without a row", len(result.removed_orphans))
+            log.warning("removed %d capture files/folders without a row", len(result.removed_orphans))
+        if result.removed_orphans or removed_sealed:
             _fsync_dir(self.photos_dir)
+            if self.sealed_dir.is_dir():
+                _fsync_dir(self.sealed_dir)
         for capture_id in result.missing_files:
-            log.error("capture %s: photo files are missing", capture_id)
+            log.error("capture %s: capture files are missing", capture_id)
+        if self._box is not None:
+            result.sealed_legacy = self._seal_plain_backlog(set(result.missing_files))
         return result
+
+    def _seal_plain_backlog(self, skip: set[str]) -> list[str]:
+        """Plain captures from before the key was configured: seal them so they
+        can be uploaded, then delete the plain files (file first, row second,
+        folder last: a crash anywhere leaves either the plain or the sealed copy)."""
+        assert self._box is not None
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT capture_id, student_ref, id_masked, code_payload, consent_version,"
+                " consent_time, kiosk_id, session, spec_path, original_path, report_json,"
+                " created_at FROM captures WHERE digest IS NULL AND status != 'purged'"
+            ).fetchall()
+        done: list[str] = []
+        for (capture_id, student_ref, id_masked, code_payload, consent_version, consent_time,
+             kiosk_id, session, spec_path, original_path, report_json, created_at) in rows:
+            if capture_id in skip:
+                continue
+            try:
+                doc: dict[str, Any] = {
+                    "format": DOC_FORMAT, "capture_id": capture_id,
+                    "spec_jpeg": _b64((self.data_dir / spec_path).read_bytes()),
+                    "id_masked": id_masked, "student_ref": student_ref,
+                    "code_payload": code_payload, "consent_version": consent_version,
+                    "consent_time": consent_time, "kiosk_id": kiosk_id, "session": session,
+                    "created_at": created_at,
+                    "check_report": json.loads(report_json) if report_json else None,
+                    "note": "stored before sealing was configured: no full ID number or name",
+                }
+                if original_path:
+                    doc["original_jpeg"] = _b64((self.data_dir / original_path).read_bytes())
+                sealed = self._box.encrypt(json.dumps(doc, ensure_ascii=False).encode())
+                del doc
+                _write_durably(self.sealed_dir / f"{capture_id}{SEALED_SUFFIX}", sealed)
+                with self._lock, self._conn:
+                    self._conn.execute(
+                        "UPDATE captures SET digest = ?, code_payload = NULL, consent_time = NULL,"
+                        " spec_path = NULL, original_path = NULL, report_json = NULL,"
+                        " updated_at = ? WHERE capture_id = ? AND digest IS NULL",
+                        (hashlib.sha256(sealed).hexdigest(), _now(), capture_id))
+            except (OSError, ValueError, sqlite3.Error) as err:
+                log.error("capture %s: could not seal the plain files: %s", capture_id, _describe(err))
+                continue
+            shutil.rmtree(self.photos_dir / capture_id, ignore_errors=True)
+            done.append(capture_id)
+        if done:
+            _fsync_dir(self.photos_dir)
+            log.warning("sealed %d captures stored as plain files before the key was set", len(done))
+        return done
 
     def close(self) -> None:
         with self._lock:
@@ -239,12 +550,98 @@ class CaptureStore:
 
     # ------------------------------------------------------------ helpers
 
+    def _code_digest(self, code_payload: str | None) -> str:
+        # Keyed, so the digests in the row cannot be matched against a list of codes.
+        return hmac.new(self._code_secret, (code_payload or "").encode(), hashlib.sha256).hexdigest()
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(captures)")}
+        # One transaction: a crash leaves the old table or the new one, never half.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            if columns and "code_digest" not in columns:
+                # The first schema: NOT NULL photo paths and payload, no digest.
+                self._conn.execute(_TABLE.replace("captures (", "captures_v1 (", 1))
+                cols = ", ".join(_V0_COLUMNS)
+                self._conn.execute(
+                    f"INSERT INTO captures_v1 ({cols}, code_digest)"
+                    f" SELECT {cols}, code_digest(code_payload) FROM captures")
+                self._conn.execute("DROP TABLE captures")
+                self._conn.execute("ALTER TABLE captures_v1 RENAME TO captures")
+                log.info("capture store: migrated the table to schema %d", SCHEMA_VERSION)
+            else:
+                self._conn.execute(_TABLE)
+            for statement in filter(str.strip, _INDEXES.split(";")):
+                self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _set_status(self, capture_ids: Iterable[str], status: str, where: str,
+                    attempts: bool = False) -> None:
+        now = _now()
+        bump = ", attempts = attempts + 1" if attempts else ""
+        with self._lock, self._conn:
+            self._conn.executemany(
+                f"UPDATE captures SET status = ?, updated_at = ?{bump}"
+                f" WHERE capture_id = ? AND {where}",
+                [(status, now, cid) for cid in capture_ids])
+
+    def _delete_files(self, capture_id: str, *, sealed: bool) -> None:
+        if sealed:
+            (self.sealed_dir / f"{capture_id}{SEALED_SUFFIX}").unlink(missing_ok=True)
+        else:
+            shutil.rmtree(self.photos_dir / capture_id, ignore_errors=True)
+
     def _query_one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         try:
             with self._lock:
                 return self._conn.execute(sql, args).fetchone()
         except sqlite3.Error as err:
             raise StoreError(f"capture store query failed: {err}") from err
+
+
+def sealed_document(capture_id: str, request: CaptureRequest, session: str,
+                    report: dict[str, Any], kiosk_id: str, created_at: str) -> dict[str, Any]:
+    """The plaintext that gets sealed: what `photo-server export` writes out.
+
+    "<name>_jpeg" fields become JPEG files; every other field a manifest column.
+    """
+    student = request.student
+    card = student.card
+    doc: dict[str, Any] = {
+        "format": DOC_FORMAT,
+        "capture_id": capture_id,
+        "spec_jpeg": _b64(_photo_bytes(request.photo, "spec_jpeg", required=True)),
+        # In full: the collection unit registers the photo under the ID number.
+        "id_number": card.id_number,
+        "name": card.name,
+        "id_masked": mask_id(card.id_number),
+        "student_ref": student.match.student_ref,
+        "programme": student.match.programme,
+        "code_payload": student.code_payload,  # the 采集码, opaque
+        "consent_version": student.consent_version,
+        "consent_time": student.consent_time.isoformat() if student.consent_time else None,
+        "check_report": report,
+        "kiosk_id": kiosk_id,
+        "session": session,
+        "created_at": created_at,
+    }
+    if card.uid:
+        doc["card_uid"] = card.uid  # PC/SC readers give no ID number, only this
+    original = _photo_bytes(request.photo, "original_jpeg", required=False)
+    if original is not None:
+        doc["original_jpeg"] = _b64(original)
+    return doc
+
+
+def _b64(data: bytes | None) -> str:
+    return base64.b64encode(data or b"").decode()
 
 
 def _photo_bytes(photo: object, attr: str, *, required: bool) -> bytes | None:
@@ -272,6 +669,12 @@ def _write_durably(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def write_private_file(path: Path, data: bytes) -> None:
+    """A small secret file (0600), written whole or not at all (token, roster cache)."""
+    _make_private_dir(path.parent)
+    _write_durably(path, data)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -285,8 +688,15 @@ def _make_private_dir(path: Path) -> None:
     os.chmod(path, 0o700)  # mkdir's mode is cut by the umask; an old dir may be looser
 
 
+def _iso(at: datetime) -> str:
+    # One format everywhere: the purge compares these as strings.
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return _iso(datetime.now(timezone.utc))
 
 
 def _is_disk_full(err: BaseException) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -11,10 +14,12 @@ import subprocess
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
 
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
@@ -330,3 +335,272 @@ def test_student_for_code_finds_the_earlier_capture(store: CaptureStore) -> None
     store.save(request(), "s1", {})
     assert store.student_for_code(PAYLOAD) == "ref-zhang"
     assert store.student_for_code("CHSI-OTHER-CODE-0000000") is None
+
+
+# ---------------------------------------------------------------- sealing
+
+SERVER_KEY = PrivateKey.generate()  # stands in for the school server's server.key
+CODE_SECRET = b"test-code-secret"
+
+
+@pytest.fixture
+def sealed_store(data_dir: Path):
+    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key),
+                     code_secret=CODE_SECRET)
+    yield s
+    s.close()
+
+
+def open_sealed(path: Path, key: PrivateKey = SERVER_KEY) -> dict:
+    return json.loads(SealedBox(key).decrypt(path.read_bytes()))
+
+
+def everything_on_disk(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
+        sealed_store: CaptureStore, data_dir: Path) -> None:
+    assert sealed_store.sealing
+    report = {"checks": {"sharpness": 0.9}, "ok": True}
+    capture_id = sealed_store.save(request(), "morning", report)
+
+    path = data_dir / "sealed" / f"{capture_id}.sealed"
+    assert sorted(p.name for p in (data_dir / "sealed").iterdir()) == [path.name]
+    assert photo_folders(data_dir) == []  # no plain photo files at all
+    assert mode(path) == 0o600 and mode(data_dir / "sealed") == 0o700
+
+    (row,) = rows(data_dir)
+    assert row["digest"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert row["status"] == "captured" and row["student_ref"] == "ref-zhang"
+    assert row["id_masked"] == "110101********1236"
+    assert row["code_digest"] == hmac.new(CODE_SECRET, PAYLOAD.encode(), hashlib.sha256).hexdigest()
+    assert row["consent_version"] == "2026-11-v1" and row["kiosk_id"] == "kiosk-07"
+    assert row["session"] == "morning" and row["created_at"] == row["updated_at"]
+    for personal in ("code_payload", "consent_time", "spec_path", "original_path", "report_json"):
+        assert row[personal] is None, personal
+
+    # Nothing personal anywhere on the card: database, WAL, sealed file.
+    disk = everything_on_disk(data_dir)
+    for secret in (ID_NUMBER.encode(), PAYLOAD.encode(), "张三".encode(), SPEC, ORIGINAL[:40],
+                   base64.b64encode(SPEC)):
+        assert secret not in disk
+
+    doc = open_sealed(path)
+    assert base64.b64decode(doc["spec_jpeg"]) == SPEC
+    assert base64.b64decode(doc["original_jpeg"]) == ORIGINAL
+    assert doc["id_number"] == ID_NUMBER and doc["name"] == "张三"
+    assert doc["id_masked"] == "110101********1236"
+    assert doc["code_payload"] == PAYLOAD and doc["student_ref"] == "ref-zhang"
+    assert doc["programme"] == "计算机科学与技术"
+    assert doc["consent_version"] == "2026-11-v1"
+    assert doc["consent_time"].startswith("2026-11-22T09:30")
+    assert doc["check_report"] == report
+    assert doc["kiosk_id"] == "kiosk-07" and doc["session"] == "morning"
+    assert doc["capture_id"] == capture_id and doc["created_at"] == row["created_at"]
+    assert doc["format"] == "photo-kiosk-capture/1"
+
+
+def test_the_kiosk_cannot_open_its_own_backlog(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = sealed_store.save(request(), "morning", {})
+    sealed = (data_dir / "sealed" / f"{capture_id}.sealed").read_bytes()
+    # All the kiosk holds is the public key: a SealedBox on it cannot decrypt.
+    with pytest.raises(TypeError):
+        SealedBox(SERVER_KEY.public_key).decrypt(sealed)
+    with pytest.raises(CryptoError):
+        SealedBox(PrivateKey.generate()).decrypt(sealed)
+    assert bytes(SERVER_KEY) not in everything_on_disk(data_dir)
+    assert base64.b64encode(bytes(SERVER_KEY)) not in everything_on_disk(data_dir)
+
+
+def test_sealed_lookups_work_on_digests(sealed_store: CaptureStore) -> None:
+    sealed_store.save(request(), "s1", {})
+    assert sealed_store.student_for_code(PAYLOAD) == "ref-zhang"
+    assert sealed_store.student_for_code("CHSI-OTHER-CODE-0000000") is None
+    assert sealed_store.has_capture("ref-zhang") and sealed_store.pending_count() == 1
+
+
+def test_sealed_save_spec_only_and_failures(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = sealed_store.save(request(SpecOnlyPhoto()), "morning", {})
+    assert "original_jpeg" not in open_sealed(data_dir / "sealed" / f"{capture_id}.sealed")
+    with pytest.raises(StoreError):
+        sealed_store.save(request(BrokenOriginal(), ref="ref-li"), "morning", {})
+    with pytest.raises(StoreError, match="spec_jpeg"):
+        sealed_store.save(request(SpecOnlyPhoto(spec_jpeg=b""), ref="ref-li"), "morning", {})
+    assert [p.name for p in (data_dir / "sealed").iterdir()] == [f"{capture_id}.sealed"]
+    assert len(rows(data_dir)) == 1 and not sealed_store.has_capture("ref-li")
+
+
+def test_one_capture_id_is_never_two_rows(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = uuid.uuid4().hex
+    assert sealed_store.save(request(), "morning", {}, capture_id=capture_id) == capture_id
+    first = (data_dir / "sealed" / f"{capture_id}.sealed").read_bytes()
+    assert sealed_store.save(request(), "morning", {}, capture_id=capture_id) == capture_id
+    assert len(rows(data_dir)) == 1
+    assert (data_dir / "sealed" / f"{capture_id}.sealed").read_bytes() == first
+
+
+def test_sealed_database_failure_removes_the_sealed_file(sealed_store: CaptureStore,
+                                                          data_dir: Path) -> None:
+    conn = sqlite3.connect(data_dir / "captures.db")
+    conn.execute("DROP TABLE captures")
+    conn.close()
+    with pytest.raises(StoreError, match="OperationalError"):
+        sealed_store.save(request(), "morning", {})
+    assert list((data_dir / "sealed").iterdir()) == []
+
+
+def test_recover_tidies_sealed_files(sealed_store: CaptureStore, data_dir: Path) -> None:
+    kept = sealed_store.save(request(), "morning", {})
+    lost = sealed_store.save(request(ref="ref-li"), "morning", {})
+    sealed = data_dir / "sealed"
+    orphan = uuid.uuid4().hex
+    (sealed / f"{orphan}.sealed").write_bytes(b"a row never committed")  # crash before the row
+    (sealed / f"{uuid.uuid4().hex}.sealed.tmp").write_bytes(b"half")  # crash mid-write
+    (sealed / f"{lost}.sealed").unlink()
+
+    result = sealed_store.recover()
+    assert result.removed_orphans == [orphan]
+    assert result.missing_files == [lost]
+    assert sorted(p.name for p in sealed.iterdir()) == [f"{kept}.sealed"]
+
+
+# ------------------------------------------------------------ outbox, purge
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+def test_acknowledgement_needs_the_capture_digest(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = sealed_store.save(request(), "morning", {})
+    (item,) = sealed_store.outbox()
+    assert item.capture_id == capture_id and item.kiosk_id == "kiosk-07"
+    assert sealed_store.sealed_bytes(item) == (data_dir / "sealed" / f"{capture_id}.sealed").read_bytes()
+    assert not sealed_store.mark_acknowledged(capture_id, "0" * 64, "2026-11-22T12:00:00")
+    assert rows(data_dir)[0]["status"] == "captured"
+    sealed_store.mark_uploading([capture_id])
+    assert rows(data_dir)[0]["status"] == "uploading" and sealed_store.pending_count() == 1
+    assert sealed_store.requeue_uploading() == 1
+    assert sealed_store.mark_acknowledged(capture_id, item.digest, "2026-11-22T12:00:00", at=NOW)
+    row = rows(data_dir)[0]
+    assert row["status"] == "acknowledged" and row["received_at"] == "2026-11-22T12:00:00"
+    assert sealed_store.pending_count() == 0 and sealed_store.outbox() == []
+
+
+def test_rejected_captures_wait_for_staff(sealed_store: CaptureStore) -> None:
+    capture_id = sealed_store.save(request(), "morning", {})
+    sealed_store.mark_rejected(capture_id, "409 Conflict")
+    assert sealed_store.outbox() == [] and sealed_store.pending_count() == 1
+    assert sealed_store.rejected() == [(capture_id, "409 Conflict")]
+    assert sealed_store.status_counts()["rejected"] == 1
+    assert sealed_store.retry_rejected() == 1
+    assert [i.capture_id for i in sealed_store.outbox()] == [capture_id]
+
+
+def test_damaged_sealed_file_is_detected(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = sealed_store.save(request(), "morning", {})
+    path = data_dir / "sealed" / f"{capture_id}.sealed"
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(ValueError, match="digest"):
+        sealed_store.sealed_bytes(sealed_store.outbox()[0])
+
+
+def test_purge_only_acknowledged_captures_after_retention(sealed_store: CaptureStore,
+                                                          data_dir: Path) -> None:
+    acked = sealed_store.save(request(), "morning", {})
+    waiting = sealed_store.save(request(ref="ref-li"), "morning", {})
+    (item,) = [i for i in sealed_store.outbox() if i.capture_id == acked]
+    sealed_store.mark_acknowledged(acked, item.digest, "2026-11-22T12:00:00", at=NOW)
+
+    assert sealed_store.purge_acknowledged(NOW - timedelta(seconds=1)) == []
+    assert sealed_store.purge_acknowledged(NOW) == [acked]
+    by_id = {r["capture_id"]: r for r in rows(data_dir)}
+    assert by_id[acked]["status"] == "purged" and by_id[acked]["purged_at"]
+    assert by_id[waiting]["status"] == "captured"
+    assert sorted(p.name for p in (data_dir / "sealed").iterdir()) == [f"{waiting}.sealed"]
+    assert sealed_store.has_capture("ref-zhang")  # the row stays
+    assert sealed_store.student_for_code(PAYLOAD) == "ref-zhang"
+    assert sealed_store.purge_acknowledged(NOW + timedelta(days=365)) == []
+    assert sealed_store.recover().missing_files == []  # a purged row needs no file
+
+
+def test_recover_finishes_an_interrupted_purge(sealed_store: CaptureStore, data_dir: Path) -> None:
+    capture_id = sealed_store.save(request(), "morning", {})
+    content = (data_dir / "sealed" / f"{capture_id}.sealed").read_bytes()
+    item = sealed_store.outbox()[0]
+    sealed_store.mark_acknowledged(capture_id, item.digest, "2026-11-22T12:00:00", at=NOW)
+    sealed_store.purge_acknowledged(NOW)
+    # A crash after marking the row, before the delete:
+    (data_dir / "sealed" / f"{capture_id}.sealed").write_bytes(content)
+    sealed_store.recover()
+    assert list((data_dir / "sealed").iterdir()) == []
+
+
+# -------------------------------------------------------------- migration
+
+V0_SCHEMA = """
+CREATE TABLE captures (
+    capture_id TEXT PRIMARY KEY, student_ref TEXT NOT NULL, id_masked TEXT NOT NULL,
+    code_payload TEXT NOT NULL, consent_version TEXT NOT NULL, consent_time TEXT,
+    kiosk_id TEXT NOT NULL, session TEXT NOT NULL, spec_path TEXT NOT NULL,
+    original_path TEXT, report_json TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'captured'
+        CHECK (status IN ('captured', 'uploading', 'acknowledged', 'purged')),
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX captures_student_ref ON captures (student_ref);
+CREATE INDEX captures_status ON captures (status);
+"""
+
+
+def make_v0_store(data_dir: Path) -> str:
+    """A data dir as the first store version left it: one plain capture."""
+    capture_id = uuid.uuid4().hex
+    folder = data_dir / "photos" / capture_id
+    folder.mkdir(parents=True)
+    (folder / "spec.jpg").write_bytes(SPEC)
+    conn = sqlite3.connect(data_dir / "captures.db")
+    conn.executescript(V0_SCHEMA)
+    with conn:
+        conn.execute(
+            "INSERT INTO captures VALUES (?, 'ref-zhang', '110101********1236', ?, '2026-11-v1',"
+            " NULL, 'kiosk-07', 'morning', ?, NULL, '{}', 'captured', '2026-11-20T09:00:00+00:00',"
+            " '2026-11-20T09:00:00+00:00')", (capture_id, PAYLOAD, f"photos/{capture_id}/spec.jpg"))
+    conn.close()
+    return capture_id
+
+
+def test_first_schema_is_migrated(data_dir: Path) -> None:
+    capture_id = make_v0_store(data_dir)
+    s = CaptureStore(data_dir, "kiosk-07", code_secret=CODE_SECRET)
+    try:
+        assert s.student_for_code(PAYLOAD) == "ref-zhang"
+        assert s.pending_count() == 1 and s.recover().missing_files == []
+        (row,) = rows(data_dir)
+        assert row["capture_id"] == capture_id and row["code_payload"] == PAYLOAD
+        conn = sqlite3.connect(data_dir / "captures.db")
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        conn.close()
+    finally:
+        s.close()
+
+
+def test_plain_backlog_is_sealed_once_a_key_is_configured(data_dir: Path) -> None:
+    plain = CaptureStore(data_dir, "kiosk-07", code_secret=CODE_SECRET)
+    capture_id = plain.save(request(), "morning", {"ok": True})
+    plain.close()
+    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key),
+                     code_secret=CODE_SECRET)
+    try:
+        result = s.recover()
+        assert result.sealed_legacy == [capture_id]
+        assert photo_folders(data_dir) == []
+        (row,) = rows(data_dir)
+        assert row["code_payload"] is None and row["spec_path"] is None and row["digest"]
+        doc = open_sealed(data_dir / "sealed" / f"{capture_id}.sealed")
+        assert base64.b64decode(doc["spec_jpeg"]) == SPEC
+        assert base64.b64decode(doc["original_jpeg"]) == ORIGINAL
+        assert doc["code_payload"] == PAYLOAD and doc["check_report"] == {"ok": True}
+        assert s.student_for_code(PAYLOAD) == "ref-zhang"
+        assert [i.capture_id for i in s.outbox()] == [capture_id]
+        assert s.recover().sealed_legacy == []  # once
+    finally:
+        s.close()

@@ -1,0 +1,534 @@
+"""Sync to the school server (school_server/, wire format in its openapi.json).
+
+SyncAgent runs in its own thread (the runtime starts and stops it) and:
+
+- uploads each sealed capture in the store's outbox with one idempotent
+  ``PUT /api/v1/captures/{capture_id}``; only a receipt (200 or 201) whose
+  digest is the capture's own marks it acknowledged. Transport errors,
+  timeouts, 5xx and unreadable answers are retried (tenacity: exponential
+  backoff with jitter, a few tries per capture, then the whole queue backs
+  off); nothing is marked meanwhile. A refusal that retrying cannot fix
+  (409 another capture holds the id, 413, 422) is recorded on the row for
+  staff and the queue moves on. 401 (token revoked or unknown) stops all
+  uploads until a new token is enrolled;
+- purges acknowledged captures' files after ``retention_days``;
+- sends a heartbeat every ``heartbeat_seconds``;
+- fetches the centre's roster (with its ETag) into data_dir/server-roster.json
+  and hands a fresh ServerRoster to the runtime.
+
+It reports SyncStatus (queue_depth, online, last_success, last_error) through
+a callback, from its own thread: the runtime posts it to the UI thread.
+Rows left 'uploading' by a crash or stop go back to the queue at start: the
+server's idempotent PUT makes resending safe.
+
+Never logged or sent in an error text: ID numbers, names, the 采集码, the
+token, response bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_never,
+                      wait_exponential_jitter)
+
+import kiosk
+from kiosk.config import Config
+from kiosk.roster import SERVER_ROSTER_CACHE, RosterError, ServerRoster
+from kiosk.store import CaptureStore, Outgoing, write_private_file
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "sync.token"
+API = "/api/v1"
+BATCH = 50  # outbox rows read at a time
+MAX_ERROR_CHARS = 2000  # the server's heartbeat limit
+_KEEP = object()  # _report(): leave last_error as it is
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    queue_depth: int = 0
+    online: bool = False
+    last_success: datetime | None = None  # last answer that moved things forward
+    last_error: str | None = None  # for staff; never personal data
+    rejected: int = 0  # captures the server refused for good (staff must look)
+    uploads_stopped: bool = False  # 401 / not enrolled: nothing is sent until re-enrolment
+
+
+class _Transient(Exception):
+    """Try again later; nothing was acknowledged."""
+
+
+class _Rejected(Exception):
+    """The server refused this capture for good."""
+
+
+class _AuthStop(Exception):
+    """No usable token: stop uploading until one is enrolled."""
+
+
+class _Stopped(Exception):
+    """stop() was called."""
+
+
+class EnrolError(Exception):
+    """Enrolment failed; the message says why (never the code or the token)."""
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        store: CaptureStore,
+        config: Config,
+        *,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        on_roster: Callable[[ServerRoster], None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        monotonic: Callable[[], float] = time.monotonic,
+        idle_poll_seconds: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """now: wall clock for receipts and retention (tests move it); monotonic:
+        heartbeat and roster schedule."""
+        self.store = store
+        self.config = config
+        self.sync = config.sync
+        if not self.sync.server_url:
+            raise ValueError("sync.server_url is empty: nothing to sync to")
+        self.kiosk_id = config.kiosk.id
+        self.data_dir = Path(config.kiosk.data_dir)
+        self.token_path = self.data_dir / TOKEN_FILE
+        self.roster_cache = self.data_dir / SERVER_ROSTER_CACHE
+        self._on_status = on_status or (lambda status: None)
+        self._on_roster = on_roster or (lambda roster: None)
+        self._now = now
+        self._monotonic = monotonic
+        self._idle_poll = idle_poll_seconds
+        timeout = self.sync.upload_timeout_seconds
+        self._client = httpx.Client(
+            base_url=self.sync.server_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"User-Agent": f"photo-kiosk/{kiosk.__version__}"},
+            transport=transport,
+        )
+        self._token: str | None = None
+        self._token_stamp: tuple[int, int] | None = None
+        self._etag = self._cached_etag()
+        self._lock = threading.Lock()
+        self._status = SyncStatus(queue_depth=store.pending_count())
+        self._online = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_heartbeat = 0.0
+        self._next_roster = 0.0
+        self._warn_plain_http()
+        if logging.getLogger("httpx").level == logging.NOTSET:
+            # httpx logs every request at INFO: thousands of lines per backlog.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # -------------------------------------------------------------- control
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread (an upload in flight is cut off; it stays in the queue)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._client.close()
+
+    def wake(self) -> None:
+        """A capture was saved: look at the queue now rather than at the next poll."""
+        self._wake.set()
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    # ------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        requeued = self.store.requeue_uploading()
+        if requeued:
+            log.info("%d captures were being uploaded at the last stop: queued again", requeued)
+        self._report()
+        while not self._stop.is_set():
+            try:
+                self._round_with_backoff()
+            except _Stopped:
+                break
+            except _AuthStop as err:
+                self._online = False
+                self._report(error=str(err), uploads_stopped=True)
+                log.error("sync stopped: %s", err)
+                try:
+                    self._wait_for_new_token()
+                except _Stopped:
+                    break
+                continue
+            except Exception as err:  # a bug must not kill the thread for good
+                log.exception("sync round failed")
+                self._report(error=f"internal error: {type(err).__name__}")
+                if self._stop.wait(self.sync.backoff_max_seconds):
+                    break
+                continue
+            self._idle()
+
+    def _round_with_backoff(self) -> None:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=wait_exponential_jitter(initial=self.sync.backoff_initial_seconds,
+                                         max=self.sync.backoff_max_seconds,
+                                         jitter=self.sync.backoff_initial_seconds),
+            stop=stop_never,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda state: log.info(
+                "school server unreachable; queue waits %.1f s",
+                state.next_action.sleep if state.next_action else 0),
+        )
+        retrying(self.sync_once)
+
+    def sync_once(self) -> None:
+        """One round: timed jobs, purge, then the whole outbox. Raises _Transient
+        when the server could not be reached (the caller backs off)."""
+        self._wake.clear()  # a save from now on wakes the next idle wait
+        self._load_token()
+        now = self._monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.sync.heartbeat_seconds
+            self._heartbeat()
+        if self.sync.roster_refresh_seconds and now >= self._next_roster:
+            self._next_roster = now + self.sync.roster_refresh_seconds
+            self._pull_roster()
+        self.purge()
+        try:
+            self._drain_outbox()
+        except _Transient as err:
+            self._online = False
+            self._report(error=str(err))
+            raise
+        if self._online:  # a clean round: only refusals are still worth showing
+            rejected = self.store.status_counts()["rejected"]
+            self._report(error=f"{rejected} captures refused by the server: see staff mode"
+                         if rejected else None)
+        else:
+            self._report()
+
+    def _idle(self) -> None:
+        now = self._monotonic()
+        due = [self._next_heartbeat - now, self._idle_poll]
+        if self.sync.roster_refresh_seconds:
+            due.append(self._next_roster - now)
+        self._wake.wait(max(0.0, min(due)))
+
+    def _sleep(self, seconds: float) -> None:
+        # tenacity's sleep: a stop must not wait out a long backoff.
+        if self._stop.wait(seconds):
+            raise _Stopped()
+
+    def _wait_for_new_token(self) -> None:
+        """After a 401 or without a token: send nothing until `kiosk enrol` writes one."""
+        stamp = self._token_stamp
+        while True:
+            self._sleep(min(self._idle_poll, 5.0))
+            if self._stamp() is not None and self._stamp() != stamp:
+                log.info("a new sync token was enrolled: uploads resume")
+                self._next_heartbeat = self._next_roster = 0.0
+                return
+
+    # -------------------------------------------------------------- uploads
+
+    def _drain_outbox(self) -> None:
+        while True:
+            batch = self.store.outbox(BATCH)
+            if not batch:
+                return
+            for item in batch:
+                if self._stop.is_set():
+                    raise _Stopped()
+                self._upload(item)
+            self._report()
+
+    def _upload(self, item: Outgoing) -> None:
+        try:
+            sealed = self.store.sealed_bytes(item)
+        except (OSError, ValueError) as err:
+            reason = ("sealed file missing on the kiosk" if isinstance(err, OSError)
+                      else str(err))
+            self._reject(item, reason)
+            return
+        body = _upload_body(item, sealed)
+        del sealed
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.sync.retry_attempts),
+            wait=wait_exponential_jitter(initial=self.sync.backoff_initial_seconds,
+                                         max=min(self.sync.backoff_max_seconds,
+                                                 8 * self.sync.backoff_initial_seconds),
+                                         jitter=self.sync.backoff_initial_seconds),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        self.store.mark_uploading([item.capture_id])
+        try:
+            received_at = retrying(self._put, item, body)
+        except _Rejected as err:
+            self._reject(item, str(err))
+            return
+        finally:
+            self.store.mark_pending([item.capture_id])  # no-op once acknowledged or rejected
+        if self.store.mark_acknowledged(item.capture_id, item.digest, received_at, at=self._now()):
+            log.info("capture %s acknowledged by the server", item.capture_id)
+        self._contact_ok()
+
+    def _put(self, item: Outgoing, body: bytes) -> str:
+        """One try; returns the receipt's received_at."""
+        reply = self._request("PUT", f"{API}/captures/{item.capture_id}", content=body,
+                              headers={"Content-Type": "application/json"})
+        code = reply.status_code
+        if code in (200, 201):
+            receipt = _json(reply)
+            if not isinstance(receipt, dict) or not isinstance(receipt.get("received_at"), str):
+                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})")
+            if receipt.get("capture_id") != item.capture_id or receipt.get("digest") != item.digest:
+                raise _Rejected(f"the server's receipt ({code}) names another capture or digest")
+            try:
+                datetime.fromisoformat(receipt["received_at"])
+            except ValueError:
+                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})") from None
+            return receipt["received_at"]
+        self._contact_ok()  # it answered: online, even if it said no
+        if code == 401:
+            raise _AuthStop(_UNAUTHORISED)
+        if code == 403:
+            if item.kiosk_id == self.kiosk_id:
+                raise _AuthStop(f"403 Forbidden: the server's token is not for kiosk "
+                                f"{self.kiosk_id!r}; enrol with this kiosk id")
+            raise _Rejected(f"403: saved as kiosk {item.kiosk_id!r}, enrolled as another")
+        if code == 409:
+            raise _Rejected("409 Conflict: the server holds a different capture under this id")
+        if code == 413:
+            raise _Rejected("413: capture larger than the server's max_body_bytes")
+        if code == 422:
+            raise _Rejected("422: the server refused the upload as malformed")
+        if code in (408, 425, 429) or code >= 500:
+            raise _Transient(f"capture {item.capture_id}: server answered {code}")
+        raise _Rejected(f"unexpected answer {code}")
+
+    def _reject(self, item: Outgoing, reason: str) -> None:
+        log.error("capture %s not uploaded: %s", item.capture_id, reason)
+        self.store.mark_rejected(item.capture_id, reason)
+        self._report(error=f"capture {item.capture_id}: {reason}")
+
+    # ------------------------------------------------------- other requests
+
+    def _heartbeat(self) -> None:
+        counts = self.store.status_counts()
+        status = self.status
+        body = {"status": "rejected" if counts["rejected"] else "ok",
+                "queue_depth": counts["captured"] + counts["uploading"],
+                "free_mb": max(0, self.store.free_mb()),
+                "version": kiosk.__version__,
+                "last_error": (status.last_error or None) and status.last_error[:MAX_ERROR_CHARS]}
+        try:
+            reply = self._request("POST", f"{API}/heartbeat", json=body)
+        except _Transient as err:
+            self._online = False
+            self._report(error=str(err))
+            # Sooner than usual: with an empty queue this is what notices the server is back.
+            self._next_heartbeat = self._monotonic() + min(self.sync.heartbeat_seconds, 15.0)
+            return
+        if reply.status_code == 401:
+            raise _AuthStop(_UNAUTHORISED)
+        if reply.status_code == 204:
+            self._contact_ok()
+        else:
+            log.warning("heartbeat: server answered %d", reply.status_code)
+
+    def _pull_roster(self) -> None:
+        headers = {"If-None-Match": self._etag} if self._etag else {}
+        try:
+            reply = self._request("GET", f"{API}/roster", headers=headers)
+        except _Transient as err:
+            self._online = False
+            self._report(error=str(err))
+            return
+        if reply.status_code == 401:
+            raise _AuthStop(_UNAUTHORISED)
+        if reply.status_code == 304:
+            self._contact_ok()
+            return
+        if reply.status_code != 200:
+            log.warning("roster: server answered %d", reply.status_code)
+            return
+        try:
+            document = _json(reply)
+        except _Transient as err:
+            self._report(error=str(err))
+            return
+        if isinstance(document, dict) and not document.get("rows"):
+            # No roster imported on the server for this centre (yet): an empty
+            # one would turn every student away, so the local roster stays.
+            log.warning("the server has no roster rows for this centre; keeping the current roster")
+            self._contact_ok()
+            return
+        try:
+            roster = ServerRoster(
+                document, self.config.kiosk.centre, self.config.kiosk.session,
+                makeup_mode=self.config.roster.makeup_mode,
+                allow_recapture=self.config.roster.allow_recapture,
+                has_capture=self.store.has_capture, source="server roster")
+        except RosterError as err:
+            log.error("%s", err)
+            return
+        etag = reply.headers.get("etag", "")
+        cache = {"etag": etag, "fetched_at": self._now().isoformat(), "roster": document}
+        write_private_file(self.roster_cache,
+                           json.dumps(cache, ensure_ascii=False).encode("utf-8"))
+        self._etag = etag or None
+        self._contact_ok()
+        self._on_roster(roster)
+
+    def purge(self) -> list[str]:
+        """Delete files of captures acknowledged more than retention_days ago."""
+        cutoff = self._now() - timedelta(days=self.sync.retention_days)
+        return self.store.purge_acknowledged(cutoff)
+
+    # -------------------------------------------------------------- plumbing
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if not self._token:
+            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path))
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
+        try:
+            reply = self._client.request(method, path, headers=headers, **kwargs)
+            reply.read()
+        except httpx.TimeoutException as err:
+            raise _Transient(f"school server: timed out ({type(err).__name__})") from None
+        except httpx.TransportError as err:
+            raise _Transient(f"school server unreachable ({type(err).__name__})") from None
+        return reply
+
+    def _load_token(self) -> None:
+        stamp = self._stamp()
+        if stamp is None:
+            self._token, self._token_stamp = None, None
+            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path))
+        if stamp != self._token_stamp:
+            self._token = self.token_path.read_text(encoding="ascii").strip() or None
+            self._token_stamp = stamp
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.token_path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _contact_ok(self) -> None:
+        self._online = True
+        with self._lock:
+            self._status = replace(self._status, last_success=self._now())
+
+    def _report(self, *, error: object = _KEEP, uploads_stopped: bool = False) -> None:
+        """Publish the status; error: a new last_error (None clears it) or _KEEP."""
+        counts = self.store.status_counts()
+        with self._lock:
+            status = SyncStatus(
+                queue_depth=counts["captured"] + counts["uploading"],
+                online=self._online,
+                last_success=self._status.last_success,
+                last_error=self._status.last_error if error is _KEEP else error,  # type: ignore[arg-type]
+                rejected=counts["rejected"],
+                uploads_stopped=uploads_stopped,
+            )
+            changed = status != self._status
+            self._status = status
+        if changed:
+            try:
+                self._on_status(status)
+            except Exception:  # the UI's trouble must not stop the uploads
+                log.exception("sync status callback failed")
+
+    def _cached_etag(self) -> str | None:
+        try:
+            return json.loads(self.roster_cache.read_text(encoding="utf-8")).get("etag") or None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def _warn_plain_http(self) -> None:
+        url = urlsplit(self.sync.server_url)
+        if url.scheme == "http" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("sync.server_url is plain http: the token travels in the clear "
+                        "(captures are sealed either way); use https")
+
+
+_UNAUTHORISED = ("401 Unauthorized: the server refuses this kiosk's token (revoked?); "
+                 "uploads stopped until `kiosk enrol` stores a new one")
+_NOT_ENROLLED = "not enrolled: no token in {path}; run `kiosk enrol --server URL --code CODE`"
+
+
+def _upload_body(item: Outgoing, sealed: bytes) -> bytes:
+    """The PUT body (CaptureUpload) as bytes, built around the base64 without
+    copying it through str and json.dumps: captures with an original still
+    are megabytes, and every copy counts on a Pi."""
+    head = json.dumps({"kiosk_id": item.kiosk_id, "session": item.session,
+                       "created_at": item.created_at, "digest": item.digest},
+                      ensure_ascii=True)
+    return b"".join((head[:-1].encode("ascii"), b', "sealed": "',
+                     base64.b64encode(sealed), b'"}'))
+
+
+def _json(reply: httpx.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError:
+        raise _Transient(f"unreadable answer from the school server ({reply.status_code})") from None
+
+
+def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,
+          timeout: float = 30.0) -> Path:
+    """Spend a one-time enrolment code; store the token in data_dir/sync.token (0600)."""
+    url = server_url.rstrip("/") + f"{API}/enrol"
+    try:
+        reply = httpx.post(url, json={"enrolment_code": code.strip(), "kiosk_id": kiosk_id},
+                           timeout=timeout)
+    except httpx.HTTPError as err:
+        raise EnrolError(f"cannot reach {server_url}: {type(err).__name__}") from None
+    if reply.status_code == 403:
+        raise EnrolError("the server refused the code (unknown, already used or expired)")
+    if reply.status_code == 422:
+        raise EnrolError(f"the server refused the request: is kiosk id {kiosk_id!r} valid "
+                         "(letters, digits, . _ -; up to 64)?")
+    if reply.status_code != 200:
+        raise EnrolError(f"unexpected answer {reply.status_code} from {server_url}")
+    try:
+        token = reply.json()["token"]
+    except (ValueError, KeyError, TypeError):
+        raise EnrolError("unreadable answer from the server") from None
+    if not isinstance(token, str) or not token or not token.isascii():
+        raise EnrolError("unreadable answer from the server")
+    path = Path(data_dir) / TOKEN_FILE
+    write_private_file(path, token.encode("ascii") + b"\n")
+    return path
