@@ -5,7 +5,7 @@ PHOTO_SERVER_* environment variables. Secrets (S3 keys, database passwords in
 the URL) are best given by environment, so the TOML file can be shared.
 
     database_url = "postgresql+psycopg://photo@db/photo"   # default: SQLite in DATA
-    max_body_bytes = 5242880
+    max_body_bytes = 25165824
     timezone = "Asia/Shanghai"     # for schedule times written without an offset
 
     [storage]
@@ -56,8 +56,10 @@ class Settings(BaseModel):
     data_dir: Path
     database_url: str | None = None  # default sqlite:///DATA/server.db
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    # A spec photo is a few hundred KB; base64 and sealing add about 40 %.
-    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    # A capture carries the spec photo (~40 KB) and the untouched original
+    # still (3-5 MB from the Pi HQ camera); base64 inside the sealed JSON and
+    # again in the request body make that about 1.8x: 24 MiB leaves room.
+    max_body_bytes: int = Field(default=24 * 1024 * 1024, gt=0)
     timezone: str = "Asia/Shanghai"
 
     @property

@@ -92,9 +92,9 @@ def test_kiosk_cannot_write_as_another_kiosk(deployment: Deployment) -> None:
 
 def test_body_over_the_limit_is_413(deployment: Deployment) -> None:
     kiosk = deployment.enrol("Haidian")
-    sealed = b"\0" * (4 * 1024 * 1024)  # 5.3 MB once in base64
+    sealed = b"\0" * (19 * 1024 * 1024)  # 25.3 MiB once in base64
     body = kiosk.upload_body(sealed)
-    assert len(body["sealed"]) > 5 * 1024 * 1024
+    assert len(body["sealed"]) > 24 * 1024 * 1024
     reply = kiosk.put(new_capture_id(), body)
     assert reply.status_code == 413
     assert base64.b64encode(sealed[:3000]).decode() not in deployment.server.log()
