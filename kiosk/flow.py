@@ -137,6 +137,7 @@ class View:
     seconds_left: int = 0  # until this state times out
     queue_depth: int = 0
     online: bool = True
+    sync_configured: bool = False
 
 
 @dataclass
@@ -145,6 +146,9 @@ class SyncInfo:
 
     queue_depth: int = 0
     online: bool = True
+    # No school server configured: captures wait for staff export, so a
+    # backlog is normal and not shown as "waiting to sync" on the LED.
+    configured: bool = False
 
 
 class SessionFlow:
@@ -227,9 +231,9 @@ class SessionFlow:
             return KioskStatus.ERROR
         if self.state in STUDENT_STATES:
             return KioskStatus.BUSY
-        if not self.sync.online:
+        if self.sync.configured and not self.sync.online:
             return KioskStatus.OFFLINE
-        if self.sync.queue_depth:
+        if self.sync.configured and self.sync.queue_depth:
             return KioskStatus.QUEUE
         return KioskStatus.READY
 
@@ -261,6 +265,7 @@ class SessionFlow:
             seconds_left=max(0, math.ceil(self._last_activity + timeout - now)) if timeout else 0,
             queue_depth=self.sync.queue_depth,
             online=self.sync.online,
+            sync_configured=self.sync.configured,
         )
 
     # ------------------------------------------------------------- events
@@ -426,7 +431,7 @@ class SessionFlow:
                 self._leave_staff()
 
     def set_sync(self, queue_depth: int, online: bool) -> None:
-        self.sync = SyncInfo(queue_depth=queue_depth, online=online)
+        self.sync = SyncInfo(queue_depth=queue_depth, online=online, configured=self.sync.configured)
 
     def tick(self) -> None:
         """Time passed: run the countdown and the inactivity timeouts."""

@@ -24,7 +24,9 @@ import numpy as np
 
 from kiosk.codes import Button, Device, Problem, State
 from kiosk.config import Config
-from kiosk.flow import CAMERA_STATES, CaptureRequest, Effect, EffectKind, Roster, SessionFlow, View
+from kiosk.flow import (
+    CAMERA_STATES, CaptureRequest, Effect, EffectKind, Roster, SessionFlow, SyncInfo, View,
+)
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
 from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
@@ -81,6 +83,7 @@ class KioskRuntime:
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
         self.sync_agent: SyncAgent | None = None
+        self.flow.sync = SyncInfo(configured=bool(config.sync.server_url))
         if config.sync.server_url:
             self.sync_agent = SyncAgent(
                 self.store, config, on_status=self._sync_status,

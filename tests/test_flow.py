@@ -17,6 +17,7 @@ from kiosk.flow import (
     RosterMatch,
     RosterOutcome,
     SessionFlow,
+    SyncInfo,
     code_problem,
 )
 from kiosk.hardware.id_reader import IdCard
@@ -554,12 +555,19 @@ def test_staff_button_not_available_mid_session(flow: SessionFlow, clock: Clock)
 
 def test_status_reflects_sync_queue_and_offline(flow: SessionFlow, clock: Clock) -> None:
     assert flow.status == KioskStatus.READY
+    flow.sync = SyncInfo(configured=True)
     flow.set_sync(queue_depth=3, online=True)
     assert flow.status == KioskStatus.QUEUE
     flow.set_sync(queue_depth=3, online=False)
     assert flow.status == KioskStatus.OFFLINE
     to_state(flow, clock, State.CONSENT)
     assert flow.status == KioskStatus.BUSY
+
+
+def test_without_a_server_a_backlog_is_not_shown_as_waiting(flow: SessionFlow) -> None:
+    flow.set_sync(queue_depth=3, online=False)
+    assert flow.status == KioskStatus.READY
+    assert flow.view().queue_depth == 3 and not flow.view().sync_configured
 
 
 # -------------------------------------------------------------- invariants
