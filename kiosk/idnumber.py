@@ -8,6 +8,12 @@ from __future__ import annotations
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# First two digits of the area code (GB/T 2260 provinces; 71 Taiwan, 81 Hong
+# Kong, 82 Macau, 83 Taiwan residents' residence permits).
+PROVINCES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83}
+)
 _CHECK = "10X98765432"
 
 
@@ -32,10 +38,17 @@ def birth_date(id_number: str) -> date | None:
         return None
 
 
-def is_valid(id_number: str, today: date | None = None) -> bool:
-    """18 characters, a real birth date not in the future, right check character."""
+def area_code_plausible(id_number: str) -> bool:
+    """The area code names a real province and is not a placeholder (xx0000 is
+    a province itself, never a place of household registration)."""
     n = normalise(id_number)
-    if len(n) != 18 or not n[:17].isdigit() or n[0] == "0":
+    return n[:6].isdigit() and int(n[:2]) in PROVINCES and n[2:6] != "0000"
+
+
+def is_valid(id_number: str, today: date | None = None) -> bool:
+    """18 characters, a real area and birth date not in the future, right check character."""
+    n = normalise(id_number)
+    if len(n) != 18 or not n[:17].isdigit() or not area_code_plausible(n):
         return False
     born = birth_date(n)
     if born is None or born.year < 1900 or born > (today or date.today()):
@@ -62,3 +75,32 @@ def mask_name(name: str | None) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def group_id(text: str) -> str:
+    """Digits as typed, grouped 6-8-4 (region, birth date, sequence and check): 110101 19990307 002X."""
+    n = normalise(text)
+    return " ".join(part for part in (n[:6], n[6:14], n[14:18]) if part) + n[18:]
+
+
+def entry_problem(text: str, today: date | None = None) -> str | None:
+    """Why a typed ID number (complete or not yet) cannot be right, or None.
+
+    'bad_number' (not digits, leading 0), 'bad_birth_date' (as soon as the 8
+    birth-date digits are in), 'too_short', 'bad_check_character'.
+    """
+    n = normalise(text)
+    body = n[:17]
+    if not body.isdigit() and body or n[:1] == "0" or len(n) > 18:
+        return "bad_number"
+    if len(n) == 18 and not (n[17].isdigit() or n[17] == "X"):
+        return "bad_number"
+    if len(n) >= 14:
+        born = birth_date(n)
+        if born is None or born.year < 1900 or born > (today or date.today()):
+            return "bad_birth_date"
+    if len(n) < 18:
+        return "too_short"
+    if check_character(body) != n[17]:
+        return "bad_check_character"
+    return None

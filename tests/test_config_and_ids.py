@@ -126,3 +126,19 @@ def test_idcard_repr_never_shows_the_number() -> None:
     c = IdCard(id_number="11010519491231002X", name="张三")
     assert "11010519491231002X" not in repr(c) and "11010519491231002X" not in f"{c}"
     assert "张三" not in repr(c)
+
+
+@pytest.mark.parametrize("area", ["990101", "000101", "110000", "200101"])
+def test_implausible_area_codes_are_invalid(area: str) -> None:
+    first = area + "19900101" + "123"
+    assert not is_valid(first + check_character(first))
+
+
+def test_every_demo_and_roster_number_has_a_plausible_area() -> None:
+    import csv
+
+    from kiosk.idnumber import area_code_plausible
+
+    rows = csv.DictReader((Path(__file__).parents[1] / "examples" / "roster-demo.csv").open(encoding="utf-8"))
+    for row in rows:
+        assert area_code_plausible(row["id_number"])
