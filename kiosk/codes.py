@@ -16,6 +16,7 @@ class State(str, Enum):
     IDENTIFY = "identify"
     CONFIRM = "confirm"
     NOT_ON_ROSTER = "not_on_roster"
+    MANUAL_ENTRY = "manual_entry"  # staff type the ID number (temporary or lost card)
     CONSENT = "consent"
     SCAN_CODE = "scan_code"
     GUIDE = "guide"
@@ -43,6 +44,7 @@ class Button(str, Enum):
     CANCEL = "cancel"
     STAFF = "staff"
     STAFF_EXIT = "staff_exit"
+    MANUAL_ENTRY = "manual_entry"
     LANGUAGE = "language"
 
 
@@ -68,6 +70,10 @@ class Problem(str, Enum):
     NOT_EXPECTED = "not_expected"
     ALREADY_CAPTURED = "already_captured"
     OTHER_CENTRE = "other_centre"
+    # manual entry of the ID number
+    ID_TOO_SHORT = "id_too_short"
+    ID_BAD_BIRTH_DATE = "id_bad_birth_date"
+    ID_BAD_CHECK_CHARACTER = "id_bad_check_character"
     # scan code
     CODE_INVALID = "code_invalid"
     CODE_USED_BY_OTHER = "code_used_by_other"

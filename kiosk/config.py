@@ -59,6 +59,7 @@ class TimeoutsConfig(_Section):
     identify: Seconds = 60
     confirm: Seconds = 45
     not_on_roster: Seconds = 20
+    manual_entry: Seconds = 120
     consent: Seconds = 90
     scan_code: Seconds = 90
     guide: Seconds = 90
@@ -79,6 +80,9 @@ class FlowConfig(_Section):
     ready_hold_seconds: Seconds = 1.0
     # Read failures in a row before the student is sent to staff.
     max_card_errors: Annotated[int, Field(ge=1)] = 3
+    # Offer "manual entry" on the identify screen: staff type the ID number
+    # (after their PIN) for a student with a temporary or lost card.
+    manual_entry: bool = True
     timeouts: TimeoutsConfig = TimeoutsConfig()
 
 

@@ -28,7 +28,7 @@ from transitions import Machine
 from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State
 from kiosk.config import FlowConfig
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import is_valid, mask_id, mask_name
+from kiosk.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,17 @@ STUDENT_STATES = frozenset(State) - {State.ATTRACT, State.CALL_STAFF, State.STAF
 CAMERA_STATES = frozenset({State.SCAN_CODE, State.GUIDE, State.COUNTDOWN})
 # Where CANCEL is offered (not while a still is processed or saved).
 CANCELLABLE = frozenset(
-    {State.IDENTIFY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE, State.REVIEW}
+    {State.IDENTIFY, State.MANUAL_ENTRY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE,
+     State.REVIEW}
 )
+# What idnumber.entry_problem finds wrong with a typed ID number, as a Problem.
+ENTRY_PROBLEM = {
+    "bad_number": Problem.CARD_INVALID_NUMBER,
+    "bad_birth_date": Problem.ID_BAD_BIRTH_DATE,
+    "too_short": Problem.ID_TOO_SHORT,
+    "bad_check_character": Problem.ID_BAD_CHECK_CHARACTER,
+}
+MAX_PIN_ERRORS = 3
 DEVICE_PROBLEM = {
     Device.CAMERA: Problem.CAMERA_FAILED,
     Device.ID_READER: Problem.READER_FAILED,
@@ -100,6 +109,9 @@ class Student:
     code_payload: str = ""
     photo: ProcessedPhoto | None = None
     retakes_left: int = 0
+    # How identity was established: 'card' (read from the ID card) or
+    # 'manual' (staff typed the number after their PIN); stored with the capture.
+    id_method: str = "card"
 
     def __repr__(self) -> str:
         return f"Student({self.card!r}, {self.match.outcome.value})"
@@ -138,6 +150,9 @@ class View:
     queue_depth: int = 0
     online: bool = True
     sync_configured: bool = False
+    # MANUAL_ENTRY: the last number staff submitted (the student's own, shown as typed).
+    id_entry: str = ""
+    id_method: str = ""  # the student's: 'card' or 'manual'
 
 
 @dataclass
@@ -178,7 +193,8 @@ class SessionFlow:
         self.hints: tuple[Hint, ...] = ()
         self.ready = False
         self.capture_id = ""
-        self.staff_unlocked = False
+        self.staff_unlocked = False  # STAFF: mode open; MANUAL_ENTRY: PIN accepted
+        self.id_entry = ""
         self.sync = SyncInfo()
         self._failed: dict[Device, Problem] = {}
         self._card_errors = 0
@@ -195,8 +211,9 @@ class SessionFlow:
         )
         add = self.machine.add_transition
         add("_start", State.ATTRACT, State.IDENTIFY)
-        add("_identified", [State.ATTRACT, State.IDENTIFY], State.CONFIRM)
-        add("_not_on_roster", [State.ATTRACT, State.IDENTIFY], State.NOT_ON_ROSTER)
+        add("_identified", [State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY], State.CONFIRM)
+        add("_not_on_roster", [State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY], State.NOT_ON_ROSTER)
+        add("_manual_entry", State.IDENTIFY, State.MANUAL_ENTRY)
         add("_confirm", State.CONFIRM, State.CONSENT)
         add("_agree", State.CONSENT, State.SCAN_CODE)
         add("_code_ok", State.SCAN_CODE, State.GUIDE)
@@ -266,6 +283,8 @@ class SessionFlow:
             queue_depth=self.sync.queue_depth,
             online=self.sync.online,
             sync_configured=self.sync.configured,
+            id_entry=self.id_entry if self.state == State.MANUAL_ENTRY else "",
+            id_method=s.id_method if s else "",
         )
 
     # ------------------------------------------------------------- events
@@ -278,6 +297,8 @@ class SessionFlow:
             self._to_attract()
         elif button == Button.START and st == State.ATTRACT:
             self._start()
+        elif button == Button.MANUAL_ENTRY and st == State.IDENTIFY and self.config.manual_entry:
+            self._manual_entry()
         elif button == Button.CONFIRM_IDENTITY and st == State.CONFIRM:
             self._confirm()
         elif button in (Button.NOT_ME, Button.DONE) and st in (
@@ -417,7 +438,8 @@ class SessionFlow:
             self._to_attract()
 
     def enter_pin(self, pin: str) -> None:
-        if self.state != State.STAFF or self.staff_unlocked:
+        """The staff PIN, for staff mode or for manual entry (same rules)."""
+        if self.state not in (State.STAFF, State.MANUAL_ENTRY) or self.staff_unlocked:
             return
         self._touch()
         if pin == self._staff_pin:
@@ -427,8 +449,39 @@ class SessionFlow:
         else:
             self._pin_errors += 1
             self.problem = Problem.PIN_WRONG
-            if self._pin_errors >= 3:
-                self._leave_staff()
+            if self._pin_errors >= MAX_PIN_ERRORS:
+                if self.state == State.STAFF:
+                    self._leave_staff()
+                else:
+                    self._to_attract()
+
+    def enter_id_number(self, text: str) -> None:
+        """Staff confirmed a typed ID number (MANUAL_ENTRY, after the PIN).
+
+        A number that cannot be right keeps them here with the reason; a
+        valid one is looked up in the roster exactly like a card's.
+        """
+        if self.state != State.MANUAL_ENTRY or not self.staff_unlocked:
+            return
+        self._touch()
+        number = normalise(text)
+        self.id_entry = number
+        found = entry_problem(number)
+        if found is not None:
+            self.problem = ENTRY_PROBLEM[found]
+            return
+        card = IdCard(id_number=number, name="")
+        match = self.roster.lookup(card)
+        log.info("typed ID %s: roster says %s", mask_id(number), match.outcome.value)
+        self.student = Student(
+            card=card, match=match, retakes_left=self.config.max_retakes, id_method="manual"
+        )
+        if match.outcome == RosterOutcome.EXPECTED:
+            self.problem = None
+            self._identified()
+        else:
+            self.problem = Problem(match.outcome.value)
+            self._not_on_roster()
 
     def set_sync(self, queue_depth: int, online: bool) -> None:
         self.sync = SyncInfo(queue_depth=queue_depth, online=online, configured=self.sync.configured)
@@ -486,17 +539,28 @@ class SessionFlow:
         self.hints = ()
         self.ready = False
         self.capture_id = ""
+        self.id_entry = ""
 
     def _after_state_change(self) -> None:
         st = self.state
         self._touch()
         log.info("state -> %s", st.value)
+        if st != State.MANUAL_ENTRY:
+            self.id_entry = ""
+            if st != State.STAFF:
+                self.staff_unlocked = False  # a manual-entry PIN opens nothing else
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None
             self.staff_unlocked = False
             self._card_errors = 0
             self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+        elif st == State.MANUAL_ENTRY:
+            # The PIN first, every time; the card problem of identify is gone.
+            self.problem = None
+            self.staff_unlocked = False
+            self._pin_errors = 0
+            self.id_entry = ""
         elif st == State.GUIDE:
             self.hints, self.ready = (), False
             self._effects.append(Effect(EffectKind.LIGHTS_ON))

@@ -141,6 +141,10 @@ class KioskRuntime:
     def enter_pin(self, pin: str) -> None:
         self.flow.enter_pin(pin)
 
+    def enter_id_number(self, text: str) -> None:
+        """Staff confirmed a typed ID number (manual entry)."""
+        self.flow.enter_id_number(text)
+
     def latest_frame(self) -> np.ndarray | None:
         """Newest preview frame for the screen (RGB), while the camera runs."""
         return self._latest_frame if self.flow.state in CAMERA_STATES else None
@@ -201,6 +205,8 @@ class KioskRuntime:
             "compliant": request.photo.compliant,
             "problems": list(request.photo.problems),
             "measures": getattr(request.photo, "measures", {}),
+            # how identity was established: 'card' or 'manual' (staff typed the number)
+            "id_method": request.student.id_method,
         }
         try:
             capture_id = self.store.save(request, self.config.kiosk.session, report)

@@ -624,6 +624,8 @@ def sealed_document(capture_id: str, request: CaptureRequest, session: str,
         "id_masked": mask_id(card.id_number),
         "student_ref": student.match.student_ref,
         "programme": student.match.programme,
+        # 'card' (read from the ID card) or 'manual' (staff typed the number)
+        "id_method": getattr(student, "id_method", "card"),
         "code_payload": student.code_payload,  # the 采集码, opaque
         "consent_version": student.consent_version,
         "consent_time": student.consent_time.isoformat() if student.consent_time else None,

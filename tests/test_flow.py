@@ -91,9 +91,15 @@ def kinds(flow: SessionFlow) -> list[EffectKind]:
 
 
 def to_state(flow: SessionFlow, clock: Clock, target: State) -> None:
-    """Walk the happy path up to target (NOT_ON_ROSTER: with an unknown card)."""
+    """Walk the happy path up to target (NOT_ON_ROSTER: with an unknown card;
+    MANUAL_ENTRY: identify's manual entry button)."""
     if target == State.NOT_ON_ROSTER:
         flow.card_presented(card(make_id("11010119980101003")))
+        assert flow.state == target
+        return
+    if target == State.MANUAL_ENTRY:
+        flow.press(Button.START)
+        flow.press(Button.MANUAL_ENTRY)
         assert flow.state == target
         return
     path = [
@@ -368,7 +374,7 @@ def test_double_accept_saves_once(flow: SessionFlow, clock: Clock) -> None:
 
 
 def test_cancel_from_each_cancellable_state(clock: Clock) -> None:
-    for state in (State.IDENTIFY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE, State.REVIEW):
+    for state in (State.IDENTIFY, State.MANUAL_ENTRY, State.CONFIRM, State.CONSENT, State.SCAN_CODE, State.GUIDE, State.REVIEW):
         flow = make_flow(clock)
         to_state(flow, clock, state)
         flow.press(Button.CANCEL)

@@ -63,7 +63,11 @@ def samples() -> list[tuple[str, View]]:
         ("identify", V(S.IDENTIFY, busy, seconds_left=58)),
         ("identify_problem", V(S.IDENTIFY, busy, problem=Problem.CARD_EXPIRED, seconds_left=12)),
         ("confirm", V(S.CONFIRM, busy, name_masked="欧*娜", id_masked="110101********1236", programme="计算机科学与技术")),
+        ("confirm_manual", V(S.CONFIRM, busy, id_masked="310104********2468", programme="会计学", id_method="manual")),
         ("not_on_roster", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE)),
+        ("manual_entry_pin", V(S.MANUAL_ENTRY, busy, problem=Problem.PIN_WRONG, seconds_left=15)),
+        ("manual_entry", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="1101011999130700")),
+        ("manual_entry_valid", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="310104200011022468")),
         ("consent", V(S.CONSENT, busy, consent_version="2026-11-v1")),
         ("scan_code", V(S.SCAN_CODE, busy, problem=Problem.CODE_INVALID)),
         ("guide", V(S.GUIDE, busy, hints=(Hint.HAIR_OFF_FACE, Hint.MOVE_LEFT))),
@@ -108,6 +112,8 @@ class StandInRuntime:
         self.pressed.append(button.value)
 
     def enter_pin(self, pin: str) -> None: ...
+
+    def enter_id_number(self, text: str) -> None: ...
 
     def latest_frame(self) -> np.ndarray | None:
         return self.frame if self.view.state in (State.SCAN_CODE, State.GUIDE, State.COUNTDOWN) else None

@@ -48,6 +48,9 @@ class FaceInfo:
     head_top_found: bool  # False: head_top_y is the forehead/chin estimate
     mean_luma: float  # 0-255 over the face box
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
+    # Landmark depth in pixels (mediapipe's z times the frame width; smaller
+    # = nearer the camera): head pose needs the third axis.
+    depth: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def eyes_mid(self) -> tuple[float, float]:
@@ -158,6 +161,7 @@ class FaceAnalyser:
 
     def _face(self, rgb: np.ndarray, gray: np.ndarray, lms, w: int, h: int) -> FaceInfo:
         pts = np.array([(p.x * w, p.y * h) for p in lms], dtype=np.float64)
+        depth = np.array([p.z * w for p in lms], dtype=np.float64)
         if len(pts) > IRIS_IMAGE_RIGHT:
             eye_l, eye_r = pts[IRIS_IMAGE_LEFT], pts[IRIS_IMAGE_RIGHT]
         else:  # unrefined model: eye-corner means
@@ -197,6 +201,7 @@ class FaceAnalyser:
             head_top_found=found,
             mean_luma=box_luma,
             landmarks=pts,
+            depth=depth,
         )
 
     def close(self) -> None:

@@ -59,6 +59,7 @@ class Runtime(Protocol):
     def poll(self) -> View: ...
     def press(self, button: Button) -> None: ...
     def enter_pin(self, pin: str) -> None: ...
+    def enter_id_number(self, text: str) -> None: ...
     def latest_frame(self) -> np.ndarray | None: ...
 
 
@@ -294,6 +295,9 @@ class KioskApp(App):
 
     def enter_pin(self, pin: str) -> None:
         self.runtime.enter_pin(pin)
+
+    def enter_id_number(self, text: str) -> None:
+        self.runtime.enter_id_number(text)
 
     def toggle_language(self) -> None:
         langs = list(LANGUAGES)

@@ -13,11 +13,13 @@ from kivy.app import App
 from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.codes import KioskStatus, State
-from kiosk.flow import View
+from kiosk.codes import KioskStatus, State, message_key
+from kiosk.flow import ENTRY_PROBLEM, View
+from kiosk.idnumber import entry_problem, group_id
 from kiosk.screens import style
 
 MAX_PIN = 8
+ID_LENGTH = 18
 
 
 class KioskScreen(Screen):
@@ -117,8 +119,9 @@ class CallStaffScreen(KioskScreen):
     state = State.CALL_STAFF
 
 
-class StaffScreen(KioskScreen):
-    state = State.STAFF
+class PinScreen(KioskScreen):
+    """A screen with the staff PIN pad (PinKey in common.kv)."""
+
     pin = StringProperty("")  # digits typed so far (shown as dots)
 
     def digit(self, d: str) -> None:
@@ -137,10 +140,86 @@ class StaffScreen(KioskScreen):
         self.pin = ""
 
 
+class StaffScreen(PinScreen):
+    state = State.STAFF
+
+
+class ManualEntryScreen(PinScreen):
+    """Staff PIN first (view.staff_unlocked), then a keypad for the ID number.
+
+    The number is the student's own and is shown as typed, grouped 6-8-4,
+    with a live check; 'confirm' sends the whole text to the flow.
+    """
+
+    state = State.MANUAL_ENTRY
+    id_text = StringProperty("")  # characters typed so far
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._entry_seen = ""
+
+    def update(self, view: View, frame: np.ndarray | None) -> None:
+        super().update(view, frame)
+        if view.id_entry != self._entry_seen:  # a number sent from elsewhere (a script)
+            self._entry_seen = view.id_entry
+            if view.id_entry:
+                self.id_text = view.id_entry[:ID_LENGTH]
+
+    def type_char(self, c: str) -> None:
+        if len(self.id_text) < ID_LENGTH:
+            self.id_text += c
+
+    def backspace(self) -> None:
+        self.id_text = self.id_text[:-1]
+
+    def clear_id(self) -> None:
+        self.id_text = ""
+
+    def confirm(self) -> None:
+        if self.id_text:
+            App.get_running_app().enter_id_number(self.id_text)
+
+    @staticmethod
+    def shown(text: str) -> str:
+        """The typed characters, grouped, with a place for each one still missing."""
+        return group_id(text + "_" * (ID_LENGTH - len(text)))
+
+    @staticmethod
+    def live_problem(text: str) -> str:
+        """'' (fine so far), 'count' (typing on), 'valid' or a problem key."""
+        found = entry_problem(text)
+        if found is None:
+            return "valid"
+        if found == "too_short":
+            return "count"
+        return message_key(ENTRY_PROBLEM[found])
+
+    def live_text(self, text: str, _lang: str) -> str:
+        app = App.get_running_app()
+        kind = self.live_problem(text)
+        if kind == "count":
+            return app.tr("ui.manual.count", n=len(text))
+        if kind == "valid":
+            return app.tr("ui.manual.valid")
+        return app.tr(kind)
+
+    def live_colour(self, text: str) -> list[float]:
+        kind = self.live_problem(text)
+        return list(style.MUTED if kind == "count" else style.GREEN if kind == "valid" else style.ORANGE)
+
+    def on_pre_enter(self, *_: object) -> None:
+        super().on_pre_enter()
+        self.id_text = ""
+        self._entry_seen = ""
+
+    def on_leave(self, *_: object) -> None:
+        self.id_text = ""  # the number is not kept on a hidden screen
+
+
 SCREENS: dict[State, type[KioskScreen]] = {
     cls.state: cls
     for cls in (
-        AttractScreen, IdentifyScreen, ConfirmScreen, NotOnRosterScreen, ConsentScreen,
+        AttractScreen, IdentifyScreen, ConfirmScreen, NotOnRosterScreen, ManualEntryScreen, ConsentScreen,
         ScanCodeScreen, GuideScreen, CountdownScreen, CapturingScreen, ReviewScreen,
         SavingScreen, ReceiptScreen, CallStaffScreen, StaffScreen,
     )
