@@ -72,6 +72,7 @@ class Problem(str, Enum):
     OTHER_CENTRE = "other_centre"
     # manual entry of the ID number
     ID_TOO_SHORT = "id_too_short"
+    ID_BAD_AREA_CODE = "id_bad_area_code"
     ID_BAD_BIRTH_DATE = "id_bad_birth_date"
     ID_BAD_CHECK_CHARACTER = "id_bad_check_character"
     # scan code

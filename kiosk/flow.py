@@ -44,6 +44,7 @@ CANCELLABLE = frozenset(
 # What idnumber.entry_problem finds wrong with a typed ID number, as a Problem.
 ENTRY_PROBLEM = {
     "bad_number": Problem.CARD_INVALID_NUMBER,
+    "bad_area_code": Problem.ID_BAD_AREA_CODE,
     "bad_birth_date": Problem.ID_BAD_BIRTH_DATE,
     "too_short": Problem.ID_TOO_SHORT,
     "bad_check_character": Problem.ID_BAD_CHECK_CHARACTER,

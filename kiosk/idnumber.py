@@ -86,8 +86,10 @@ def group_id(text: str) -> str:
 def entry_problem(text: str, today: date | None = None) -> str | None:
     """Why a typed ID number (complete or not yet) cannot be right, or None.
 
-    'bad_number' (not digits, leading 0), 'bad_birth_date' (as soon as the 8
-    birth-date digits are in), 'too_short', 'bad_check_character'.
+    'bad_number' (not digits, leading 0), 'bad_area_code' (as soon as the 6
+    area digits are in), 'bad_birth_date' (as soon as the 8 birth-date digits
+    are in), 'too_short', 'bad_check_character'. A complete number gives None
+    exactly when is_valid says it is valid.
     """
     n = normalise(text)
     body = n[:17]
@@ -95,6 +97,8 @@ def entry_problem(text: str, today: date | None = None) -> str | None:
         return "bad_number"
     if len(n) == 18 and not (n[17].isdigit() or n[17] == "X"):
         return "bad_number"
+    if len(n) >= 6 and not area_code_plausible(n):
+        return "bad_area_code"
     if len(n) >= 14:
         born = birth_date(n)
         if born is None or born.year < 1900 or born > (today or date.today()):

@@ -7,7 +7,8 @@ A script is a text file, one command a line, ``#`` starts a comment:
     card zhangsan                  the simulated reader reads the card with that label
     lift                           lift the card off the reader
     press agree                    touch a button (kiosk.codes.Button values)
-    pin 2468                       type the staff PIN
+    pin 2468                       type the staff PIN (staff mode, manual entry)
+    idnumber 310104200011022468    staff confirm a typed ID number (manual entry)
     qr SOME-PAYLOAD                the student holds up a phone with that 采集码
     qr off                         ... and puts it away
     scene dx=0.2 scale=0.7         move the simulated student (camera_sim.SceneControl fields)
@@ -68,7 +69,7 @@ def parse_script(text: str) -> list[_Line]:
 
 
 _ARGS = {
-    "expect": (1, 2), "card": (1, 1), "lift": (0, 0), "press": (1, 1), "pin": (1, 1),
+    "expect": (1, 2), "card": (1, 1), "lift": (0, 0), "press": (1, 1), "pin": (1, 1), "idnumber": (1, 1),
     "qr": (1, 1), "scene": (1, 9), "expect_hint": (1, 2), "expect_problem": (1, 2),
     "unplug": (1, 1), "plug": (1, 1), "wait": (1, 1), "screenshot": (1, 1),
     "expect_stored": (0, 1),
@@ -165,6 +166,8 @@ class ScriptRunner:
             rt.press(Button(args[0]))
         elif cmd == "pin":
             rt.enter_pin(args[0])
+        elif cmd == "idnumber":
+            rt.enter_id_number(args[0])
         elif cmd == "qr":
             self._sim_camera().update_scene(qr_payload=None if args[0] == "off" else args[0])
         elif cmd == "scene":

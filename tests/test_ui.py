@@ -30,7 +30,8 @@ GALLERY = ROOT / "tests" / "ui_gallery.py"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 TOUR_SHOTS = [
     "attract", "not_on_roster", "identify", "confirm", "consent", "scan_code", "guide",
-    "countdown", "capturing", "review", "saving", "receipt", "call_staff", "staff_pin", "staff",
+    "countdown", "capturing", "review", "saving", "receipt", "manual_entry", "call_staff", "staff_pin",
+    "staff",
 ]  # fmt: skip
 KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check)\.[A-Za-z0-9_.]+$")
 

@@ -1,8 +1,8 @@
 """One small Screen class per flow State; each has its layout in <state>.kv.
 
 Screens only show the flow's View (``view``) and forward touches to the app
-(app.press / app.enter_pin), which passes them to the runtime. No devices,
-no store, no decisions here.
+(app.press / app.enter_pin / app.enter_id_number), which passes them to the
+runtime. No devices, no store, no decisions here.
 """
 
 from __future__ import annotations
