@@ -16,21 +16,34 @@ from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig  # noq
 from kiosk.hardware.camera_sim import SimulatedCamera  # noqa: E402
 from kiosk.photo.analysis import FaceAnalyser  # noqa: E402
 from kiosk.photo.guidance import GuidanceSmoother, hints_for  # noqa: E402
-from kiosk.photo.process import process_still  # noqa: E402
+from kiosk.photo.crop import crop_to_spec, encode_jpeg  # noqa: E402
+from kiosk.photo.measures import measure_face  # noqa: E402
+from kiosk.photo.process import check_spec_jpeg, process_still  # noqa: E402
+
+
+def _p95(ms: list[float]) -> float:
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
 
 
 def _stats(ms: list[float]) -> str:
-    ms = sorted(ms)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
-    return f"median {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})"
+    return f"median {statistics.median(ms):7.1f} ms   p95 {_p95(ms):7.1f} ms   (n={len(ms)})"
 
 
 def bench_preview(frames: int) -> None:
+    import mediapipe as mp
+
     cam = SimulatedCamera(CameraConfig())
     cam.start()
     spec = PhotoConfig()
     smoother = GuidanceSmoother()
-    render, analyse = [], []
+    render, analyse, bare = [], [], []
+    # The bare model call, same settings, on the same frames in the same run:
+    # what the engine adds on top of mediapipe is the ratio of the two.
+    mesh = mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=False, max_num_faces=2, refine_landmarks=True,
+        min_detection_confidence=0.5, min_tracking_confidence=0.5,
+    )
     with FaceAnalyser(static_image_mode=False) as analyser:
         for i in range(frames):
             # Move a little every 10 frames so tracking and re-rendering both show up.
@@ -42,10 +55,20 @@ def bench_preview(frames: int) -> None:
             hints = hints_for(analyser.analyse(frame), spec)
             smoother.update(hints, t1)
             t2 = time.perf_counter()
+            mesh.process(frame)
+            t3 = time.perf_counter()
             render.append((t1 - t0) * 1000)
             analyse.append((t2 - t1) * 1000)
+            bare.append((t3 - t2) * 1000)
+    mesh.close()
     print(f"sim preview_frame 640x480        {_stats(render)}")
     print(f"analysis+guidance 640x480 frame  {_stats(analyse)}")
+    print(f"bare mediapipe FaceMesh 640x480  {_stats(bare)}")
+    print(
+        f"  ratio analysis+guidance / bare mediapipe: median "
+        f"{statistics.median(analyse) / statistics.median(bare):.2f}x   p95 "
+        f"{_p95(analyse) / _p95(bare):.2f}x"
+    )
 
 
 def bench_still(size: tuple[int, int], runs: int) -> None:
@@ -70,6 +93,40 @@ def bench_still(size: tuple[int, int], runs: int) -> None:
     )
 
 
+def bench_still_stages(size: tuple[int, int], runs: int) -> None:
+    """The stages of one still: crop, encode, then the full check of the JPEG
+    (decode, face model again, every measure)."""
+    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(still_size=size)))
+    cam.start()
+    spec = PhotoConfig()
+    still = cam.capture_still()
+    stages: dict[str, list[float]] = {k: [] for k in ("analyse", "crop", "encode", "check", "measures")}
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            face = analyser.analyse(still).faces[0]
+            t1 = time.perf_counter()
+            crop = crop_to_spec(still, face, spec)
+            t2 = time.perf_counter()
+            encoded = encode_jpeg(crop, spec)
+            t3 = time.perf_counter()
+            problems, _ = check_spec_jpeg(encoded.data, analyser, spec)
+            t4 = time.perf_counter()
+            final = analyser.analyse(crop).faces[0]
+            t5 = time.perf_counter()
+            measure_face(crop, final)
+            t6 = time.perf_counter()
+            for k, a, b in (("analyse", t0, t1), ("crop", t1, t2), ("encode", t2, t3),
+                            ("check", t3, t4), ("measures", t5, t6)):
+                stages[k].append((b - a) * 1000)
+    w, h = size
+    print(f"still {w}x{h}: face analysis      {_stats(stages['analyse'])}")
+    print(f"still {w}x{h}: crop to spec       {_stats(stages['crop'])}")
+    print(f"still {w}x{h}: encode JPEG        {_stats(stages['encode'])}")
+    print(f"still {w}x{h}: full check of JPEG {_stats(stages['check'])}   problems={problems}")
+    print(f"  of which the measures alone        {_stats(stages['measures'])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=300)
@@ -78,6 +135,7 @@ def main() -> None:
     bench_preview(args.frames)
     bench_still((2028, 1520), args.stills)
     bench_still((4056, 3040), args.stills)
+    bench_still_stages((4056, 3040), args.stills)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("kiosk")
 
@@ -175,6 +179,95 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_image(path: str) -> tuple[bytes, np.ndarray] | None:
+    """(file bytes, RGB uint8 array), or None when it is not a readable image."""
+    import io
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = Path(path).read_bytes()
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    return data, np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def cmd_check_photo(args: argparse.Namespace) -> int:
+    """Check a photo against the spec; exit 0 compliant, 1 not, 2 unreadable."""
+    import json
+
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.process import check_spec_jpeg, process_still
+    from kiosk.photo.report import json_measures, problem_message
+
+    spec = _load(args).photo
+    read = _read_image(args.image)
+    if read is None:
+        print(f"check-photo: {args.image}: not a readable image", file=sys.stderr)
+        return 2
+    data, rgb = read
+    spec_jpeg: bytes | None = None
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        if args.as_is:
+            problems, measures = check_spec_jpeg(data, analyser, spec)
+        else:
+            faces = len(analyser.analyse(rgb).faces)
+            if faces != 1:  # nothing to crop around
+                problems = ["NO_FACE" if faces == 0 else "MULTIPLE_FACES"]
+                measures = {"faces": faces}
+            else:
+                photo = process_still(rgb, analyser, spec)
+                problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg
+    if args.out and spec_jpeg is not None:
+        Path(args.out).write_bytes(spec_jpeg)
+    result = {
+        "compliant": not problems,
+        "problems": [{"code": c, "message": problem_message(c, measures, spec)} for c in problems],
+        "measures": json_measures(measures),
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"{args.image}: " + ("compliant" if not problems else "NOT compliant"))
+        for p in result["problems"]:
+            print(f"  {p['code']}: {p['message']}")
+        if args.out:
+            print(f"spec photo written to {args.out}" if spec_jpeg is not None
+                  else "no spec photo written (no single face to crop around)")
+    return 0 if not problems else 1
+
+
+def cmd_guide(args: argparse.Namespace) -> int:
+    """Pose hints for one frame; exit 0 ready, 1 hints, 2 unreadable."""
+    import json
+
+    from kiosk.codes import message_key
+    from kiosk.i18n import Translator
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.guidance import hints_for
+
+    spec = _load(args).photo
+    read = _read_image(args.image)
+    if read is None:
+        print(f"guide: {args.image}: not a readable image", file=sys.stderr)
+        return 2
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        hints = hints_for(analyser.analyse(read[1]), spec)
+    t = Translator("en")
+    result = {
+        "ready": not hints,
+        "hints": [{"code": h.value, "message": t.t(message_key(h))} for h in hints],
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print("ready" if not hints else "\n".join(f"{h['code']}: {h['message']}" for h in result["hints"]))
+    return 0 if not hints else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Diploma photo kiosk (毕业生图像采集)")
     p.add_argument("--config", help=f"TOML config (default: $KIOSK_CONFIG or {DEFAULT_CONFIG} or built-in demo defaults)")
@@ -211,6 +304,21 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--code", required=True, help="one-time code from `photo-server enrol-code`")
     en.add_argument("--kiosk-id", help="default: kiosk.id from the config")
     en.set_defaults(func=cmd_enrol)
+
+    cp = sub.add_parser(
+        "check-photo",
+        help="check a photo against the diploma photo spec; exit 0 compliant, 1 not, 2 unreadable",
+    )
+    cp.add_argument("image", help="a still (cropped to the spec first) or, with --as-is, a final photo")
+    cp.add_argument("--json", action="store_true", help="print one JSON object")
+    cp.add_argument("--out", help="write the spec photo (480x640 JPEG) here when one can be made")
+    cp.add_argument("--as-is", action="store_true", help="check the file itself as the final photo (no crop)")
+    cp.set_defaults(func=cmd_check_photo)
+
+    gd = sub.add_parser("guide", help="pose hints for one camera frame; exit 0 ready, 1 hints, 2 unreadable")
+    gd.add_argument("image")
+    gd.add_argument("--json", action="store_true", help="print one JSON object")
+    gd.set_defaults(func=cmd_guide)
     return p
 
 

@@ -19,7 +19,7 @@ KEY_LITERAL = re.compile(
     r"""["']((?:state|button|hint|problem|status|device|prompt|consent|ui|check)\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)["']"""
 )
 # The photo engine's check codes on the final photo: each needs check.<CODE>.
-CHECK_CODE = re.compile(r"""problems\.append\(\s*["']([A-Z0-9_]+)["']""")
+CHECK_CODE = re.compile(r"""(?:problems\.append|_band)\(\s*["']([A-Z0-9_]+)["']""")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -42,6 +42,7 @@ def test_sources_are_scanned() -> None:
     assert "button.start" in used and any(p.endswith(".kv") for p in used["button.start"])
     assert "prompt.countdown" in used
     assert "check.FACE_TOO_SMALL" in used
+    assert "check.CLOTHING_MATCHES_BACKGROUND" in used  # measures.py's _band(...) codes
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

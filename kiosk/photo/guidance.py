@@ -21,8 +21,15 @@ from dataclasses import dataclass, field
 
 from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
-from kiosk.photo.analysis import FrameAnalysis
+from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
+from kiosk.photo.measures import (
+    DEFAULT_MEASURE_SETTINGS,
+    MeasureSettings,
+    eye_openness,
+    mouth_opening,
+    pose_angles,
+)
 
 _ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
 
@@ -51,6 +58,8 @@ class GuidanceSettings:
     hide_after_seconds: float = 0.3
     ready_hold_seconds: float = 1.0
     geometry: SpecGeometry = field(default=GEOMETRY)
+    # Pose, eyes and mouth: the same bands as the final photo's check.
+    measures: MeasureSettings = field(default=DEFAULT_MEASURE_SETTINGS)
 
 
 DEFAULT_SETTINGS = GuidanceSettings()
@@ -126,7 +135,30 @@ def hints_for(
 
     if abs(f.roll_deg) > settings.max_roll_deg:
         hints.add(Hint.LEVEL_HEAD)
+    # Under bad light the mesh's depth and eyelids are guesses (a washed-out
+    # face reads 5 deg chin-up): fix the light first, then the face.
+    if not hints & {Hint.TOO_DARK, Hint.TOO_BRIGHT}:
+        hints |= _face_hints(f, settings.measures)
     return _sorted(hints)
+
+
+def _face_hints(f: FaceInfo, m: MeasureSettings) -> set[Hint]:
+    """Turn, chin, eyes, mouth: from the same mesh measures the check uses."""
+    hints: set[Hint] = set()
+    pose = pose_angles(f, m)
+    if pose is not None:
+        yaw, pitch = pose
+        if abs(yaw) > m.max_yaw_deg:
+            hints.add(Hint.FACE_CAMERA)
+        if pitch > m.max_pitch_deg:
+            hints.add(Hint.CHIN_DOWN)  # pitch + = chin up
+        elif pitch < -m.max_pitch_deg:
+            hints.add(Hint.CHIN_UP)
+    if eye_openness(f) < m.min_eye_openness:
+        hints.add(Hint.OPEN_EYES)
+    if mouth_opening(f) > m.max_mouth_opening:
+        hints.add(Hint.CLOSE_MOUTH)
+    return hints
 
 
 class GuidanceSmoother:

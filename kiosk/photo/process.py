@@ -16,6 +16,7 @@ from PIL import Image
 
 from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceAnalyser, FrameAnalysis
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings, measure_face
 from kiosk.photo.crop import (
     GEOMETRY,
     CropError,
@@ -49,14 +50,15 @@ class SpecPhoto:
     measures: dict[str, Any] = field(default_factory=dict)
 
 
-def _in(value: float, band: tuple[float, float]) -> bool:
-    return band[0] <= value <= band[1]
-
-
 def check_spec_jpeg(
-    jpeg: bytes, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY
+    jpeg: bytes, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY,
+    settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Problems and measures of an encoded spec photo, from the file itself."""
+    """Problems and measures of an encoded spec photo, from the file itself.
+
+    measures["checks"] holds every quality measure as {code: {value, band,
+    passed}}; problems lists the failing codes (file format ones first).
+    """
     problems: list[str] = []
     measures: dict[str, Any] = {"jpeg_bytes": len(jpeg)}
     img = Image.open(io.BytesIO(jpeg))
@@ -102,18 +104,28 @@ def check_spec_jpeg(
         roll_deg=round(f.roll_deg, 2),
         face_luma=round(f.mean_luma, 1),
     )
-    if f.face_width < g.face_width[0]:
+    checks = measure_face(rgb, f, settings, g)
+    measures["checks"] = {code: m.as_dict() for code, m in checks.items()}
+
+    def failed(code: str) -> bool:
+        return not checks[code].passed
+
+    # The geometry codes are spelled out: tests/test_i18n.py finds each
+    # literal append and requires a check.<code> catalog text for it.
+    if failed("FACE_TOO_SMALL"):
         problems.append("FACE_TOO_SMALL")
-    elif f.face_width > g.face_width[1]:
+    elif failed("FACE_TOO_LARGE"):
         problems.append("FACE_TOO_LARGE")
-    if not f.head_top_found or not _in(f.head_top_y, g.head_top):
+    if failed("HEAD_TOP_OUT_OF_BAND"):
         problems.append("HEAD_TOP_OUT_OF_BAND")
-    if not _in(f.eye_line_y, g.eye_line):
+    if failed("EYE_LINE_OUT_OF_BAND"):
         problems.append("EYE_LINE_OUT_OF_BAND")
-    if abs(offset) > g.centre_tolerance:
+    if failed("FACE_OFF_CENTRE"):
         problems.append("FACE_OFF_CENTRE")
-    if abs(f.roll_deg) > g.max_roll_deg:
+    if failed("HEAD_ROLL"):
         problems.append("HEAD_ROLL")
+    # Pose, expression, light, background, clothing (kiosk.photo.measures).
+    problems += [code for code, m in checks.items() if not m.passed and code not in problems]
     return problems, measures
 
 
@@ -123,7 +135,8 @@ def _one_face(analysis: FrameAnalysis) -> None:
 
 
 def process_still(
-    still: np.ndarray, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY
+    still: np.ndarray, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY,
+    settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS,
 ) -> SpecPhoto:
     """The spec photo for a still. analyser should be a static-image one.
 
@@ -147,7 +160,7 @@ def process_still(
         crop = crop_inside(still, face, spec, geometry)
     encoded = encode_jpeg(crop, spec)
     measures.update(quality=encoded.quality, jpeg_kb=round(encoded.kb, 1))
-    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry)
+    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, settings)
     measures.update(more)
     problems += [p for p in checked if p not in problems]
     return SpecPhoto(

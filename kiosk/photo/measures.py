@@ -1,0 +1,330 @@
+"""Small independent quality measures over one analysed photo (OFIQ's shape).
+
+The face model runs once (kiosk.photo.analysis); each measure here reads that
+FaceInfo and the image and returns a Measure: a code, the measured value, the
+allowed band and whether it passed. A measure never depends on another, so a
+new one is one more function in MEASURES.
+
+Values are plain Python floats so a report is JSON as it stands. A band end
+of None means "open on that side" (JSON has no infinity).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from kiosk.photo.analysis import BACKDROP_RGB, FaceInfo, luma
+from kiosk.photo.crop import GEOMETRY, SpecGeometry
+
+Band = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str  # the problem code when it fails
+    value: float | None  # None: could not be measured (then it fails)
+    band: Band
+    passed: bool
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "band": list(self.band), "passed": self.passed}
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Every threshold of the final-photo measures, in one place."""
+
+    # Head pose, degrees (ISO/IEC 19794-5 full frontal). Roll is the pupil
+    # line angle (what collection units check), in SpecGeometry.max_roll_deg.
+    max_yaw_deg: float = 5.0
+    max_pitch_deg: float = 5.0
+    # The mesh plane leans back (forehead behind chin) on an upright head,
+    # so a level face reads chin-down: this is that reading. Measured -6.5
+    # deg on the astronaut portrait; recalibrate on real booth captures.
+    pitch_offset_deg: float = -6.5
+    # Eyelid aperture / eye width, the less open eye. Open eyes measure about
+    # 0.3, closed ones under 0.1.
+    min_eye_openness: float = 0.15
+    # Inner lip gap / mouth width. Closed lips measure ~0, a relaxed gap
+    # a few hundredths; showing teeth or speaking is well above 0.1.
+    max_mouth_opening: float = 0.25
+    # Face-oval luma (0-255): the median must be at least this (skin in
+    # shadow otherwise), and at most this share of face pixels may be
+    # clipped white (hot spots, washed-out skin). The default render: median
+    # 177, nothing clipped; lights at 1.3x: 21 % clipped.
+    min_face_luma: float = 80.0
+    clip_luma: int = 250
+    max_clipped_share: float = 0.05
+    # (left half - right half) median face luma / their mean. The astronaut
+    # portrait's own studio light measures 0.2.
+    max_lighting_asymmetry: float = 0.30
+    # Variance of the Laplacian of the face region scaled to a fixed width.
+    min_sharpness: float = 6.0
+    sharpness_width: int = 160
+    # Background: mean colour's distance to the nearest allowed backdrop
+    # (RGB), and the spread of the (denoised) background around its mean.
+    backdrops: tuple[tuple[int, int, int], ...] = (BACKDROP_RGB,)
+    max_background_distance: float = 60.0
+    max_background_spread: float = 12.0
+    # Clothing: share of the shoulder region within this RGB distance of the
+    # backdrop colour (a blue top merges with the backdrop).
+    clothing_tolerance: float = 60.0
+    max_clothing_backdrop_share: float = 0.35
+    geometry: SpecGeometry = field(default=GEOMETRY)
+
+
+DEFAULT_MEASURE_SETTINGS = MeasureSettings()
+
+# FaceMesh indices (image-left eye = subject's right eye).
+EYE_LEFT_CORNERS, EYE_LEFT_LIDS = (33, 133), ((159, 145), (158, 153), (160, 144))
+EYE_RIGHT_CORNERS, EYE_RIGHT_LIDS = (362, 263), ((386, 374), (385, 380), (387, 373))
+MOUTH_CORNERS, MOUTH_INNER = (78, 308), ((13, 14), (82, 87), (312, 317))
+NOSE_TIP = 1
+
+
+def _band(code: str, value: float | None, lo: float | None, hi: float | None) -> Measure:
+    ok = value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
+    return Measure(code, None if value is None else round(float(value), 3), (lo, hi), ok)
+
+
+def _box(face: FaceInfo, shape: tuple[int, ...], inset: float = 0.0) -> tuple[int, int, int, int]:
+    """The landmark box, shrunk by inset of its size each side, clipped to the image."""
+    x0, y0, x1, y1 = face.box
+    dx, dy = (x1 - x0) * inset, (y1 - y0) * inset
+    h, w = shape[:2]
+    return (max(int(x0 + dx), 0), max(int(y0 + dy), 0),
+            min(int(x1 - dx), w), min(int(y1 - dy), h))
+
+
+def _skin(gray: np.ndarray, face: FaceInfo) -> np.ndarray:
+    """Luma inside the face oval (hull of the landmarks), as a flat array."""
+    mask = np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
+    return gray[mask.astype(bool)]
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def face_width(img, gray, face, s: MeasureSettings, g: SpecGeometry) -> list[Measure]:
+    return [
+        _band("FACE_TOO_SMALL", face.face_width, g.face_width[0], None),
+        _band("FACE_TOO_LARGE", face.face_width, None, g.face_width[1]),
+    ]
+
+
+def head_top(img, gray, face, s, g) -> list[Measure]:
+    value = face.head_top_y if face.head_top_found else None  # not found = hair cut off
+    return [_band("HEAD_TOP_OUT_OF_BAND", value, *g.head_top)]
+
+
+def eye_line(img, gray, face, s, g) -> list[Measure]:
+    return [_band("EYE_LINE_OUT_OF_BAND", face.eye_line_y, *g.eye_line)]
+
+
+def centre(img, gray, face, s, g) -> list[Measure]:
+    offset = face.centre_x - img.shape[1] / 2
+    return [_band("FACE_OFF_CENTRE", offset, -g.centre_tolerance, g.centre_tolerance)]
+
+
+def roll(img, gray, face, s, g) -> list[Measure]:
+    return [_band("HEAD_ROLL", face.roll_deg, -g.max_roll_deg, g.max_roll_deg)]
+
+
+# -------------------------------------------------------------------- pose
+
+
+def head_pose(face: FaceInfo) -> tuple[float, float] | None:
+    """(yaw, pitch) in degrees from the 3D face mesh, or None without depth.
+
+    The normal of the plane best fitting all 468 mesh points (x, y and
+    mediapipe's depth) points out of the face; its tilt from the camera axis
+    is the pose. Yaw + = face turned towards the image right, pitch + = chin
+    up. No generic 3D model is needed: the mesh is the subject's own.
+    """
+    if face.depth is None:
+        return None
+    pts = np.column_stack([face.landmarks[:468], face.depth[:468]])
+    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
+    n = vt[2] if vt[2][2] < 0 else -vt[2]  # towards the camera (depth decreases)
+    yaw = math.degrees(math.atan2(n[0], -n[2]))
+    pitch = math.degrees(math.atan2(-n[1], -n[2]))  # image y is down
+    return yaw, pitch
+
+
+def pose_angles(face: FaceInfo, s: MeasureSettings) -> tuple[float, float] | None:
+    """(yaw, pitch) with pitch 0 for a level face (see pitch_offset_deg)."""
+    angles = head_pose(face)
+    return None if angles is None else (angles[0], angles[1] - s.pitch_offset_deg)
+
+
+def pose(img, gray, face, s, g) -> list[Measure]:
+    angles = pose_angles(face, s)
+    yaw, pitch = angles if angles else (None, None)
+    return [
+        _band("HEAD_YAW", yaw, -s.max_yaw_deg, s.max_yaw_deg),
+        _band("HEAD_PITCH", pitch, -s.max_pitch_deg, s.max_pitch_deg),
+    ]
+
+
+# ------------------------------------------------------------ eyes, mouth
+
+
+def _aperture(lm: np.ndarray, corners: tuple[int, int], pairs) -> float:
+    width = float(np.linalg.norm(lm[corners[1]] - lm[corners[0]]))
+    gap = float(np.mean([np.linalg.norm(lm[a] - lm[b]) for a, b in pairs]))
+    return gap / width if width > 0 else 0.0
+
+
+def eye_openness(face: FaceInfo) -> float:
+    """The less open eye's aperture / width (one closed eye is a fail too)."""
+    lm = face.landmarks
+    return min(_aperture(lm, EYE_LEFT_CORNERS, EYE_LEFT_LIDS),
+               _aperture(lm, EYE_RIGHT_CORNERS, EYE_RIGHT_LIDS))
+
+
+def mouth_opening(face: FaceInfo) -> float:
+    return _aperture(face.landmarks, MOUTH_CORNERS, MOUTH_INNER)
+
+
+def eyes(img, gray, face, s, g) -> list[Measure]:
+    return [_band("EYES_CLOSED", eye_openness(face), s.min_eye_openness, None)]
+
+
+def mouth(img, gray, face, s, g) -> list[Measure]:
+    return [_band("MOUTH_OPEN", mouth_opening(face), None, s.max_mouth_opening)]
+
+
+# ----------------------------------------------------------------- light
+
+
+def exposure(img, gray, face, s, g) -> list[Measure]:
+    skin = _skin(gray, face)
+    if skin.size == 0:
+        return [_band("UNDEREXPOSED", None, s.min_face_luma, None),
+                _band("OVEREXPOSED", None, None, s.max_clipped_share)]
+    median = float(np.median(skin))
+    clipped = float(np.mean(skin >= s.clip_luma))
+    return [_band("UNDEREXPOSED", median, s.min_face_luma, None),
+            _band("OVEREXPOSED", clipped, None, s.max_clipped_share)]
+
+
+def lighting(img, gray, face, s, g) -> list[Measure]:
+    """Left vs right half of the face oval (split at the nose bridge)."""
+    mask = np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
+    mid = int(round(face.landmarks[168, 0]))  # between the eyes
+    left = gray[:, :mid][mask[:, :mid].astype(bool)]
+    right = gray[:, mid:][mask[:, mid:].astype(bool)]
+    if left.size == 0 or right.size == 0:
+        lim = s.max_lighting_asymmetry
+        return [_band("UNEVEN_LIGHTING", None, -lim, lim)]
+    a, b = float(np.median(left)), float(np.median(right))
+    value = (a - b) / max((a + b) / 2, 1.0)  # + = image left brighter
+    lim = s.max_lighting_asymmetry
+    return [_band("UNEVEN_LIGHTING", value, -lim, lim)]
+
+
+def sharpness(img, gray, face, s, g) -> list[Measure]:
+    """Laplacian variance of the inner face at a fixed width, so the value
+    does not grow with the number of pixels across the face."""
+    x0, y0, x1, y1 = _box(face, gray.shape, inset=0.15)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return [_band("BLURRY", None, s.min_sharpness, None)]
+    region = gray[y0:y1, x0:x1]
+    k = s.sharpness_width / region.shape[1]
+    region = cv2.resize(region, (s.sharpness_width, max(8, int(region.shape[0] * k))),
+                        interpolation=cv2.INTER_AREA)
+    # Contrast scales with the light: normalise to a mid-grey face so a dim
+    # photo is not called blurry (UNDEREXPOSED says that).
+    level = max(float(np.median(region)), 16.0)
+    value = float(cv2.Laplacian(region, cv2.CV_64F).var()) * (128.0 / level) ** 2
+    return [_band("BLURRY", value, s.min_sharpness, None)]
+
+
+# ------------------------------------------------------------ background
+
+
+def background_mask(shape: tuple[int, ...], face: FaceInfo) -> np.ndarray:
+    """Where the backdrop must show: above the hair, and beside the head down
+    to the nose tip (lower, shoulders and collars rise into view), with a
+    margin around the person's likely outline."""
+    h, w = shape[:2]
+    fw = face.face_width
+    mask = np.zeros((h, w), bool)
+    top = int(face.head_top_y - 0.06 * fw)
+    if top > 0:
+        mask[:top, :] = True
+    x0, _, x1, _ = face.box
+    bottom = int(min(max(face.landmarks[NOSE_TIP, 1], 0), h))
+    left, right = int(x0 - 0.35 * fw), int(x1 + 0.35 * fw)  # hair and ears
+    if left > 0:
+        mask[:bottom, :left] = True
+    if right < w:
+        mask[:bottom, max(right, 0):] = True
+    return mask
+
+
+def background(img, gray, face, s, g) -> list[Measure]:
+    mask = background_mask(img.shape, face)
+    if mask.sum() < 200:  # no backdrop visible at all: the framing is wrong
+        return [_band("BACKGROUND_COLOUR", None, None, s.max_background_distance),
+                _band("BACKGROUND_UNEVEN", None, None, s.max_background_spread)]
+    # A light blur removes sensor noise and JPEG ringing, not gradients or objects.
+    smooth = cv2.blur(img, (3, 3)).astype(np.float32)
+    px = smooth[mask]
+    mean = px.mean(axis=0)
+    dist = min(float(np.linalg.norm(mean - np.asarray(ref, np.float32))) for ref in s.backdrops)
+    spread = float(np.sqrt(((px - mean) ** 2).sum(axis=1).mean()))
+    return [_band("BACKGROUND_COLOUR", dist, None, s.max_background_distance),
+            _band("BACKGROUND_UNEVEN", spread, None, s.max_background_spread)]
+
+
+def clothing_region(shape: tuple[int, ...], face: FaceInfo) -> tuple[int, int, int, int]:
+    """The chest and shoulders below the neck: x0, y0, x1, y1."""
+    h, w = shape[:2]
+    fw = face.face_width
+    cx = face.centre_x
+    y0 = int(face.chin_y + 0.45 * fw)
+    return (max(int(cx - 0.9 * fw), 0), min(max(y0, 0), h), min(int(cx + 0.9 * fw), w), h)
+
+
+def clothing(img, gray, face, s, g) -> list[Measure]:
+    x0, y0, x1, y1 = clothing_region(img.shape, face)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return [_band("CLOTHING_MATCHES_BACKGROUND", None, None, s.max_clothing_backdrop_share)]
+    region = img[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+    near = np.zeros(len(region), bool)
+    for ref in s.backdrops:
+        near |= np.linalg.norm(region - np.asarray(ref, np.float32), axis=1) < s.clothing_tolerance
+    return [_band("CLOTHING_MATCHES_BACKGROUND", float(near.mean()), None,
+                  s.max_clothing_backdrop_share)]
+
+
+MeasureFn = Callable[[np.ndarray, np.ndarray, FaceInfo, MeasureSettings, SpecGeometry], list[Measure]]
+MEASURES: tuple[MeasureFn, ...] = (
+    face_width, head_top, eye_line, centre, roll, pose, eyes, mouth,
+    exposure, lighting, sharpness, background, clothing,
+)
+
+
+def measure_face(
+    rgb: np.ndarray, face: FaceInfo, settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS,
+    geometry: SpecGeometry | None = None,
+) -> dict[str, Measure]:
+    """Every measure of one face in a final photo, by code (in MEASURES order).
+
+    geometry: the head bands for this frame size (default: settings.geometry).
+    """
+    g = geometry or settings.geometry
+    gray = luma(rgb)
+    out: dict[str, Measure] = {}
+    for fn in MEASURES:
+        for m in fn(rgb, gray, face, settings, g):
+            out[m.code] = m
+    return out

@@ -1,0 +1,150 @@
+"""`kiosk check-photo` and `kiosk guide` as a script or staff member runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import photo_cases as pc
+from kiosk.config import CameraConfig
+from kiosk.hardware.camera_sim import SimulatedCamera
+from kiosk.photo.analysis import FaceAnalyser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kiosk(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"}
+    env["GLOG_minloglevel"] = "2"
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", *args], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def run_json(*args: str) -> tuple[int, dict]:
+    proc = kiosk(*args, "--json")
+    assert proc.stdout.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def camera():
+    cam = SimulatedCamera(CameraConfig())
+    cam.start()
+    yield cam
+    cam.close()
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    a = FaceAnalyser(static_image_mode=True)
+    yield a
+    a.close()
+
+
+def save(img: np.ndarray, path: Path) -> str:
+    Image.fromarray(img).save(path)
+    return str(path)
+
+
+def test_default_still_is_compliant_and_out_is_a_spec_photo(camera, tmp_path):
+    still = save(pc.still(camera), tmp_path / "still.png")
+    out = tmp_path / "fixed.jpg"
+    code, result = run_json("check-photo", still, "--out", str(out))
+    assert code == 0
+    assert result["compliant"] is True and result["problems"] == []
+    assert result["measures"]["EYE_LINE_OUT_OF_BAND"]["band"] == [200, 300]
+    assert all(m["passed"] for m in result["measures"].values())
+    img = Image.open(out)
+    assert img.format == "JPEG" and img.size == (480, 640)
+    # The written photo is itself a compliant final photo.
+    code, again = run_json("check-photo", str(out), "--as-is")
+    assert code == 0 and again["compliant"]
+
+
+def test_blue_top_still_is_not_compliant(camera, analyser, tmp_path):
+    still = pc.still(camera)
+    path = save(pc.blue_top(still, pc.one_face(analyser, still)), tmp_path / "blue.jpg")
+    code, result = run_json("check-photo", path)
+    assert code == 1 and result["compliant"] is False
+    assert [p["code"] for p in result["problems"]] == ["CLOTHING_MATCHES_BACKGROUND"]
+    assert "allowed at most 0.35" in result["problems"][0]["message"]
+    assert result["measures"]["CLOTHING_MATCHES_BACKGROUND"]["passed"] is False
+
+
+def test_badly_framed_final_photo_as_is(camera, analyser, tmp_path):
+    still = pc.still(camera)
+    photo = pc.framed(still, pc.one_face(analyser, still), shift=(0, -60))
+    path = tmp_path / "final.jpg"
+    path.write_bytes(pc.jpeg(photo))
+    code, result = run_json("check-photo", str(path), "--as-is")
+    assert code == 1
+    eye = next(p for p in result["problems"] if p["code"] == "EYE_LINE_OUT_OF_BAND")
+    value = result["measures"]["EYE_LINE_OUT_OF_BAND"]["value"]
+    assert value > 300
+    assert eye["message"] == f"eye line at {value:.0f} px, allowed 200-300 px"
+
+
+def test_a_still_as_is_is_the_wrong_size_and_format(camera, tmp_path):
+    path = save(pc.still(camera), tmp_path / "still.png")
+    code, result = run_json("check-photo", path, "--as-is")
+    codes = [p["code"] for p in result["problems"]]
+    assert code == 1 and "WRONG_SIZE" in codes and "WRONG_FORMAT" in codes
+    size = next(p["message"] for p in result["problems"] if p["code"] == "WRONG_SIZE")
+    assert size == "image is 2028x1520 px, must be 480x640"
+
+
+def test_no_face_gives_no_photo(camera, tmp_path):
+    path = save(pc.still(camera, faces=0), tmp_path / "empty.png")
+    out = tmp_path / "never.jpg"
+    code, result = run_json("check-photo", path, "--out", str(out))
+    assert code == 1 and [p["code"] for p in result["problems"]] == ["NO_FACE"]
+    assert not out.exists()
+
+
+def test_two_people(camera, tmp_path):
+    path = save(pc.still(camera, faces=2), tmp_path / "two.png")
+    code, result = run_json("check-photo", path)
+    assert code == 1 and [p["code"] for p in result["problems"]] == ["MULTIPLE_FACES"]
+
+
+@pytest.mark.parametrize("content", [b"not an image at all", b""])
+def test_unreadable_file_exits_2(tmp_path, content):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(content)
+    proc = kiosk("check-photo", str(path), "--json")
+    assert proc.returncode == 2 and "not a readable image" in proc.stderr
+    assert kiosk("guide", str(path)).returncode == 2
+
+
+def test_missing_file_exits_2(tmp_path):
+    assert kiosk("check-photo", str(tmp_path / "nope.png")).returncode == 2
+
+
+def test_plain_text_output(camera, tmp_path):
+    path = save(pc.still(camera, brightness=0.35), tmp_path / "dark.png")
+    proc = kiosk("check-photo", path)
+    assert proc.returncode == 1
+    assert "NOT compliant" in proc.stdout and "UNDEREXPOSED: face brightness" in proc.stdout
+
+
+def test_guide_ready_and_hints(camera, tmp_path):
+    camera.reset_scene()
+    good = save(camera.preview_frame(), tmp_path / "good.png")
+    code, result = run_json("guide", good)
+    assert code == 0 and result == {"ready": True, "hints": []}
+    camera.update_scene(dx=0.15)
+    off = save(camera.preview_frame(), tmp_path / "off.png")
+    camera.reset_scene()
+    code, result = run_json("guide", off)
+    assert code == 1 and result["ready"] is False
+    assert [h["code"] for h in result["hints"]] == ["MOVE_RIGHT"]
+    assert result["hints"][0]["message"] and result["hints"][0]["message"] != "hint.MOVE_RIGHT"
