@@ -24,7 +24,9 @@ from kiosk.idnumber import birth_date
 
 log = logging.getLogger(__name__)
 
-# Matches examples/roster-demo.csv (centre demo-centre, session demo-session).
+# Fictional people with made-up numbers (valid check characters so the demo
+# runs); no real person's number. Matches examples/roster-demo.csv (centre
+# demo-centre, session demo-session).
 DEMO_CARDS: tuple[SimulatedCard, ...] = (
     # Expected graduates (110101 Beijing Dongcheng, 310104 Shanghai Xuhui,
     # 440106 Guangzhou Tianhe).
