@@ -753,3 +753,60 @@ def test_an_empty_server_roster_does_not_replace_the_local_one(tmp_path: Path) -
         assert not (booth.data_dir / SERVER_ROSTER_CACHE).exists()
     finally:
         booth.close()
+
+
+# --------------------------------------------------------- kill -9 while syncing
+
+SYNC_CHILD = r"""
+import sys, time
+from pathlib import Path
+from kiosk.config import Config
+from kiosk.store import CaptureStore
+from kiosk.sync import SyncAgent
+config = Config.model_validate_json(Path(sys.argv[1]).read_text())
+store = CaptureStore(Path(config.kiosk.data_dir), config.kiosk.id,
+                     public_key=config.sync.public_key_bytes())
+store.recover()
+agent = SyncAgent(store, config, on_status=lambda s: None, on_roster=lambda r: None,
+                  idle_poll_seconds=0.01)
+agent.start()
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.timeout(900)
+def test_kill_9_while_syncing_still_syncs_everything_exactly_once(
+        make_booth: Callable[..., Booth], tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    booth = make_booth()
+    ids = [booth.save(n) for n in range(60)]
+    config_file = tmp_path / "booth-config.json"
+    config_file.write_text(booth.config.model_dump_json())
+    rng = random.Random(7)
+    rounds = 200
+    for _ in range(rounds):
+        child = subprocess.Popen([sys.executable, "-c", SYNC_CHILD, str(config_file)],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.03))  # mid-request, mid-commit, mid-receipt
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate(timeout=30)
+        if rng.random() < 0.1:
+            ids.append(booth.save(1000 + len(ids)))  # students keep coming meanwhile
+    booth.store.recover()
+    booth.agent()
+    wait_until(all_acknowledged(booth, ids), timeout=60, what="every capture acknowledged")
+    server = booth.server_rows()
+    assert sorted(server) == sorted(ids)  # each once: capture_id is the server's key
+    for row in booth.rows():
+        assert row["status"] == "acknowledged"  # retention not over: nothing purged
+        assert row["digest"] == server[row["capture_id"]][0]
+        assert (booth.data_dir / "sealed" / f"{row['capture_id']}.sealed").is_file()
+    # The test server keeps objects in local files: exactly one per capture.
+    objects = list((booth.deployment.data_dir / "objects" / "captures").glob("*/*.sealed"))
+    mine = [p for p in objects if p.parent.name in server]
+    assert len(mine) == len(ids)
