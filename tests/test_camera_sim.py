@@ -8,15 +8,7 @@ import pytest
 from kiosk.config import CameraConfig
 from kiosk.hardware.camera import CameraError, make_camera
 from kiosk.hardware.camera_sim import DEMO_QR_PAYLOAD, SceneControl, SimulatedCamera, apply_key
-from kiosk.photo.analysis import FaceAnalyser
 from kiosk.photo.qr import QrReader
-
-
-@pytest.fixture(scope="module")
-def analyser():
-    a = FaceAnalyser(static_image_mode=True)
-    yield a
-    a.close()
 
 
 @pytest.fixture()

@@ -13,9 +13,6 @@ import pytest
 from PIL import Image
 
 import photo_cases as pc
-from kiosk.config import CameraConfig
-from kiosk.hardware.camera_sim import SimulatedCamera
-from kiosk.photo.analysis import FaceAnalyser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,21 +30,6 @@ def run_json(*args: str) -> tuple[int, dict]:
     proc = kiosk(*args, "--json")
     assert proc.stdout.strip(), proc.stderr
     return proc.returncode, json.loads(proc.stdout)
-
-
-@pytest.fixture(scope="module")
-def camera():
-    cam = SimulatedCamera(CameraConfig())
-    cam.start()
-    yield cam
-    cam.close()
-
-
-@pytest.fixture(scope="module")
-def analyser():
-    a = FaceAnalyser(static_image_mode=True)
-    yield a
-    a.close()
 
 
 def save(img: np.ndarray, path: Path) -> str:

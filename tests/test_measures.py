@@ -13,9 +13,7 @@ from skimage import data
 
 import photo_cases as pc
 from kiosk.codes import Hint
-from kiosk.config import CameraConfig
-from kiosk.hardware.camera_sim import SimulatedCamera
-from kiosk.photo.analysis import FaceAnalyser, FaceInfo
+from kiosk.photo.analysis import FaceInfo
 from kiosk.photo.crop import crop_inside
 from kiosk.photo.guidance import hints_for
 from kiosk.photo.measures import (
@@ -37,21 +35,6 @@ ALL_CODES = {
     "UNDEREXPOSED", "OVEREXPOSED", "UNEVEN_LIGHTING", "BLURRY", "BACKGROUND_COLOUR",
     "BACKGROUND_UNEVEN", "CLOTHING_MATCHES_BACKGROUND",
 }
-
-
-@pytest.fixture(scope="module")
-def analyser():
-    a = FaceAnalyser(static_image_mode=True)
-    yield a
-    a.close()
-
-
-@pytest.fixture(scope="module")
-def camera():
-    cam = SimulatedCamera(CameraConfig())
-    cam.start()
-    yield cam
-    cam.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,29 +9,13 @@ import pytest
 from PIL import Image
 
 from kiosk.codes import Hint
-from kiosk.config import CameraConfig, PhotoConfig
-from kiosk.hardware.camera_sim import SimulatedCamera
+from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceAnalyser
 from kiosk.photo.crop import CropError, crop_to_spec, encode_jpeg
 from kiosk.photo.guidance import GuidanceSettings, GuidanceSmoother, hints_for
 from kiosk.photo.process import NoFaceError, PhotoError, process_still
 
 SPEC = PhotoConfig()
-
-
-@pytest.fixture(scope="module")
-def still_analyser():
-    a = FaceAnalyser(static_image_mode=True)
-    yield a
-    a.close()
-
-
-@pytest.fixture(scope="module")
-def camera():
-    cam = SimulatedCamera(CameraConfig())
-    cam.start()
-    yield cam
-    cam.close()
 
 
 @pytest.fixture()
@@ -43,9 +27,9 @@ def scene(camera):
 
 
 @pytest.fixture(scope="module")
-def default_photo(camera, still_analyser):
+def default_photo(camera, analyser):
     camera.reset_scene()
-    return process_still(camera.capture_still(), still_analyser, SPEC)
+    return process_still(camera.capture_still(), analyser, SPEC)
 
 
 def _sof_marker(jpeg: bytes) -> int:
@@ -90,28 +74,28 @@ def test_original_is_kept_in_full(default_photo):
     assert img.size == (2028, 1520)
 
 
-def test_tilted_head_is_reported_not_fixed(scene, still_analyser):
+def test_tilted_head_is_reported_not_fixed(scene, analyser):
     scene.update_scene(roll_deg=12)
-    photo = process_still(scene.capture_still(), still_analyser, SPEC)
+    photo = process_still(scene.capture_still(), analyser, SPEC)
     assert "HEAD_ROLL" in photo.problems and not photo.compliant
 
 
 @pytest.mark.parametrize("faces", [0, 2])
-def test_no_face_or_two_faces_raise(scene, still_analyser, faces):
+def test_no_face_or_two_faces_raise(scene, analyser, faces):
     scene.update_scene(faces=faces)
     with pytest.raises(NoFaceError) as info:
-        process_still(scene.capture_still(), still_analyser, SPEC)
+        process_still(scene.capture_still(), analyser, SPEC)
     assert info.value.faces == faces
     assert isinstance(info.value, PhotoError)
 
 
-def test_face_near_edge_is_refused_not_padded(scene, still_analyser):
+def test_face_near_edge_is_refused_not_padded(scene, analyser):
     scene.update_scene(dx=0.38)  # face near the image's right edge
     still = scene.capture_still()
-    face = still_analyser.analyse(still).faces[0]
+    face = analyser.analyse(still).faces[0]
     with pytest.raises(CropError, match="right edge"):
         crop_to_spec(still, face, SPEC)
-    photo = process_still(still, still_analyser, SPEC)
+    photo = process_still(still, analyser, SPEC)
     assert not photo.compliant
     assert "CROP_OUTSIDE_STILL" in photo.problems
     assert "FACE_OFF_CENTRE" in photo.problems  # measured on the JPEG itself
@@ -166,11 +150,11 @@ def test_stream_mode_tracks_the_default_scene(scene):
     assert results == [[]] * 5
 
 
-def test_guided_pose_gives_a_compliant_still(scene, still_analyser, preview_analyser):
+def test_guided_pose_gives_a_compliant_still(scene, analyser, preview_analyser):
     """A pose the guidance accepts near its limits still crops to the spec."""
     scene.update_scene(dx=-0.04, dy=0.06, scale=1.15)
     assert hints_for(preview_analyser.analyse(scene.preview_frame()), SPEC) == []
-    photo = process_still(scene.capture_still(), still_analyser, SPEC)
+    photo = process_still(scene.capture_still(), analyser, SPEC)
     assert photo.problems == []
 
 
