@@ -418,6 +418,9 @@ class SessionFlow:
         if self.state == State.SAVING:
             self.device_failed(Device.STORE, problem)
 
+    def is_failed(self, device: Device) -> bool:
+        return device in self._failed
+
     def device_failed(self, device: Device, problem: Problem | None = None) -> None:
         """The failsafe: any device error sends the student to staff."""
         problem = problem or DEVICE_PROBLEM[device]

@@ -82,6 +82,7 @@ class KioskRuntime:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
+        self._still_analyser_obj: FaceAnalyser | None = None
         self.sync_agent: SyncAgent | None = None
         self.flow.sync = SyncInfo(configured=bool(config.sync.server_url))
         if config.sync.server_url:
@@ -196,7 +197,7 @@ class KioskRuntime:
 
     def _still_analyser(self) -> FaceAnalyser:
         # Only the worker thread uses it; made on first use (model load ~0.1 s).
-        if not hasattr(self, "_still_analyser_obj"):
+        if self._still_analyser_obj is None:
             self._still_analyser_obj = FaceAnalyser(static_image_mode=True)
         return self._still_analyser_obj
 
@@ -235,9 +236,10 @@ class KioskRuntime:
             return
         self._next_disk_check = now + DISK_CHECK_PERIOD
         self.flow.set_sync(self.store.pending_count(), self.flow.sync.online)
-        full = self.store.free_mb() < self.config.kiosk.min_free_mb
-        if full and Device.STORE not in self.flow.view().failed_devices:
-            log.error("disk nearly full: %d MB free", self.store.free_mb())
+        free_mb = self.store.free_mb()
+        full = free_mb < self.config.kiosk.min_free_mb
+        if full and not self.flow.is_failed(Device.STORE):
+            log.error("disk nearly full: %d MB free", free_mb)
             self.flow.device_failed(Device.STORE, Problem.DISK_FULL)
         elif not full:
             self.flow.device_ok(Device.STORE)
