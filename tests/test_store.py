@@ -499,7 +499,8 @@ def test_rejected_captures_wait_for_staff(sealed_store: CaptureStore) -> None:
 def test_damaged_sealed_file_is_detected(sealed_store: CaptureStore, data_dir: Path) -> None:
     capture_id = sealed_store.save(request(), "morning", {})
     path = data_dir / "sealed" / f"{capture_id}.sealed"
-    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # always a different byte
     with pytest.raises(ValueError, match="digest"):
         sealed_store.sealed_bytes(sealed_store.outbox()[0])
 
