@@ -39,6 +39,9 @@ if $testing; then
   # Virtual readers (127.0.0.1:35963) for tests/test_pcsc_reader.py. Not on a
   # booth: they would be listed before the real reader.
   apt_packages+=(vsmartcard-vpcd)
+  # The province configuration's tests start a real PostgreSQL; the
+  # power-cut test mounts a FUSE filesystem.
+  apt_packages+=(postgresql fuse3 libfuse3-3)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
