@@ -338,16 +338,31 @@ class CaptureStore:
 
     # ------------------------------------------------------------ outbox (sync agent)
 
-    def outbox(self, limit: int = 50) -> list[Outgoing]:
-        """Sealed captures to upload, oldest first; refused ones wait for staff."""
+    def outbox(self, limit: int | None = 50) -> list[Outgoing]:
+        """Sealed captures to upload (or export), oldest first; refused ones wait
+        for staff. limit None: all of them."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT capture_id, kiosk_id, session, created_at, digest FROM captures"
                 " WHERE status IN ('captured', 'uploading') AND digest IS NOT NULL"
                 " AND upload_error IS NULL ORDER BY created_at, capture_id LIMIT ?",
-                (limit,),
+                (-1 if limit is None else limit,),
             ).fetchall()
         return [Outgoing(*row) for row in rows]
+
+    def unsealed_pending_count(self) -> int:
+        """Pending captures still stored as plain files (no key yet, or not sealed
+        since the key was set): nothing can send them until recover() seals them."""
+        row = self._query_one(
+            "SELECT COUNT(*) FROM captures WHERE status IN ('captured', 'uploading')"
+            " AND digest IS NULL", ())
+        return int(row[0]) if row else 0
+
+    def capture_state(self, capture_id: str) -> tuple[str, str | None] | None:
+        """(status, digest) of one capture, or None when there is no such row."""
+        row = self._query_one("SELECT status, digest FROM captures WHERE capture_id = ?",
+                              (capture_id,))
+        return (row[0], row[1]) if row else None
 
     def sealed_bytes(self, item: Outgoing) -> bytes:
         """The sealed file, checked against the digest taken at save time.

@@ -6,9 +6,6 @@ capture ids and kiosk ids only.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -18,21 +15,21 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import school_server
 from school_server import auth, db as dbm, keys
 from school_server.auth import KioskIdentity, current_kiosk, get_db
 from school_server.body_limit import BodyLimit
-from school_server.models import Capture, Heartbeat, Kiosk, name_key, utcnow
+from school_server.ingest import Refused, ingest_capture
+from school_server.models import Heartbeat, Kiosk, utcnow
 from school_server.roster import roster_for
 from school_server.schedule import schedule_for
 from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, EnrolResponse,
                                    ErrorOut, Health, HeartbeatIn, Receipt, RosterOut,
                                    ScheduleOut)
 from school_server.settings import Settings
-from school_server.storage import ObjectStore, capture_key, open_store
+from school_server.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -96,48 +93,14 @@ def create_app(state: ServerState | None) -> FastAPI:
     def put_capture(capture_id: Annotated[str, Path(pattern=CAPTURE_ID)], body: CaptureUpload,
                     response: Response, me: Me, db: DB) -> Receipt:
         """Store one sealed capture. Idempotent: repeat it until a receipt comes back."""
-        if body.kiosk_id != me.kiosk_id:
-            log.warning("kiosk %s tried to write capture %s as kiosk %s",
-                        me.kiosk_id, capture_id, body.kiosk_id)
-            raise HTTPException(403, "kiosk_id is not this token's kiosk")
+        # The rules live in ingest.py, shared with `photo-server import-bundle`.
         try:
-            sealed = base64.b64decode(body.sealed, validate=True)
-        except (binascii.Error, ValueError):
-            raise HTTPException(422, "sealed is not valid base64") from None
-        if hashlib.sha256(sealed).hexdigest() != body.digest:
-            log.warning("capture %s from kiosk %s: digest does not match", capture_id, me.kiosk_id)
-            raise HTTPException(422, "digest does not match the sealed bytes")
-        existing = db.get(Capture, capture_id)
-        if existing is not None:
-            return _repeat(existing, body.digest, me)
-        # Object first, row second: a row (and so a receipt) never exists
-        # without its bytes. A crash in between leaves an unreferenced object
-        # that the kiosk's retry overwrites with the same bytes.
-        key = capture_key(capture_id, body.digest)
-        try:
-            _state(app).store.put(key, sealed)
-        except OSError as err:
-            # Disk full or storage down: the kiosk keeps the capture and retries.
-            log.error("capture %s from kiosk %s: storage failed: %s", capture_id, me.kiosk_id,
-                      err.strerror or type(err).__name__)
-            raise HTTPException(503, "object storage unavailable; retry later") from None
-        row = Capture(capture_id=capture_id, kiosk_id=me.kiosk_id, centre=me.centre,
-                      session=name_key(body.session), digest=body.digest, size=len(sealed),
-                      object_key=key, created_at=body.created_at, received_at=utcnow(),
-                      status="received")
-        db.add(row)
-        try:
-            db.commit()
-        except IntegrityError:
-            # A concurrent upload of the same capture_id won the insert.
-            db.rollback()
-            existing = db.get(Capture, capture_id)
-            if existing is None:
-                raise
-            return _repeat(existing, body.digest, me)
-        log.info("capture %s from kiosk %s stored (%d bytes)", capture_id, me.kiosk_id, len(sealed))
-        response.status_code = 201
-        return _receipt(row)
+            stored = ingest_capture(db, _state(app).store, me, capture_id, body)
+        except Refused as refused:
+            raise HTTPException(refused.status, refused.detail) from None
+        if stored.created:
+            response.status_code = 201
+        return stored.receipt
 
     @app.post("/api/v1/heartbeat", status_code=204, tags=["kiosk"], responses=_errors(401, 422))
     def heartbeat(body: HeartbeatIn, me: Me, db: DB) -> Response:
@@ -178,19 +141,6 @@ def create_app(state: ServerState | None) -> FastAPI:
 
 def _state(app: FastAPI) -> ServerState:
     return app.state.server
-
-
-def _receipt(row: Capture) -> Receipt:
-    return Receipt(capture_id=row.capture_id, digest=row.digest, received_at=row.received_at)
-
-
-def _repeat(existing: Capture, digest: str, me: KioskIdentity) -> Receipt:
-    if existing.digest != digest or existing.kiosk_id != me.kiosk_id:
-        log.warning("capture %s from kiosk %s conflicts with the stored one",
-                    existing.capture_id, me.kiosk_id)
-        raise HTTPException(409, "capture_id already holds a different capture")
-    log.info("capture %s from kiosk %s repeated; same receipt", existing.capture_id, me.kiosk_id)
-    return _receipt(existing)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

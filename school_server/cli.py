@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     p = command("export", _export, "decrypt captures to OUT/<capture_id>.jpg + manifest.csv")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--centre")
+    p = command("import-bundle", _import_bundle,
+                "store the captures of an offline booth's bundle (`kiosk export DIR`) as its "
+                "uploads would be, and write DIR/receipts.json for `kiosk import-receipts`")
+    p.add_argument("dir", type=Path, help="the bundle folder (holds manifest.json)")
     command("progress", _progress, "captures per centre and session, kiosks' last heartbeats")
     p = sub.add_parser("openapi", help="write the OpenAPI document")
     p.add_argument("--out", type=Path, default=OPENAPI_FILE)
@@ -190,6 +194,36 @@ def _export(args: argparse.Namespace) -> int:
     print(f"{len(result.exported)} captures exported to {args.out} ({MANIFEST}); "
           f"{len(result.failed)} failed")
     return 1 if result.failed else 0
+
+
+def _import_bundle(args: argparse.Namespace) -> int:
+    """Exit 0: every capture stored (or already here) and receipts.json written;
+    1: the bundle refused, some captures refused, or receipts.json not written."""
+    from school_server.bundle import RECEIPTS, centre_note, import_bundle, write_receipts
+    from school_server.storage import open_store
+
+    settings = _settings(args)
+    with _database(args) as session:
+        result = import_bundle(session, open_store(settings), args.dir, settings.max_body_bytes)
+    note = centre_note(result)
+    if note:
+        print(note, file=sys.stderr)
+    for capture_id, reason in result.refused:
+        print(f"capture {capture_id} refused: {reason}", file=sys.stderr)
+    total = len(result.manifest.captures)
+    print(f"bundle from kiosk {result.manifest.kiosk_id}: {total} captures: "
+          f"{len(result.stored)} stored, {len(result.repeated)} already here (same receipt), "
+          f"{len(result.refused)} refused")
+    try:
+        path = write_receipts(args.dir, result)
+    except OSError as err:
+        print(f"photo-server import-bundle: the captures are stored, but {args.dir / RECEIPTS} "
+              f"could not be written ({err.strerror or type(err).__name__}); run import-bundle "
+              "again on a writable copy of the folder (it is safe to repeat)", file=sys.stderr)
+        return 1
+    print(f"{len(result.receipts)} receipts written to {path}; on the booth: "
+          f"kiosk import-receipts {args.dir}")
+    return 1 if result.refused else 0
 
 
 def _progress(args: argparse.Namespace) -> int:

@@ -1,0 +1,396 @@
+"""Sneakernet for booths without network: `kiosk export` and `kiosk import-receipts`.
+
+An offline booth (sync.server_url empty) still owes the school every capture,
+exactly once, and may delete one only once the school has it. The way there
+is a folder on a USB stick:
+
+1. `kiosk export DIR` writes the bundle: for each capture waiting for the
+   school (the sync agent's outbox: captured or uploading, sealed, not set
+   aside as refused) the exact bytes its PUT /api/v1/captures/{id} would send,
+   as DIR/captures/<capture_id>.json, then DIR/manifest.json naming them.
+   Nothing is marked: the captures stay queued until their receipts come
+   back. Exporting again (to the same folder or another) is harmless: the
+   files are the same bytes and the server's PUT rules make repeats no-ops.
+2. `photo-server import-bundle DIR` at the school stores them through the
+   PUT's own code and writes DIR/receipts.json.
+3. `kiosk import-receipts DIR` marks each capture whose receipt names its own
+   digest acknowledged, exactly as a sync receipt does, then runs the
+   retention purge (an offline booth has no sync agent to run it).
+
+The bundle format is the server's (school_server/bundle.py); the two sides
+share it as they share openapi.json. Nothing personal is in the clear: the
+captures are sealed to the school's key; the manifest holds ids, digests,
+times, the session name, the kiosk and its centre.
+
+Every file is written whole or not at all (temp file, fsync, rename,
+directory fsync), the manifest last: a stick pulled or full half way leaves
+the previous bundle (or none) intact, never a manifest naming a missing file.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import kiosk
+from kiosk.store import SEALED_SUFFIX, CaptureStore, Outgoing
+from kiosk.sync import _upload_body
+
+BUNDLE_FORMAT = "photo-kiosk-bundle/1"
+RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
+MANIFEST = "manifest.json"
+RECEIPTS = "receipts.json"
+CAPTURES_DIR = "captures"
+TMP_SUFFIX = ".tmp"
+MAX_RECEIPTS_BYTES = 64 * 1024 * 1024
+_CAPTURE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # the server's CAPTURE_ID
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_BLOCK = 32 * 1024  # FAT32/exFAT clusters on big sticks: a file takes at least one
+_CHUNK = 1024 * 1024
+
+# Exit codes of `kiosk export` (import-receipts uses 0 and 1).
+EXIT_OK, EXIT_FAILED, EXIT_NOTHING = 0, 1, 3
+
+
+class BundleError(Exception):
+    """A user-facing failure; the message says what happened and what to do."""
+
+    exit_code = EXIT_FAILED
+
+
+class NothingToExport(BundleError):
+    exit_code = EXIT_NOTHING
+
+
+@dataclass
+class ExportResult:
+    dest: Path
+    bundle_id: str
+    exported: list[str] = field(default_factory=list)
+    written: int = 0  # capture files written now (the others were on the stick already)
+    size: int = 0  # bytes of capture files in the bundle
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # set aside for staff
+    removed: int = 0  # files of an earlier export no longer pending
+    rejected: int = 0  # refused earlier, set aside for staff: not exported
+    unsealed: int = 0  # plain files: not exported
+
+
+@dataclass
+class ReceiptsResult:
+    applied: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # acknowledged (or purged) before
+    unknown: list[str] = field(default_factory=list)  # no such capture on this booth
+    wrong_digest: list[str] = field(default_factory=list)  # not the capture's own digest
+    malformed: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # the server's refusals (info)
+    purged: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return len(self.unknown) + len(self.wrong_digest) + len(self.malformed)
+
+
+# --------------------------------------------------------------------- export
+
+def export_bundle(store: CaptureStore, kiosk_id: str, centre: str, dest: Path) -> ExportResult:
+    """Write every pending sealed capture and the manifest to dest."""
+    dest = Path(dest)
+    items = store.outbox(None)
+    counts = store.status_counts()
+    unsealed = store.unsealed_pending_count()
+    if not items:
+        if unsealed:
+            raise BundleError(unsealed_message(unsealed))
+        aside = (f"; {counts['rejected']} refused earlier are set aside for staff (staff mode)"
+                 if counts["rejected"] else "")
+        raise NothingToExport(
+            f"nothing to export: no captures are waiting for the school "
+            f"({counts['acknowledged']} acknowledged, {counts['purged']} purged{aside}); "
+            f"no bundle written to {dest}")
+    previous = _prepare(dest, kiosk_id)
+    captures = dest / CAPTURES_DIR
+    _check_space(store, items, captures, dest)
+    result = ExportResult(dest, uuid.uuid4().hex, rejected=counts["rejected"], unsealed=unsealed)
+    entries: list[dict[str, Any]] = []
+    try:
+        for item in items:
+            entry = _export_one(store, item, captures, result)
+            if entry is not None:
+                entries.append(entry)
+        if not entries:
+            raise BundleError(f"none of the {len(items)} pending captures could be read "
+                              "(sealed files missing or damaged): they are set aside for staff; "
+                              f"no bundle written to {dest}")
+        _fsync_dir(captures)  # the renames above, before a manifest names them
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "bundle_id": result.bundle_id,
+            "kiosk_id": kiosk_id,
+            "centre": centre,
+            "software_version": kiosk.__version__,
+            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "captures": entries,
+        }
+        _write_file(dest / MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
+        _fsync_dir(dest)
+    except OSError as err:
+        raise BundleError(_write_error(err, dest, previous)) from None
+    result.removed = _remove_stale(captures, {e["capture_id"] for e in entries})
+    return result
+
+
+def _export_one(store: CaptureStore, item: Outgoing, captures: Path,
+                result: ExportResult) -> dict[str, Any] | None:
+    try:
+        sealed = store.sealed_bytes(item)
+    except (OSError, ValueError) as err:
+        # As the sync agent does: uploading it (or carrying it) again will not help.
+        reason = ("sealed file missing on the kiosk" if isinstance(err, OSError) else str(err))
+        store.mark_rejected(item.capture_id, reason)
+        result.damaged.append((item.capture_id, reason))
+        return None
+    body = _upload_body(item, sealed)
+    del sealed
+    digest = hashlib.sha256(body).hexdigest()
+    path = captures / f"{item.capture_id}.json"
+    if _file_sha256(path, len(body)) != digest:
+        _write_file(path, body, fsync_dir=False)
+        result.written += 1
+    result.exported.append(item.capture_id)
+    result.size += len(body)
+    return {"capture_id": item.capture_id, "digest": item.digest,
+            "created_at": item.created_at, "session": item.session,
+            "size": len(body), "file_sha256": digest}
+
+
+def _prepare(dest: Path, kiosk_id: str) -> dict[str, Any] | None:
+    """Make dest/captures; refuse another kiosk's bundle. Returns the manifest
+    already there (this kiosk's earlier export) or None."""
+    if dest.exists() and not dest.is_dir():
+        raise BundleError(f"{dest} exists and is not a folder")
+    previous = None
+    manifest = dest / MANIFEST
+    if manifest.exists():
+        try:
+            previous = json.loads(manifest.read_bytes())
+            if not isinstance(previous, dict) or previous.get("format") != BUNDLE_FORMAT:
+                raise ValueError
+        except (OSError, ValueError):
+            raise BundleError(f"{manifest} exists but is not a kiosk bundle manifest: "
+                              "export to an empty folder") from None
+        if previous.get("kiosk_id") != kiosk_id:
+            raise BundleError(f"{dest} holds a bundle from kiosk {previous.get('kiosk_id')!r} "
+                              f"(this is kiosk {kiosk_id!r}): use another folder, one per booth")
+    try:
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (dest / CAPTURES_DIR).mkdir(mode=0o700, exist_ok=True)
+    except OSError as err:
+        raise BundleError(_write_error(err, dest, previous)) from None
+    return previous
+
+
+def _check_space(store: CaptureStore, items: list[Outgoing], captures: Path, dest: Path) -> None:
+    """Refuse up front when the bundle cannot fit (a full stick is the usual failure)."""
+    needed = 64 * 1024 + 512 * len(items)  # manifest, directory entries
+    for item in items:
+        try:
+            sealed = (store.sealed_dir / f"{item.capture_id}{SEALED_SUFFIX}").stat().st_size
+        except OSError:
+            continue  # missing: found and set aside when it is read
+        size = _body_size(item, sealed)
+        try:
+            if (captures / f"{item.capture_id}.json").stat().st_size == size:
+                continue  # on the stick already (checked by hash when written)
+        except OSError:
+            pass
+        needed += -(-size // _BLOCK) * _BLOCK
+    try:
+        free = shutil.disk_usage(dest).free
+    except OSError as err:
+        raise BundleError(f"cannot read {dest}: {err.strerror or type(err).__name__}") from None
+    if needed > free:
+        raise BundleError(f"not enough space in {dest}: the bundle needs about "
+                          f"{_mb(needed)}, {_mb(free)} free; free some space or use a bigger "
+                          "stick (nothing was written)")
+
+
+def _body_size(item: Outgoing, sealed_size: int) -> int:
+    return len(_upload_body(item, b"")) + 4 * (-(-sealed_size // 3))
+
+
+def _remove_stale(captures: Path, keep: set[str]) -> int:
+    """Capture files of an earlier export that are no longer pending, and temp
+    files a cut-short export left. Best effort: they are harmless when left."""
+    removed = 0
+    try:
+        for entry in captures.iterdir():
+            name = entry.name
+            stem = name.removesuffix(".json")
+            if name.endswith(TMP_SUFFIX) or (name.endswith(".json") and _CAPTURE_ID.match(stem)
+                                             and stem not in keep):
+                entry.unlink(missing_ok=True)
+                removed += not name.endswith(TMP_SUFFIX)
+        _fsync_dir(captures)
+    except OSError:
+        pass
+    return removed
+
+
+def unsealed_message(count: int) -> str:
+    return (f"{count} pending captures are stored as plain files (no [sync] server_public_key "
+            "when they were taken) and are never exported unsealed: set server_public_key to "
+            "the line `photo-server keygen` prints and restart the kiosk, which seals them, "
+            "then export again")
+
+
+def _write_error(err: OSError, dest: Path, previous: dict[str, Any] | None) -> str:
+    kept = ("the bundle already there is unchanged" if previous is not None
+            else "no bundle was written")
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{dest} is full: {kept}; free some space or use a bigger stick"
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"{dest} is not writable ({err.strerror}): is the stick write-protected or "
+                f"mounted read-only? {kept}")
+    return f"cannot write to {dest}: {err.strerror or type(err).__name__}; {kept}"
+
+
+# ------------------------------------------------------------------- receipts
+
+def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retention_days: float,
+                    now: datetime | None = None) -> ReceiptsResult:
+    """Apply DIR/receipts.json: each receipt naming a capture's own digest marks
+    it acknowledged (as the sync agent's receipt does); then purge the files of
+    captures acknowledged more than retention_days ago."""
+    now = now or datetime.now(timezone.utc)
+    doc = _read_receipts(Path(bundle_dir))
+    if doc["kiosk_id"] != kiosk_id:
+        raise BundleError(f"{Path(bundle_dir) / RECEIPTS} is for kiosk {doc['kiosk_id']!r}; "
+                          f"this booth is kiosk {kiosk_id!r}: nothing applied")
+    result = ReceiptsResult()
+    refused = doc.get("refused")
+    if isinstance(refused, dict):
+        result.refused = {str(k): str(v) for k, v in refused.items()}
+    for capture_id, receipt in doc["receipts"].items():
+        if not _valid_receipt(capture_id, receipt):
+            result.malformed.append(str(capture_id))
+            continue
+        state = store.capture_state(capture_id)
+        if state is None:
+            result.unknown.append(capture_id)
+            continue
+        status, digest = state
+        if digest != receipt["digest"]:
+            result.wrong_digest.append(capture_id)
+        elif status in ("acknowledged", "purged"):
+            result.already.append(capture_id)
+        elif store.mark_acknowledged(capture_id, digest, receipt["received_at"], at=now):
+            result.applied.append(capture_id)
+        else:
+            result.already.append(capture_id)  # the sync agent got there first
+    result.purged = store.purge_acknowledged(now - timedelta(days=retention_days))
+    return result
+
+
+def _read_receipts(bundle_dir: Path) -> dict[str, Any]:
+    path = bundle_dir / RECEIPTS
+    if not bundle_dir.is_dir():
+        raise BundleError(f"{bundle_dir} is not a folder")
+    try:
+        if path.stat().st_size > MAX_RECEIPTS_BYTES:
+            raise BundleError(f"{path} is too large to be a receipts file")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"no {RECEIPTS} in {bundle_dir}: take the bundle to the school and "
+                          f"run `photo-server import-bundle {bundle_dir}` first") from None
+    except OSError as err:
+        raise BundleError(f"cannot read {path}: {err.strerror or type(err).__name__}") from None
+    garbage = (f"{path} is not a receipts file from `photo-server import-bundle`"
+               " ({why}): nothing applied")
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BundleError(garbage.format(why="not JSON")) from None
+    if not isinstance(doc, dict) or doc.get("format") != RECEIPTS_FORMAT:
+        raise BundleError(garbage.format(why=f"format is not {RECEIPTS_FORMAT}"))
+    if not isinstance(doc.get("kiosk_id"), str):
+        raise BundleError(garbage.format(why="no kiosk_id"))
+    if not isinstance(doc.get("receipts"), dict):
+        raise BundleError(garbage.format(why="no receipts object"))
+    return doc
+
+
+def _valid_receipt(capture_id: object, receipt: object) -> bool:
+    if not isinstance(capture_id, str) or not _CAPTURE_ID.match(capture_id):
+        return False
+    if not isinstance(receipt, dict):
+        return False
+    digest, received_at = receipt.get("digest"), receipt.get("received_at")
+    if not isinstance(digest, str) or not _SHA256_HEX.match(digest):
+        return False
+    if not isinstance(received_at, str):
+        return False
+    try:
+        return datetime.fromisoformat(received_at).tzinfo is not None
+    except ValueError:
+        return False
+
+
+# -------------------------------------------------------------------- helpers
+
+def _write_file(path: Path, data: bytes, *, fsync_dir: bool = True) -> None:
+    """Temp file, fsync, rename (and directory fsync): whole or absent; the temp
+    file is removed when the write fails (a full stick)."""
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view[:_CHUNK]):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
+    if fsync_dir:
+        _fsync_dir(path.parent)
+
+
+def _file_sha256(path: Path, size: int) -> str | None:
+    """sha256 of an existing file of this size, else None."""
+    try:
+        if path.stat().st_size != size:
+            return None
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"

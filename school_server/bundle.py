@@ -1,0 +1,230 @@
+"""`photo-server import-bundle DIR`: captures carried from an offline booth.
+
+A booth without network writes its pending captures to a folder (a USB
+stick) with `kiosk export DIR`:
+
+    DIR/manifest.json                  what is in the bundle (no personal data)
+    DIR/captures/<capture_id>.json     per capture: the exact body its
+                                       PUT /api/v1/captures/{id} would send
+    DIR/receipts.json                  written here, read by `kiosk import-receipts`
+
+manifest.json: {"format": "photo-kiosk-bundle/1", "bundle_id", "kiosk_id",
+"centre", "software_version", "exported_at", "captures": [{"capture_id",
+"digest", "created_at", "session", "size", "file_sha256"}]}; digest is the
+sha256 of the sealed bytes (what a receipt names), file_sha256 that of the
+capture's file.
+
+Every capture goes through ingest.py, the PUT's own rules: the manifest's
+kiosk stands in for the token's (it must be enrolled and not revoked), the
+same id and digest give the same receipt as over the network, another digest
+under a stored id is refused. A file that does not match the manifest
+(damaged or altered on the way) is refused and named; the others are stored.
+
+receipts.json: {"format": "photo-kiosk-receipts/1", "bundle_id", "kiosk_id",
+"imported_at", "receipts": {capture_id: {"digest", "received_at"}},
+"refused": {capture_id: reason}}, written durably (temp, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
+
+import school_server
+from school_server.auth import KioskIdentity
+from school_server.ingest import (KioskUnknown, Refused, Stored, enrolled_kiosk,
+                                  ingest_capture)
+from school_server.models import name_key, utcnow
+from school_server.schemas import CAPTURE_ID, KIOSK_ID, SHA256_HEX, CaptureUpload
+from school_server.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = "photo-kiosk-bundle/1"
+RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
+MANIFEST = "manifest.json"
+RECEIPTS = "receipts.json"
+CAPTURES_DIR = "captures"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+
+class BundleError(ValueError):
+    """The bundle as a whole is refused; the message says why."""
+
+
+class BundleEntry(BaseModel):
+    capture_id: str = Field(pattern=CAPTURE_ID)
+    digest: str = Field(pattern=SHA256_HEX)
+    created_at: AwareDatetime
+    session: str = Field(min_length=1, max_length=100)
+    size: int = Field(ge=1)
+    file_sha256: str = Field(pattern=SHA256_HEX)
+
+
+class BundleManifest(BaseModel):
+    format: Literal["photo-kiosk-bundle/1"]
+    bundle_id: str = Field(min_length=1, max_length=64)
+    kiosk_id: str = Field(pattern=KIOSK_ID)
+    centre: str = Field(max_length=100)
+    software_version: str = Field(max_length=64)
+    exported_at: AwareDatetime
+    captures: list[BundleEntry]
+
+
+@dataclass
+class ImportResult:
+    manifest: BundleManifest
+    kiosk: KioskIdentity
+    stored: list[str] = field(default_factory=list)  # new on this server
+    repeated: list[str] = field(default_factory=list)  # already here: the same receipt
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (capture_id, reason)
+    receipts: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_manifest(bundle_dir: Path) -> BundleManifest:
+    path = bundle_dir / MANIFEST
+    if not bundle_dir.is_dir():
+        raise BundleError(f"{bundle_dir} is not a folder")
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise BundleError(f"{path} is too large to be a bundle manifest")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"{bundle_dir} is not a kiosk bundle: no {MANIFEST} "
+                          "(write one with `kiosk export DIR` on the booth)") from None
+    try:
+        manifest = BundleManifest.model_validate_json(raw)
+    except ValidationError as err:
+        raise BundleError(f"{path} is not a valid bundle manifest: {_summary(err)}") from None
+    seen: set[str] = set()
+    for entry in manifest.captures:
+        if entry.capture_id in seen:
+            raise BundleError(f"{path} lists capture {entry.capture_id} twice")
+        seen.add(entry.capture_id)
+    return manifest
+
+
+def import_bundle(db: Session, store: ObjectStore, bundle_dir: Path,
+                  max_body_bytes: int) -> ImportResult:
+    """Store every capture of the bundle; refusals are collected, not raised.
+    BundleError when the bundle as a whole cannot be taken."""
+    manifest = read_manifest(bundle_dir)
+    try:
+        me = enrolled_kiosk(db, manifest.kiosk_id)
+    except KioskUnknown as err:
+        raise BundleError(f"bundle refused: {err} (enrol it once with `photo-server "
+                          "enrol-code` and `kiosk enrol`)") from None
+    result = ImportResult(manifest, me)
+    for entry in manifest.captures:
+        try:
+            stored = _import_one(db, store, bundle_dir, manifest, me, entry, max_body_bytes)
+        except Refused as refused:
+            log.warning("bundle %s: capture %s refused: %s", manifest.bundle_id,
+                        entry.capture_id, refused.detail)
+            result.refused.append((entry.capture_id, refused.detail))
+            continue
+        (result.stored if stored.created else result.repeated).append(entry.capture_id)
+        out = stored.receipt.model_dump(mode="json")  # the PUT's receipt, as the PUT writes it
+        result.receipts[entry.capture_id] = {"digest": out["digest"],
+                                             "received_at": out["received_at"]}
+    log.info("bundle %s from kiosk %s: %d stored, %d repeats, %d refused", manifest.bundle_id,
+             me.kiosk_id, len(result.stored), len(result.repeated), len(result.refused))
+    return result
+
+
+def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: BundleManifest,
+                me: KioskIdentity, entry: BundleEntry, max_body_bytes: int) -> Stored:
+    # The file name comes from the validated id, never from the bundle: no path escapes.
+    path = bundle_dir / CAPTURES_DIR / f"{entry.capture_id}.json"
+    try:
+        size = path.stat().st_size
+        if size > max_body_bytes:
+            raise Refused(413, f"larger than the server's max_body_bytes ({size} bytes)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise Refused(422, f"{CAPTURES_DIR}/{path.name} is missing from the bundle") from None
+    except OSError as err:
+        raise Refused(422, f"{CAPTURES_DIR}/{path.name} cannot be read "
+                           f"({err.strerror or type(err).__name__})") from None
+    if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.file_sha256:
+        raise Refused(422, "tampered or damaged: the file does not match the manifest's sha256")
+    try:
+        body = CaptureUpload.model_validate_json(data)
+    except ValidationError as err:
+        raise Refused(422, f"not a capture upload: {_summary(err)}") from None
+    if body.digest != entry.digest:
+        raise Refused(422, "tampered: the file's digest is not the manifest's")
+    if body.kiosk_id != manifest.kiosk_id:
+        raise Refused(403, f"written as kiosk {body.kiosk_id!r} in a bundle from "
+                           f"kiosk {manifest.kiosk_id!r}")
+    try:
+        return ingest_capture(db, store, me, entry.capture_id, body)
+    except Refused as refused:
+        if refused.status == 409:
+            raise Refused(409, "the server holds a different capture under this id "
+                               "(another digest)") from None
+        if refused.detail == "digest does not match the sealed bytes":
+            raise Refused(422, "tampered: the sealed bytes do not match their digest") from None
+        raise
+
+
+def receipts_document(result: ImportResult) -> dict[str, Any]:
+    return {
+        "format": RECEIPTS_FORMAT,
+        "bundle_id": result.manifest.bundle_id,
+        "kiosk_id": result.manifest.kiosk_id,
+        "server_version": school_server.__version__,
+        "imported_at": utcnow().isoformat(),
+        "receipts": result.receipts,
+        "refused": dict(result.refused),
+    }
+
+
+def write_receipts(bundle_dir: Path, result: ImportResult) -> Path:
+    """DIR/receipts.json, whole or not at all (temp file, fsync, rename, dir fsync)."""
+    path = bundle_dir / RECEIPTS
+    data = json.dumps(receipts_document(result), indent=1, sort_keys=True).encode() + b"\n"
+    fd, tmp = tempfile.mkstemp(dir=bundle_dir, prefix=".receipts-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dfd = os.open(bundle_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return path
+
+
+def centre_note(result: ImportResult) -> str | None:
+    """A warning when the booth's configured centre is not the one it is enrolled at."""
+    if name_key(result.manifest.centre) != result.kiosk.centre:
+        return (f"note: the booth says centre {result.manifest.centre!r}, the server has kiosk "
+                f"{result.kiosk.kiosk_id} at {result.kiosk.centre!r}; captures are filed "
+                f"under {result.kiosk.centre!r}")
+    return None
+
+
+def _summary(err: ValidationError) -> str:
+    # Where and what, never the offending value (as the API's 422 answers).
+    parts = []
+    for e in err.errors()[:3]:
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "(document)"
+        parts.append(f"{loc}: {e.get('msg', '')}")
+    more = len(err.errors()) - 3
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
