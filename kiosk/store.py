@@ -173,6 +173,12 @@ class CaptureStore:
             db_path = self.data_dir / DB_NAME
             # Create the file 0600 before SQLite does: its -wal and -shm copy this mode.
             os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+            # Make the names durable: photos/, sealed/ and captures.db in data_dir,
+            # and data_dir in its parent (the kiosk creates it at first start).
+            # An fsync of a file inside does not (fsync(2)); without this a power
+            # cut could take the whole data_dir, acknowledged captures and all.
+            _fsync_dir(self.data_dir)
+            _fsync_dir(self.data_dir.parent)
             self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=10)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
