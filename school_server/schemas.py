@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from school_server.models import name_key
 
 KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
 SHA256_HEX = r"^[0-9a-f]{64}$"
+
+# Only values every database holds. SQLite stores any string and any 64-bit
+# integer in any column; PostgreSQL refuses NUL characters in text, a string
+# longer than its VARCHAR(n) and an integer over 32 bits, and the request
+# fails with a 500: a capture the kiosk then retries for ever, a heartbeat
+# lost every time. Both backends refuse them here instead, with a 422.
+INT32_MAX = 2**31 - 1
+SESSION_CHARS = 100  # models.Capture.session, which holds name_key(session)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _session_fits(value: str) -> str:
+    # Case folding can lengthen a name ("ß" -> "ss"); the column holds the folded one.
+    if len(name_key(value)) > SESSION_CHARS:
+        raise ValueError(f"longer than {SESSION_CHARS} characters once case-folded")
+    return value
+
+
+def _int32(value: int) -> int:
+    if value > INT32_MAX:
+        raise ValueError(f"must be at most {INT32_MAX}")
+    return value
+
+
+StoredText = Annotated[str, AfterValidator(_no_nul)]
+SessionName = Annotated[str, AfterValidator(_no_nul), AfterValidator(_session_fits)]
+Int32 = Annotated[int, AfterValidator(_int32)]
 
 
 class _Strict(BaseModel):
@@ -27,7 +62,7 @@ class EnrolResponse(BaseModel):
 
 class CaptureUpload(_Strict):
     kiosk_id: str = Field(pattern=KIOSK_ID, description="Must be the token's own kiosk")
-    session: str = Field(min_length=1, max_length=100)
+    session: SessionName = Field(min_length=1, max_length=100)
     created_at: AwareDatetime = Field(description="When the kiosk took it (kiosk clock)")
     sealed: str = Field(min_length=1,
                         description="base64 of a PyNaCl SealedBox to the server's public key")
@@ -43,12 +78,12 @@ class Receipt(BaseModel):
 
 
 class HeartbeatIn(_Strict):
-    status: str = Field(min_length=1, max_length=32)
-    queue_depth: int = Field(ge=0)
-    free_mb: int = Field(ge=0)
-    version: str = Field(max_length=64)
-    last_error: str | None = Field(default=None, max_length=2000,
-                                   description="Must not hold personal data")
+    status: StoredText = Field(min_length=1, max_length=32)
+    queue_depth: Int32 = Field(ge=0)
+    free_mb: Int32 = Field(ge=0)
+    version: StoredText = Field(max_length=64)
+    last_error: StoredText | None = Field(
+        default=None, max_length=2000, description="Must not hold personal data")
 
 
 class StudentRefScheme(BaseModel):

@@ -24,38 +24,67 @@ from nacl.public import PublicKey, SealedBox
 
 from school_server import cli
 
+from .services import S3_KEYS
+
 STARTUP_SECONDS = 30
-# Set to a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
-# to run the server tests on a fresh PostgreSQL database per deployment
-# instead of SQLite. Needs psycopg (the `postgres` extra).
-POSTGRES_ENV = "PHOTO_SERVER_TEST_POSTGRES_URL"
 
 
-def fresh_database_url() -> str | None:
-    """A new, empty database on the test PostgreSQL server, or None (SQLite)."""
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        return None
+def fresh_database_url(admin_url: str) -> str:
+    """A new, empty database on the PostgreSQL server admin_url points at."""
     from sqlalchemy import create_engine, make_url, text
 
     name = f"photo_test_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(url: str | None) -> None:
-    """Drop a database made by fresh_database_url (nothing for None)."""
-    if not url:
-        return
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop a database made by fresh_database_url (and cut its leftover connections)."""
     from sqlalchemy import create_engine, make_url, text
 
-    engine = create_engine(os.environ[POSTGRES_ENV], isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}"'))
-    engine.dispose()
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+class Bucket:
+    """A fresh bucket on an S3 endpoint (any keys: SeaweedFS without identities)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        self.endpoint = endpoint
+        self.name = f"photo-test-{uuid.uuid4().hex[:12]}"
+        self.client = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS)
+        self.client.create_bucket(Bucket=self.name)
+
+    def config(self, prefix: str = "") -> str:
+        """The server.toml [storage] tables for this bucket."""
+        return (f'[storage]\nbackend = "s3"\n[storage.s3]\n'
+                f"endpoint_url = {json.dumps(self.endpoint)}\nbucket = {json.dumps(self.name)}\n"
+                f'region = "us-east-1"\nprefix = {json.dumps(prefix)}\n'
+                'access_key = "test"\nsecret_key = "test"\n')
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name,
+                                                                      Prefix=prefix)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+    def delete(self) -> None:
+        for key in self.keys():
+            self.client.delete_object(Bucket=self.name, Key=key)
+        self.client.delete_bucket(Bucket=self.name)
 
 
 def free_port() -> int:
@@ -163,14 +192,25 @@ class Kiosk:
 
 
 class Deployment:
-    """One data dir with its key pair and a running server."""
+    """One data dir with its key pair and a running server.
 
-    def __init__(self, data_dir: Path, config: str = "") -> None:
-        """config: extra server.toml text (tables go after the top-level keys)."""
+    By default the school's configuration: SQLite and objects in the data dir.
+    postgres (an admin URL) gives it a fresh database on that PostgreSQL
+    server, s3 (an endpoint) a fresh bucket there, objects under s3_prefix:
+    with both, the province's configuration."""
+
+    def __init__(self, data_dir: Path, config: str = "", *, postgres: str | None = None,
+                 s3: str | None = None, s3_prefix: str = "") -> None:
+        """config: extra server.toml text (top-level keys only with s3)."""
         self.data_dir = data_dir
-        self.database_url = database_url = fresh_database_url()
-        if database_url:
-            config = f"database_url = {json.dumps(database_url)}\n{config}"
+        self.postgres_admin_url = postgres
+        self.database_url = fresh_database_url(postgres) if postgres else None
+        self.bucket = Bucket(s3) if s3 else None
+        self.s3_prefix = s3_prefix.strip("/") + "/" if s3_prefix.strip("/") else ""
+        if self.database_url:
+            config = f"database_url = {json.dumps(self.database_url)}\n{config}"
+        if self.bucket:
+            config += self.bucket.config(s3_prefix)
         if config:
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             (data_dir / "server.toml").write_text(config, encoding="utf-8")
@@ -181,7 +221,25 @@ class Deployment:
 
     def close(self) -> None:
         self.server.stop()
-        drop_database(self.database_url)
+        if self.postgres_admin_url and self.database_url:
+            drop_database(self.postgres_admin_url, self.database_url)
+        if self.bucket:
+            self.bucket.delete()
+
+    def stored_object(self, key: str) -> bytes:
+        """The bytes the object store holds under key (as the server names it)."""
+        if self.bucket:
+            return self.bucket.get(self.s3_prefix + key)
+        return (self.data_dir / "objects" / key).read_bytes()
+
+    def stored_keys(self, under: str = "") -> list[str]:
+        """Every object key under a key prefix (temporary files included)."""
+        if self.bucket:
+            return [k.removeprefix(self.s3_prefix)
+                    for k in self.bucket.keys(self.s3_prefix + under)]
+        root = self.data_dir / "objects"
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                      if p.is_file() and p.relative_to(root).as_posix().startswith(under))
 
     def cli(self, *args: str) -> CliResult:
         return run_cli(self.data_dir, *args)

@@ -19,10 +19,13 @@ def test_upload_gives_a_receipt_and_stores_the_sealed_bytes(deployment: Deployme
     assert receipt["capture_id"] == capture_id
     assert receipt["digest"] == hashlib.sha256(sealed).hexdigest()
     assert receipt["received_at"].endswith("Z")
-    stored = deployment.data_dir / "objects" / "captures" / capture_id / f"{receipt['digest']}.sealed"
-    assert stored.read_bytes() == sealed
-    assert stored.stat().st_mode & 0o077 == 0
-    assert not list(stored.parent.glob(".tmp-*"))
+    key = f"captures/{capture_id}/{receipt['digest']}.sealed"
+    assert deployment.stored_object(key) == sealed
+    assert deployment.stored_keys(f"captures/{capture_id}/") == [key]  # no temporary leftovers
+    if deployment.bucket is None:
+        assert (deployment.data_dir / "objects" / key).stat().st_mode & 0o077 == 0
+    else:
+        assert not (deployment.data_dir / "objects").exists()
 
 
 def test_exact_repeat_gets_the_same_receipt(deployment: Deployment) -> None:
@@ -44,6 +47,26 @@ def test_concurrent_repeats_store_one_capture(deployment: Deployment) -> None:
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 7 + [201]
     assert len({r.text for r in replies}) == 1
+
+
+def test_concurrent_conflicting_uploads_keep_the_first(deployment: Deployment) -> None:
+    """Two different captures under one id at once: one wins (201, then 200 for
+    its repeats), every upload of the other gets 409, and the row points at the
+    winner's bytes."""
+    kiosk = deployment.enrol("Haidian")
+    bodies = [kiosk.upload_body(kiosk.seal({"spec_jpeg": spec})) for spec in ("AAAA", "BBBB")]
+    capture_id = new_capture_id()
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda n: (n % 2, kiosk.put(capture_id, bodies[n % 2])), range(8)))
+    created = [(which, r) for which, r in replies if r.status_code == 201]
+    assert len(created) == 1, [r.status_code for _, r in replies]
+    winner, receipt = created[0][0], created[0][1].json()
+    for which, reply in replies:
+        assert reply.status_code in ((200, 201) if which == winner else (409,)), reply.text
+    assert receipt["digest"] == bodies[winner]["digest"]
+    key = f"captures/{capture_id}/{receipt['digest']}.sealed"
+    assert deployment.stored_object(key) == base64.b64decode(bodies[winner]["sealed"])
+    assert kiosk.put(capture_id, bodies[1 - winner]).status_code == 409
 
 
 def test_same_id_other_digest_is_409(deployment: Deployment) -> None:
@@ -69,6 +92,21 @@ def test_digest_not_matching_the_body_is_422(deployment: Deployment) -> None:
     assert kiosk.put(new_capture_id(), not_base64).status_code == 422
     assert kiosk.put(new_capture_id(), kiosk.upload_body(sealed, digest="abc")).status_code == 422
     assert kiosk.put("../../etc", kiosk.upload_body(sealed)).status_code in (404, 422)
+
+
+def test_a_session_the_database_cannot_hold_is_422(deployment: Deployment) -> None:
+    """SQLite would store these and PostgreSQL fail on them (a 500 the kiosk
+    retries for ever): both backends refuse them the same way."""
+    kiosk = deployment.enrol("Haidian")
+    body = kiosk.upload_body(kiosk.seal({"spec_jpeg": "AAAA"}))
+    capture_id = new_capture_id()
+    for session in ("2026-06\x00a",  # PostgreSQL text holds no NUL
+                    "ß" * 100):  # 100 characters, 200 once case-folded ("ss")
+        reply = kiosk.put(capture_id, {**body, "session": session})
+        assert reply.status_code == 422, reply.text
+        assert "session" in str(reply.json()["detail"])
+    # Nothing was stored: the same capture with a good session is new.
+    assert kiosk.put(capture_id, {**body, "session": "x" * 100}).status_code == 201
 
 
 def test_validation_errors_do_not_echo_the_body(deployment: Deployment) -> None:

@@ -116,3 +116,19 @@ def test_heartbeat_is_stored_and_shown_by_progress(deployment: Deployment, tmp_p
     captures, roster = session_line.split()[2:4]
     assert int(captures) >= 2 and roster == "1"
     assert any(line.split()[:4] == ["xihu", "2026-06-a", "0", "1"] for line in lines)
+
+
+def test_a_heartbeat_the_database_cannot_hold_is_422(deployment: Deployment) -> None:
+    """NUL characters and integers over 32 bits: SQLite would store them,
+    PostgreSQL fail on them; both backends refuse them the same way."""
+    kiosk = deployment.enrol("Haidian")
+    beat = {"status": "idle", "queue_depth": 0, "free_mb": 1, "version": "0.1.0"}
+    bad = [{"last_error": "reader said \x00\x01"}, {"status": "id\x00le"},
+           {"version": "0.1\x00"}, {"free_mb": 2**31}, {"queue_depth": 2**40}]
+    with kiosk.client() as client:
+        for over in bad:
+            reply = client.post("/api/v1/heartbeat", json={**beat, **over})
+            assert reply.status_code == 422, (over, reply.text)
+            assert next(iter(over)) in str(reply.json()["detail"])
+        assert client.post("/api/v1/heartbeat",
+                           json={**beat, "free_mb": 2**31 - 1}).status_code == 204

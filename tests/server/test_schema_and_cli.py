@@ -19,18 +19,17 @@ from school_server import cli, db
 from school_server.models import Base
 from school_server.settings import load_settings
 
-from .harness import POSTGRES_ENV, drop_database, fresh_database_url, run_cli
+from .harness import drop_database, fresh_database_url, run_cli
 
 TABLES = {"centres", "kiosks", "enrolment_codes", "captures", "roster_rows", "schedule",
           "heartbeats", "alembic_version"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_upgrade_on_an_empty_database_creates_the_schema(tmp_path: Path, backend: str) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        url = fresh_database_url() or pytest.skip(f"set {POSTGRES_ENV} to test PostgreSQL")
+def test_upgrade_on_an_empty_database_creates_the_schema(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    admin_url = request.getfixturevalue("postgres_url") if backend == "postgresql" else ""
+    url = fresh_database_url(admin_url) if admin_url else f"sqlite:///{tmp_path / 'empty.db'}"
     engine = db.make_engine(url)
     try:
         db.upgrade(engine)
@@ -50,8 +49,8 @@ def test_upgrade_on_an_empty_database_creates_the_schema(tmp_path: Path, backend
         assert set(inspect(engine).get_table_names()) == TABLES
     finally:
         engine.dispose()
-        if backend == "postgresql":
-            drop_database(url)
+        if admin_url:
+            drop_database(admin_url, url)
 
 
 def test_migrate_command_on_a_fresh_data_dir(tmp_path: Path) -> None:
