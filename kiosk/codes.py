@@ -46,6 +46,12 @@ class Button(str, Enum):
     STAFF_EXIT = "staff_exit"
     MANUAL_ENTRY = "manual_entry"
     LANGUAGE = "language"
+    # staff mode (after the PIN): its pages, and what staff can do there
+    STAFF_STATUS = "staff_status"
+    STAFF_SYNC = "staff_sync"
+    STAFF_REJECTED = "staff_rejected"
+    STAFF_SCHEDULE = "staff_schedule"
+    RETRY_REJECTED = "retry_rejected"
 
 
 class Device(str, Enum):
@@ -69,7 +75,8 @@ class Problem(str, Enum):
     CARD_EXPIRED = "card_expired"
     NOT_EXPECTED = "not_expected"
     ALREADY_CAPTURED = "already_captured"
-    OTHER_CENTRE = "other_centre"
+    OTHER_CENTRE = "other_centre"  # another centre, or another session of this one
+    MISSED_SESSION = "missed_session"  # their session is over and makeup shoots are off
     # manual entry of the ID number
     ID_TOO_SHORT = "id_too_short"
     ID_BAD_AREA_CODE = "id_bad_area_code"
@@ -128,6 +135,33 @@ class KioskStatus(str, Enum):
     ERROR = "error"  # needs help: a device failed or storage is full
 
 
+class SyncProblem(str, Enum):
+    """Why the sync agent is stuck, in words staff can act on (staff mode)."""
+
+    UNREACHABLE = "unreachable"  # no connection to the school server
+    TIMEOUT = "timeout"  # it did not answer in time
+    SERVER_ERROR = "server_error"  # it answered 5xx / 429 / 408: retried
+    BAD_ANSWER = "bad_answer"  # an answer the kiosk cannot read: retried
+    TOKEN_REVOKED = "token_revoked"  # 401: uploads stopped until `kiosk enrol`
+    NOT_ENROLLED = "not_enrolled"  # no token yet
+    WRONG_KIOSK = "wrong_kiosk"  # 403: the token is another kiosk id's
+    REFUSED = "refused"  # some captures were refused for good (staff mode lists them)
+    INTERNAL = "internal"  # a bug in the agent: it keeps retrying
+
+
+class RejectReason(str, Enum):
+    """Why the server refused one capture for good (the row's upload_error, classified)."""
+
+    CONFLICT = "conflict"  # 409: another capture holds the id on the server
+    TOO_LARGE = "too_large"  # 413: over the server's max_body_bytes
+    MALFORMED = "malformed"  # 422
+    OTHER_KIOSK = "other_kiosk"  # 403: saved under another kiosk id
+    FILE_MISSING = "file_missing"  # the sealed file is gone from the SD card
+    FILE_DAMAGED = "file_damaged"  # it no longer matches its digest
+    BAD_RECEIPT = "bad_receipt"  # the receipt named another capture or digest
+    OTHER = "other"
+
+
 def message_key(code: Enum) -> str:
     """Catalog key for a code: e.g. Hint.MOVE_CLOSER -> 'hint.MOVE_CLOSER'."""
     prefix = {
@@ -137,5 +171,7 @@ def message_key(code: Enum) -> str:
         Problem: "problem",
         Hint: "hint",
         KioskStatus: "status",
+        SyncProblem: "sync_problem",
+        RejectReason: "reject_reason",
     }[type(code)]
     return f"{prefix}.{code.value}"

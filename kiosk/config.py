@@ -13,8 +13,9 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Seconds = Annotated[float, Field(ge=0)]
 
@@ -26,7 +27,11 @@ class _Section(BaseModel):
 class KioskSection(_Section):
     id: str = "demo-kiosk-01"
     centre: str = "demo-centre"
+    # Recorded with each capture until the school server's schedule is known;
+    # then the session whose window covers now is.
     session: str = "demo-session"
+    # The booth's time zone: session times on screen, and what "today" is.
+    timezone: str = "Asia/Shanghai"
     language: Literal["zh_CN", "en"] = "zh_CN"
     # Where captures and the database live; created with mode 0700.
     data_dir: Path = Path("var/kiosk-data")
@@ -34,6 +39,18 @@ class KioskSection(_Section):
     staff_pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] = "2468"
     # Refuse new sessions below this much free disk, before anything is lost.
     min_free_mb: Annotated[int, Field(ge=0)] = 200
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known time zone (e.g. Asia/Shanghai)") from None
+        return value
+
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class ScreenConfig(_Section):
@@ -185,7 +202,7 @@ class SyncConfig(_Section):
     heartbeat_seconds: Annotated[float, Field(gt=0)] = 60
     # Connect / read / write timeout of one request.
     upload_timeout_seconds: Annotated[float, Field(gt=0)] = 30
-    # How often to fetch the centre's roster from the server; 0: never.
+    # How often to fetch the centre's roster and session schedule from the server; 0: never.
     roster_refresh_seconds: Seconds = 300
     # Tries per capture before the queue waits; then backoff grows from
     # backoff_initial_seconds to backoff_max_seconds (with jitter).

@@ -7,6 +7,12 @@ and decides the next state. It never touches a device: what it wants done
 Effects that the runtime drains and carries out. Everything a screen shows
 comes from ``view()``.
 
+Which session a capture belongs to comes from the school's schedule when
+the sync agent has fetched one (kiosk/schedule.py): the session whose
+window covers now; a student of a session that is already over is a makeup
+shoot (the roster decides, with makeup_mode). Without a schedule, the
+config's session, as before.
+
 Like pibooth, any device error falls into a failsafe state (CALL_STAFF) and
 the kiosk status becomes ERROR; when every device is back the kiosk returns
 to ATTRACT by itself. Every state times out back to ATTRACT and wipes the
@@ -18,17 +24,18 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone, tzinfo
 from enum import Enum
 from typing import Any, Callable, Protocol
 
 from transitions import Machine
 
-from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State
+from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
 from kiosk.config import FlowConfig
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
+from kiosk.schedule import Schedule, SessionSlot, SessionWindow
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,15 @@ ENTRY_PROBLEM = {
     "bad_check_character": Problem.ID_BAD_CHECK_CHARACTER,
 }
 MAX_PIN_ERRORS = 3
+# Staff mode's pages (after the PIN), by the tab that shows each.
+STAFF_PAGES = {
+    Button.STAFF_STATUS: "status",
+    Button.STAFF_SYNC: "sync",
+    Button.STAFF_REJECTED: "rejected",
+    Button.STAFF_SCHEDULE: "schedule",
+}
+# Sessions staff mode lists (today's and the coming ones).
+STAFF_SCHEDULE_ROWS = 6
 DEVICE_PROBLEM = {
     Device.CAMERA: Problem.CAMERA_FAILED,
     Device.ID_READER: Problem.READER_FAILED,
@@ -63,7 +79,8 @@ class RosterOutcome(str, Enum):
     EXPECTED = "expected"
     ALREADY_CAPTURED = "already_captured"
     NOT_EXPECTED = "not_expected"
-    OTHER_CENTRE = "other_centre"
+    OTHER_CENTRE = "other_centre"  # another centre, or a session not taken now
+    MISSED_SESSION = "missed_session"  # their session is over; makeup_mode is off
 
 
 @dataclass(frozen=True)
@@ -71,10 +88,15 @@ class RosterMatch:
     outcome: RosterOutcome
     programme: str = ""
     student_ref: str = ""  # the roster's key for the student (not the ID number)
+    session: str = ""  # the student's own session on the roster
+    # Accepted outside their own centre and session (makeup_mode): a makeup shoot.
+    makeup: bool = False
 
 
 class Roster(Protocol):
-    def lookup(self, card: IdCard) -> RosterMatch: ...
+    def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
+        """slot: the sessions taken now and those over (None: no schedule known)."""
+        ...
 
 
 class ProcessedPhoto(Protocol):
@@ -91,6 +113,7 @@ class EffectKind(str, Enum):
     TAKE_STILL = "take_still"
     SAVE_CAPTURE = "save_capture"
     PROMPT = "prompt"  # arg: catalog key of the spoken prompt
+    RETRY_REJECTED = "retry_rejected"  # staff: queue the refused captures again
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,8 @@ class Student:
     # How identity was established: 'card' (read from the ID card) or
     # 'manual' (staff typed the number after their PIN); stored with the capture.
     id_method: str = "card"
+    # The session the capture is recorded under (decided when identified).
+    session: str = ""
 
     def __repr__(self) -> str:
         return f"Student({self.card!r}, {self.match.outcome.value})"
@@ -124,6 +149,33 @@ class CaptureRequest:
 
     student: Student
     photo: ProcessedPhoto
+
+
+@dataclass(frozen=True)
+class RejectedCapture:
+    """A capture the server refused for good, as staff mode lists it (nothing
+    personal in the clear: the masked ID number only)."""
+
+    short_id: str  # the capture id's first 8 characters
+    id_masked: str
+    reason: RejectReason
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncInfo:
+    """Fed by the sync agent and the store; shown on the LED and in staff mode."""
+
+    queue_depth: int = 0
+    online: bool = True
+    # No school server configured: captures wait for staff export, so a
+    # backlog is normal and not shown as "waiting to sync" on the LED.
+    configured: bool = False
+    last_success: datetime | None = None  # last answer from the server that moved things on
+    problem: SyncProblem | None = None  # what is wrong now, for staff
+    uploads_stopped: bool = False  # 401/403/no token: nothing is sent until `kiosk enrol`
+    rejected: tuple[RejectedCapture, ...] = ()  # oldest first, at most a screenful or two
+    rejected_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,17 +206,19 @@ class View:
     # MANUAL_ENTRY: the last number staff submitted (the student's own, shown as typed).
     id_entry: str = ""
     id_method: str = ""  # the student's: 'card' or 'manual'
-
-
-@dataclass
-class SyncInfo:
-    """Fed by the sync agent; shown on the LED and in staff mode."""
-
-    queue_depth: int = 0
-    online: bool = True
-    # No school server configured: captures wait for staff export, so a
-    # backlog is normal and not shown as "waiting to sync" on the LED.
-    configured: bool = False
+    # Staff mode: the page shown, sync detail, free disk (MiB; -1 not known yet).
+    staff_page: str = "status"
+    sync: SyncInfo = SyncInfo()
+    free_mb: int = -1
+    # Sessions. now: the booth's wall clock in its time zone (for showing times).
+    now: datetime | None = None
+    schedule_known: bool = False
+    session: str = ""  # what a capture would be recorded under now ('' between sessions)
+    session_now: SessionWindow | None = None
+    session_next: SessionWindow | None = None  # later today
+    sessions_today: int = 0
+    schedule: tuple[SessionWindow, ...] = ()  # staff mode: today's and the coming ones
+    makeup_mode: bool = False  # the roster takes students outside their centre and session
 
 
 class SessionFlow:
@@ -181,9 +235,20 @@ class SessionFlow:
         staff_pin: str,
         code_owner: Callable[[str], str | None] = lambda payload: None,
         clock: Callable[[], float] = time.monotonic,
+        session: str = "",
+        tz: tzinfo | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
+        """clock: monotonic (timeouts); now: the wall clock (sessions); session:
+        recorded with captures while no schedule is known; tz: the booth's zone."""
         self.config = config
         self.roster = roster
+        self.session = session
+        self.tz = tz or timezone.utc
+        self._now = now
+        self.schedule: Schedule | None = None
+        self.staff_page = "status"
+        self.free_mb = -1
         self.consent_version = consent_version
         self._staff_pin = staff_pin
         # student_ref of an earlier capture with this 采集码, if any
@@ -260,6 +325,9 @@ class SessionFlow:
         photo = s.photo if s else None
         now = self._clock()
         timeout = self._timeout_for(self.state)
+        wall = self._now().astimezone(self.tz)
+        schedule = self._schedule()
+        today = schedule.today(wall) if schedule else ()
         return View(
             state=self.state,
             status=self.status,
@@ -286,7 +354,29 @@ class SessionFlow:
             sync_configured=self.sync.configured,
             id_entry=self.id_entry if self.state == State.MANUAL_ENTRY else "",
             id_method=s.id_method if s else "",
+            staff_page=self.staff_page,
+            sync=self.sync,
+            free_mb=self.free_mb,
+            now=wall,
+            schedule_known=schedule is not None,
+            session=self.session_now(),
+            session_now=schedule.current(wall) if schedule else None,
+            session_next=schedule.next_today(wall) if schedule else None,
+            sessions_today=len(today),
+            schedule=schedule.from_today(wall, STAFF_SCHEDULE_ROWS)
+            if schedule and self.state == State.STAFF else (),
+            makeup_mode=bool(getattr(self.roster, "makeup_mode", False)),
         )
+
+    def session_now(self) -> str:
+        """The session a capture identified now is recorded under: the one whose
+        window covers now when a schedule is known ('' between sessions: only
+        makeup shoots then), else the config's."""
+        schedule = self._schedule()
+        if schedule is None:
+            return self.session
+        current = schedule.current(self._now())
+        return current.name if current else ""
 
     # ------------------------------------------------------------- events
 
@@ -331,6 +421,10 @@ class SessionFlow:
             self._staff()
         elif button == Button.STAFF_EXIT and st == State.STAFF:
             self._leave_staff()
+        elif button in STAFF_PAGES and st == State.STAFF and self.staff_unlocked:
+            self.staff_page = STAFF_PAGES[button]
+        elif button == Button.RETRY_REJECTED and st == State.STAFF and self.staff_unlocked:
+            self._effects.append(Effect(EffectKind.RETRY_REJECTED))
         else:
             log.debug("ignored %s in %s", button.value, st.value)
 
@@ -345,16 +439,8 @@ class SessionFlow:
         if card.valid_until is not None and card.valid_until < datetime.now().date():
             self._card_problem(Problem.CARD_EXPIRED)
             return
-        match = self.roster.lookup(card)
-        log.info("card %s: roster says %s", mask_id(card.id_number), match.outcome.value)
         self._card_errors = 0
-        self.student = Student(card=card, match=match, retakes_left=self.config.max_retakes)
-        if match.outcome == RosterOutcome.EXPECTED:
-            self.problem = None
-            self._identified()
-        else:
-            self.problem = Problem(match.outcome.value)
-            self._not_on_roster()
+        self._identify(card, "card")
 
     def card_failed(self, problem: Problem = Problem.CARD_UNREADABLE) -> None:
         """A card was there but unreadable."""
@@ -474,21 +560,18 @@ class SessionFlow:
         if found is not None:
             self.problem = ENTRY_PROBLEM[found]
             return
-        card = IdCard(id_number=number, name="")
-        match = self.roster.lookup(card)
-        log.info("typed ID %s: roster says %s", mask_id(number), match.outcome.value)
-        self.student = Student(
-            card=card, match=match, retakes_left=self.config.max_retakes, id_method="manual"
-        )
-        if match.outcome == RosterOutcome.EXPECTED:
-            self.problem = None
-            self._identified()
-        else:
-            self.problem = Problem(match.outcome.value)
-            self._not_on_roster()
+        self._identify(IdCard(id_number=number, name=""), "manual")
 
-    def set_sync(self, queue_depth: int, online: bool) -> None:
-        self.sync = SyncInfo(queue_depth=queue_depth, online=online, configured=self.sync.configured)
+    def set_sync(self, queue_depth: int, online: bool, **detail: Any) -> None:
+        """The sync agent's news; detail: other SyncInfo fields (kept when not given)."""
+        self.sync = replace(self.sync, queue_depth=queue_depth, online=online, **detail)
+
+    def set_free_disk(self, free_mb: int) -> None:
+        self.free_mb = free_mb
+
+    def set_schedule(self, schedule: Schedule | None) -> None:
+        """The school's schedule (fetched or cached); None or empty: use the config's session."""
+        self.schedule = schedule
 
     def tick(self) -> None:
         """Time passed: run the countdown and the inactivity timeouts."""
@@ -515,6 +598,37 @@ class SessionFlow:
 
     def _touch(self) -> None:
         self._last_activity = self._clock()
+
+    def _schedule(self) -> Schedule | None:
+        # An empty schedule (none imported for this centre) is no schedule.
+        return self.schedule if self.schedule else None
+
+    def _identify(self, card: IdCard, id_method: str) -> None:
+        """Look the student up (card read or number typed) and go on or explain."""
+        schedule = self._schedule()
+        now = self._now()
+        slot = schedule.slot(now) if schedule else None
+        match = self.roster.lookup(card, slot)
+        log.info("%s %s: roster says %s%s", "card" if id_method == "card" else "typed ID",
+                 mask_id(card.id_number), match.outcome.value, " (makeup)" if match.makeup else "")
+        self.student = Student(card=card, match=match, retakes_left=self.config.max_retakes,
+                               id_method=id_method, session=self._recorded_session(match, slot))
+        if match.outcome == RosterOutcome.EXPECTED:
+            self.problem = None
+            self._identified()
+        else:
+            self.problem = Problem(match.outcome.value)
+            self._not_on_roster()
+
+    def _recorded_session(self, match: RosterMatch, slot: SessionSlot | None) -> str:
+        """The session the capture is recorded under: the config's without a
+        schedule; with one, the session taken now (a regular student's own);
+        a makeup between sessions keeps the session the student missed."""
+        if slot is None:
+            return self.session
+        if not match.makeup and match.session:
+            return match.session
+        return (slot.current[0] if slot.current else "") or match.session or self.session
 
     def _device_problem(self) -> bool:
         return self.problem in DEVICE_PROBLEM.values() or self.problem == Problem.DISK_FULL
@@ -553,6 +667,7 @@ class SessionFlow:
             self.id_entry = ""
             if st != State.STAFF:
                 self.staff_unlocked = False  # a manual-entry PIN opens nothing else
+        self.staff_page = "status"  # staff mode always opens on its first page
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None

@@ -7,7 +7,7 @@ falls back zh_CN -> en -> the key itself, with one warning per key.
 
 Key families (see required_keys): state.<state>.title/.body, button.<b>,
 hint.<H>, problem.<p> and problem.<p>.staff, status.<s>, device.<d>,
-prompt.*, consent.*, ui.*.
+prompt.*, consent.*, ui.*, sync_problem.<p> and reject_reason.<r> (staff mode).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State, message_key
+from kiosk.codes import (Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
+                         message_key)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def required_keys() -> set[str]:
         keys |= {f"{message_key(state)}.title", f"{message_key(state)}.body"}
     for problem in Problem:
         keys |= {message_key(problem), f"{message_key(problem)}.staff"}
-    for enum in (Button, Hint, KioskStatus, Device):
+    for enum in (Button, Hint, KioskStatus, Device, SyncProblem, RejectReason):
         keys |= {message_key(m) for m in enum}
     return keys
 

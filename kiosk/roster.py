@@ -8,6 +8,14 @@ XLSX: the first sheet, header in the first row (as the student system exports).
 No plain ID number stays in memory: rows are keyed by an HMAC-SHA256 of the
 normalised number under a per-kiosk secret, and that hex digest is the
 student_ref the rest of the kiosk (store, has_capture) uses.
+
+Who is expected where and when: a row of this centre and of the session
+taken now is a regular student. The session taken now is the config's
+``[kiosk] session``, or, once the school's schedule is known, each lookup's
+SessionSlot (the sessions whose window covers now). Anyone else on the
+roster is turned away (OTHER_CENTRE; MISSED_SESSION when their session at
+this centre is already over) unless makeup_mode is on: then they are taken
+as a makeup shoot (RosterMatch.makeup), which the capture records.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import is_valid, normalise
+from kiosk.schedule import SessionSlot
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -111,7 +120,9 @@ class _KeyedRoster:
         """The key a student's rows and captures are stored under."""
         return self._digest("id", normalise(id_number))
 
-    def lookup(self, card: IdCard) -> RosterMatch:
+    def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
+        """slot: the sessions taken now and those over, from the school's
+        schedule; None: the config's session is the one taken now."""
         entries: list[_Entry] = []
         if card.id_number:
             entries = self._by_id.get(self.student_ref(card.id_number), [])
@@ -119,17 +130,23 @@ class _KeyedRoster:
             entries = self._by_uid.get(self._digest("uid", _norm_uid(card.uid)), [])
         if not entries:
             return RosterMatch(RosterOutcome.NOT_EXPECTED)
-        here = [e for e in entries if (e.centre, e.session) == (self.centre, self.session)]
-        if here:
-            entry = here[0]
-        elif self.makeup_mode:
-            entry = entries[0]
+        if slot is None:
+            now, ended = {self.session}, set()
         else:
-            entry = entries[0]
-            return RosterMatch(RosterOutcome.OTHER_CENTRE, entry.programme, entry.student_ref)
+            now = {_norm_text(s) for s in slot.current}
+            ended = {_norm_text(s) for s in slot.ended}
+        ours = [e for e in entries if e.centre == self.centre]
+        here = [e for e in ours if e.session in now]
+        missed = [e for e in ours if e.session in ended]
+        makeup = not here
+        entry = (here or missed or entries)[0]
+        if makeup and not self.makeup_mode:
+            outcome = RosterOutcome.MISSED_SESSION if missed else RosterOutcome.OTHER_CENTRE
+            return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session)
+        outcome = RosterOutcome.EXPECTED
         if not self.allow_recapture and self._has_capture(entry.student_ref):
-            return RosterMatch(RosterOutcome.ALREADY_CAPTURED, entry.programme, entry.student_ref)
-        return RosterMatch(RosterOutcome.EXPECTED, entry.programme, entry.student_ref)
+            outcome = RosterOutcome.ALREADY_CAPTURED
+        return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session, makeup)
 
     def _digest(self, kind: str, value: str) -> str:
         # kind keeps an ID number and a UID that happen to be equal apart.

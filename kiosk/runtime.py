@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,8 @@ import numpy as np
 from kiosk.codes import Button, Device, Problem, State
 from kiosk.config import Config
 from kiosk.flow import (
-    CAMERA_STATES, CaptureRequest, Effect, EffectKind, Roster, SessionFlow, SyncInfo, View,
+    CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, SessionFlow,
+    SyncInfo, View,
 )
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
@@ -37,14 +39,17 @@ from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSmoother, hints_for
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
 from kiosk.roster import kiosk_secret, open_roster
+from kiosk.schedule import Schedule, load_cached_schedule
 from kiosk.store import CaptureStore, StoreError
-from kiosk.sync import SyncAgent, SyncStatus
+from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
 
 log = logging.getLogger(__name__)
 
 FlowEvent = Callable[[SessionFlow], None]
 RECOVERY_PERIOD = 1.0  # seconds between checks whether a failed device is back
 DISK_CHECK_PERIOD = 10.0
+STAFF_CHECK_PERIOD = 2.0  # staff mode: free disk and refused captures refresh sooner
+REJECTED_SHOWN = 20  # refused captures handed to staff mode (the count is always whole)
 IDLE_PERIOD = 0.05  # how soon the camera thread notices a camera state
 
 
@@ -68,6 +73,8 @@ class KioskRuntime:
             staff_pin=config.kiosk.staff_pin,
             code_owner=self.store.student_for_code,
             clock=clock,
+            session=config.kiosk.session,
+            tz=config.kiosk.tz(),
         )
         pin_factory = use_pin_factory(config.gpio.pin_factory)
         self.lights = Lights(config.gpio.lights_pins, config.gpio.lights_level, pin_factory)
@@ -85,10 +92,15 @@ class KioskRuntime:
         self._still_analyser_obj: FaceAnalyser | None = None
         self.sync_agent: SyncAgent | None = None
         self.flow.sync = SyncInfo(configured=bool(config.sync.server_url))
+        self._refresh_rejected()
+        self._last_state = self.flow.state
         if config.sync.server_url:
+            # The school's schedule as last fetched: an offline restart still knows it.
+            self.flow.set_schedule(load_cached_schedule(data_dir, config.kiosk.tz()))
             self.sync_agent = SyncAgent(
                 self.store, config, on_status=self._sync_status,
-                on_roster=lambda roster: self.post(lambda f: self._use_roster(roster)))
+                on_roster=lambda roster: self.post(lambda f: self._use_roster(roster)),
+                on_schedule=lambda schedule: self.post(lambda f: self._use_schedule(schedule)))
 
     # -------------------------------------------------------------- public
 
@@ -124,6 +136,10 @@ class KioskRuntime:
             except queue.Empty:
                 break
             event(self.flow)
+        if self.flow.state != self._last_state:
+            self._last_state = self.flow.state
+            if self.flow.state == State.STAFF:
+                self._next_disk_check = 0.0  # staff see fresh figures at once
         self._check_disk()
         self.flow.tick()
         for effect in self.flow.drain_effects():
@@ -174,6 +190,8 @@ class KioskRuntime:
         elif kind == EffectKind.PROMPT:
             if not self.config.audio.muted:
                 self.on_prompt(effect.arg)
+        elif kind == EffectKind.RETRY_REJECTED:
+            self._retry_rejected()
 
     def _take_still(self) -> None:
         try:
@@ -208,9 +226,12 @@ class KioskRuntime:
             "measures": getattr(request.photo, "measures", {}),
             # how identity was established: 'card' or 'manual' (staff typed the number)
             "id_method": request.student.id_method,
+            # a makeup shoot: taken outside the student's own centre and session
+            "makeup": request.student.match.makeup,
         }
+        session = request.student.session or self.config.kiosk.session
         try:
-            capture_id = self.store.save(request, self.config.kiosk.session, report)
+            capture_id = self.store.save(request, session, report)
         except StoreError as err:
             problem = Problem.DISK_FULL if err.disk_full else Problem.STORE_FAILED
             log.error("saving the capture failed: %s", err)
@@ -226,17 +247,57 @@ class KioskRuntime:
         # UI thread: a fresh roster from the school server replaces the old one.
         self.roster = self.flow.roster = roster
 
+    def _use_schedule(self, schedule: Schedule) -> None:
+        # UI thread: the school's new schedule decides the session from now on.
+        self.flow.set_schedule(schedule)
+
     def _sync_status(self, status: SyncStatus) -> None:
         # Called on the sync thread: hand it to the UI thread.
-        self.post(lambda f: f.set_sync(status.queue_depth, status.online))
+        self.post(lambda f: self._apply_sync(status))
+
+    def _apply_sync(self, status: SyncStatus) -> None:
+        refused_changed = status.rejected != self.flow.sync.rejected_total
+        self.flow.set_sync(status.queue_depth, status.online, last_success=status.last_success,
+                           problem=status.problem, uploads_stopped=status.uploads_stopped)
+        if refused_changed or self.flow.state == State.STAFF:
+            self._refresh_rejected()  # not a query per upload while a backlog drains
+
+    def _refresh_rejected(self) -> None:
+        """The captures the server refused, for staff mode (UI thread)."""
+        try:
+            rows = self.store.rejected_captures(REJECTED_SHOWN)
+            total = self.store.status_counts()["rejected"]
+        except Exception as err:  # staff mode's detail must not take the kiosk down
+            log.error("reading the refused captures failed: %s", type(err).__name__)
+            return
+        self.flow.set_sync(self.flow.sync.queue_depth, self.flow.sync.online, rejected_total=total,
+                           rejected=tuple(RejectedCapture(
+                               r.capture_id[:8], r.id_masked, rejection_reason(r.reason),
+                               _parse_time(r.created_at)) for r in rows))
+
+    def _retry_rejected(self) -> None:
+        """Staff: the refused captures go back in the queue (after fixing the cause)."""
+        try:
+            n = self.store.retry_rejected()
+        except Exception as err:
+            log.error("retrying the refused captures failed: %s", type(err).__name__)
+            return
+        log.info("staff put %d refused captures back in the queue", n)
+        if self.sync_agent is not None:
+            self.sync_agent.wake()
+        self._refresh_rejected()
 
     def _check_disk(self) -> None:
         now = self._clock()
         if now < self._next_disk_check:
             return
-        self._next_disk_check = now + DISK_CHECK_PERIOD
+        staff = self.flow.state == State.STAFF
+        self._next_disk_check = now + (STAFF_CHECK_PERIOD if staff else DISK_CHECK_PERIOD)
         self.flow.set_sync(self.store.pending_count(), self.flow.sync.online)
+        if staff:
+            self._refresh_rejected()
         free_mb = self.store.free_mb()
+        self.flow.set_free_disk(free_mb)
         full = free_mb < self.config.kiosk.min_free_mb
         if full and not self.flow.is_failed(Device.STORE):
             log.error("disk nearly full: %d MB free", free_mb)
@@ -331,3 +392,10 @@ class KioskRuntime:
             if spare > 0:
                 self._stop.wait(spare)
         analyser.close()
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -133,6 +133,16 @@ class Recovery:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A capture the server refused for good (staff mode): nothing personal but the masked ID."""
+
+    capture_id: str
+    id_masked: str
+    reason: str
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One sealed capture waiting for upload (what the PUT body needs but the bytes)."""
 
@@ -425,6 +435,15 @@ class CaptureStore:
                 "SELECT capture_id, upload_error FROM captures WHERE upload_error IS NOT NULL"
                 " AND status IN ('captured', 'uploading') ORDER BY created_at").fetchall()]
 
+    def rejected_captures(self, limit: int = 20) -> list[Refused]:
+        """Refused captures for staff mode, oldest first: id, masked ID number, reason."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT capture_id, id_masked, upload_error, created_at FROM captures"
+                " WHERE upload_error IS NOT NULL AND status IN ('captured', 'uploading')"
+                " ORDER BY created_at, capture_id LIMIT ?", (limit,)).fetchall()
+        return [Refused(*row) for row in rows]
+
     def retry_rejected(self) -> int:
         """Staff: put refused captures back in the queue (after fixing the cause)."""
         with self._lock, self._conn:
@@ -647,6 +666,10 @@ def sealed_document(capture_id: str, request: CaptureRequest, session: str,
         "programme": student.match.programme,
         # 'card' (read from the ID card) or 'manual' (staff typed the number)
         "id_method": getattr(student, "id_method", "card"),
+        # A makeup shoot (accepted outside the student's own centre and session),
+        # and the session the roster has the student in.
+        "makeup": bool(getattr(student.match, "makeup", False)),
+        "roster_session": getattr(student.match, "session", ""),
         "code_payload": student.code_payload,  # the 采集码, opaque
         "consent_version": student.consent_version,
         "consent_time": student.consent_time.isoformat() if student.consent_time else None,

@@ -14,10 +14,14 @@ SyncAgent runs in its own thread (the runtime starts and stops it) and:
 - purges acknowledged captures' files after ``retention_days``;
 - sends a heartbeat every ``heartbeat_seconds``;
 - fetches the centre's roster (with its ETag) into data_dir/server-roster.json
-  and hands a fresh ServerRoster to the runtime.
+  and hands a fresh ServerRoster to the runtime;
+- fetches the centre's session schedule with it into
+  data_dir/server-schedule.json (rewritten only when it changed) and hands
+  a Schedule to the runtime when it differs from the cached one.
 
-It reports SyncStatus (queue_depth, online, last_success, last_error) through
-a callback, from its own thread: the runtime posts it to the UI thread.
+It reports SyncStatus (queue_depth, online, last_success, last_error and
+its kind, a SyncProblem staff can act on) through a callback, from its own
+thread: the runtime posts it to the UI thread.
 Rows left 'uploading' by a crash or stop go back to the queue at start: the
 server's idempotent PUT makes resending safe.
 
@@ -43,8 +47,10 @@ from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, sto
                       wait_exponential_jitter)
 
 import kiosk
+from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config
 from kiosk.roster import SERVER_ROSTER_CACHE, RosterError, ServerRoster
+from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, ScheduleError
 from kiosk.store import CaptureStore, Outgoing, write_private_file
 
 log = logging.getLogger(__name__)
@@ -61,21 +67,37 @@ class SyncStatus:
     queue_depth: int = 0
     online: bool = False
     last_success: datetime | None = None  # last answer that moved things forward
-    last_error: str | None = None  # for staff; never personal data
+    last_error: str | None = None  # for logs and the heartbeat; never personal data
     rejected: int = 0  # captures the server refused for good (staff must look)
     uploads_stopped: bool = False  # 401 / not enrolled: nothing is sent until re-enrolment
+    problem: SyncProblem | None = None  # last_error's kind: what staff mode says to do
 
 
-class _Transient(Exception):
+class _SyncError(Exception):
+    """An error with the SyncProblem staff mode shows for it."""
+
+    problem = SyncProblem.INTERNAL
+
+    def __init__(self, message: str, problem: SyncProblem | None = None) -> None:
+        super().__init__(message)
+        if problem is not None:
+            self.problem = problem
+
+
+class _Transient(_SyncError):
     """Try again later; nothing was acknowledged."""
+
+    problem = SyncProblem.UNREACHABLE
 
 
 class _Rejected(Exception):
     """The server refused this capture for good."""
 
 
-class _AuthStop(Exception):
+class _AuthStop(_SyncError):
     """No usable token: stop uploading until one is enrolled."""
+
+    problem = SyncProblem.TOKEN_REVOKED
 
 
 class _Stopped(Exception):
@@ -94,6 +116,7 @@ class SyncAgent:
         *,
         on_status: Callable[[SyncStatus], None] | None = None,
         on_roster: Callable[[ServerRoster], None] | None = None,
+        on_schedule: Callable[[Schedule], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         monotonic: Callable[[], float] = time.monotonic,
         idle_poll_seconds: float = 5.0,
@@ -110,8 +133,10 @@ class SyncAgent:
         self.data_dir = Path(config.kiosk.data_dir)
         self.token_path = self.data_dir / TOKEN_FILE
         self.roster_cache = self.data_dir / SERVER_ROSTER_CACHE
+        self.schedule_cache = self.data_dir / SERVER_SCHEDULE_CACHE
         self._on_status = on_status or (lambda status: None)
         self._on_roster = on_roster or (lambda roster: None)
+        self._on_schedule = on_schedule or (lambda schedule: None)
         self._now = now
         self._monotonic = monotonic
         self._idle_poll = idle_poll_seconds
@@ -125,6 +150,7 @@ class SyncAgent:
         self._token: str | None = None
         self._token_stamp: tuple[int, int] | None = None
         self._etag = self._cached_etag()
+        self._schedule_doc = self._cached_schedule()
         self._lock = threading.Lock()
         self._status = SyncStatus(queue_depth=store.pending_count())
         self._online = False
@@ -179,7 +205,7 @@ class SyncAgent:
                 break
             except _AuthStop as err:
                 self._online = False
-                self._report(error=str(err), uploads_stopped=True)
+                self._report(error=str(err), problem=err.problem, uploads_stopped=True)
                 log.error("sync stopped: %s", err)
                 try:
                     self._wait_for_new_token()
@@ -188,7 +214,8 @@ class SyncAgent:
                 continue
             except Exception as err:  # a bug must not kill the thread for good
                 log.exception("sync round failed")
-                self._report(error=f"internal error: {type(err).__name__}")
+                self._report(error=f"internal error: {type(err).__name__}",
+                             problem=SyncProblem.INTERNAL)
                 if self._stop.wait(self.sync.backoff_max_seconds):
                     break
                 continue
@@ -220,18 +247,22 @@ class SyncAgent:
             self._heartbeat()
         if self.sync.roster_refresh_seconds and now >= self._next_roster:
             self._next_roster = now + self.sync.roster_refresh_seconds
-            self._pull_roster()
+            if self._pull_roster():  # not a second wait on a server that is down
+                self._pull_schedule()
         self.purge()
         try:
             self._drain_outbox()
         except _Transient as err:
             self._online = False
-            self._report(error=str(err))
+            self._report(error=str(err), problem=err.problem)
             raise
         if self._online:  # a clean round: only refusals are still worth showing
             rejected = self.store.status_counts()["rejected"]
-            self._report(error=f"{rejected} captures refused by the server: see staff mode"
-                         if rejected else None)
+            if rejected:
+                self._report(error=f"{rejected} captures refused by the server: see staff mode",
+                             problem=SyncProblem.REFUSED)
+            else:
+                self._report(error=None)
         else:
             self._report()
 
@@ -310,13 +341,15 @@ class SyncAgent:
         if code in (200, 201):
             receipt = _json(reply)
             if not isinstance(receipt, dict) or not isinstance(receipt.get("received_at"), str):
-                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})")
+                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})",
+                                 SyncProblem.BAD_ANSWER)
             if receipt.get("capture_id") != item.capture_id or receipt.get("digest") != item.digest:
                 raise _Rejected(f"the server's receipt ({code}) names another capture or digest")
             try:
                 datetime.fromisoformat(receipt["received_at"])
             except ValueError:
-                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})") from None
+                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})",
+                                 SyncProblem.BAD_ANSWER) from None
             return receipt["received_at"]
         self._contact_ok()  # it answered: online, even if it said no
         if code == 401:
@@ -324,7 +357,8 @@ class SyncAgent:
         if code == 403:
             if item.kiosk_id == self.kiosk_id:
                 raise _AuthStop(f"403 Forbidden: the server's token is not for kiosk "
-                                f"{self.kiosk_id!r}; enrol with this kiosk id")
+                                f"{self.kiosk_id!r}; enrol with this kiosk id",
+                                SyncProblem.WRONG_KIOSK)
             raise _Rejected(f"403: saved as kiosk {item.kiosk_id!r}, enrolled as another")
         if code == 409:
             raise _Rejected("409 Conflict: the server holds a different capture under this id")
@@ -333,13 +367,14 @@ class SyncAgent:
         if code == 422:
             raise _Rejected("422: the server refused the upload as malformed")
         if code in (408, 425, 429) or code >= 500:
-            raise _Transient(f"capture {item.capture_id}: server answered {code}")
+            raise _Transient(f"capture {item.capture_id}: server answered {code}",
+                             SyncProblem.SERVER_ERROR)
         raise _Rejected(f"unexpected answer {code}")
 
     def _reject(self, item: Outgoing, reason: str) -> None:
         log.error("capture %s not uploaded: %s", item.capture_id, reason)
         self.store.mark_rejected(item.capture_id, reason)
-        self._report(error=f"capture {item.capture_id}: {reason}")
+        self._report(error=f"capture {item.capture_id}: {reason}", problem=SyncProblem.REFUSED)
 
     # ------------------------------------------------------- other requests
 
@@ -355,7 +390,7 @@ class SyncAgent:
             reply = self._request("POST", f"{API}/heartbeat", json=body)
         except _Transient as err:
             self._online = False
-            self._report(error=str(err))
+            self._report(error=str(err), problem=err.problem)
             # Sooner than usual: with an empty queue this is what notices the server is back.
             self._next_heartbeat = self._monotonic() + min(self.sync.heartbeat_seconds, 15.0)
             return
@@ -366,33 +401,34 @@ class SyncAgent:
         else:
             log.warning("heartbeat: server answered %d", reply.status_code)
 
-    def _pull_roster(self) -> None:
+    def _pull_roster(self) -> bool:
+        """Fetch the roster if it changed; False when the server could not be reached."""
         headers = {"If-None-Match": self._etag} if self._etag else {}
         try:
             reply = self._request("GET", f"{API}/roster", headers=headers)
         except _Transient as err:
             self._online = False
-            self._report(error=str(err))
-            return
+            self._report(error=str(err), problem=err.problem)
+            return False
         if reply.status_code == 401:
             raise _AuthStop(_UNAUTHORISED)
         if reply.status_code == 304:
             self._contact_ok()
-            return
+            return True
         if reply.status_code != 200:
             log.warning("roster: server answered %d", reply.status_code)
-            return
+            return True
         try:
             document = _json(reply)
         except _Transient as err:
-            self._report(error=str(err))
-            return
+            self._report(error=str(err), problem=err.problem)
+            return True
         if isinstance(document, dict) and not document.get("rows"):
             # No roster imported on the server for this centre (yet): an empty
             # one would turn every student away, so the local roster stays.
             log.warning("the server has no roster rows for this centre; keeping the current roster")
             self._contact_ok()
-            return
+            return True
         try:
             roster = ServerRoster(
                 document, self.config.kiosk.centre, self.config.kiosk.session,
@@ -401,7 +437,7 @@ class SyncAgent:
                 has_capture=self.store.has_capture, source="server roster")
         except RosterError as err:
             log.error("%s", err)
-            return
+            return True
         etag = reply.headers.get("etag", "")
         cache = {"etag": etag, "fetched_at": self._now().isoformat(), "roster": document}
         write_private_file(self.roster_cache,
@@ -409,6 +445,40 @@ class SyncAgent:
         self._etag = etag or None
         self._contact_ok()
         self._on_roster(roster)
+        return True
+
+    def _pull_schedule(self) -> None:
+        """The centre's sessions: cached on disk (rewritten only when they changed)
+        and handed to the runtime when they differ from what it has."""
+        try:
+            reply = self._request("GET", f"{API}/schedule")
+        except _Transient as err:
+            self._online = False
+            self._report(error=str(err), problem=err.problem)
+            return
+        if reply.status_code == 401:
+            raise _AuthStop(_UNAUTHORISED)
+        if reply.status_code != 200:
+            log.warning("schedule: server answered %d", reply.status_code)
+            return
+        try:
+            document = _json(reply)
+            schedule = Schedule.from_document(document, self.config.kiosk.tz())
+        except _Transient as err:
+            self._report(error=str(err), problem=err.problem)
+            return
+        except ScheduleError as err:
+            log.error("%s", err)
+            return
+        self._contact_ok()
+        if document == self._schedule_doc:
+            return
+        cache = {"fetched_at": self._now().isoformat(), "schedule": document}
+        write_private_file(self.schedule_cache,
+                           json.dumps(cache, ensure_ascii=False).encode("utf-8"))
+        self._schedule_doc = document
+        log.info("new schedule from the school server: %d sessions", len(schedule))
+        self._on_schedule(schedule)
 
     def purge(self) -> list[str]:
         """Delete files of captures acknowledged more than retention_days ago."""
@@ -419,22 +489,24 @@ class SyncAgent:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if not self._token:
-            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path))
+            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path), SyncProblem.NOT_ENROLLED)
         headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
         try:
             reply = self._client.request(method, path, headers=headers, **kwargs)
             reply.read()
         except httpx.TimeoutException as err:
-            raise _Transient(f"school server: timed out ({type(err).__name__})") from None
+            raise _Transient(f"school server: timed out ({type(err).__name__})",
+                             SyncProblem.TIMEOUT) from None
         except httpx.TransportError as err:
-            raise _Transient(f"school server unreachable ({type(err).__name__})") from None
+            raise _Transient(f"school server unreachable ({type(err).__name__})",
+                             SyncProblem.UNREACHABLE) from None
         return reply
 
     def _load_token(self) -> None:
         stamp = self._stamp()
         if stamp is None:
             self._token, self._token_stamp = None, None
-            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path))
+            raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path), SyncProblem.NOT_ENROLLED)
         if stamp != self._token_stamp:
             self._token = self.token_path.read_text(encoding="ascii").strip() or None
             self._token_stamp = stamp
@@ -451,17 +523,25 @@ class SyncAgent:
         with self._lock:
             self._status = replace(self._status, last_success=self._now())
 
-    def _report(self, *, error: object = _KEEP, uploads_stopped: bool = False) -> None:
-        """Publish the status; error: a new last_error (None clears it) or _KEEP."""
+    def _report(self, *, error: object = _KEEP, problem: SyncProblem | None = None,
+                uploads_stopped: bool = False) -> None:
+        """Publish the status; error: a new last_error (None clears it) or _KEEP;
+        problem: the new error's kind (INTERNAL when not given)."""
         counts = self.store.status_counts()
         with self._lock:
+            if error is _KEEP:
+                last_error, kind = self._status.last_error, self._status.problem
+            else:
+                last_error = error  # type: ignore[assignment]
+                kind = None if error is None else (problem or SyncProblem.INTERNAL)
             status = SyncStatus(
                 queue_depth=counts["captured"] + counts["uploading"],
                 online=self._online,
                 last_success=self._status.last_success,
-                last_error=self._status.last_error if error is _KEEP else error,  # type: ignore[arg-type]
+                last_error=last_error,  # type: ignore[arg-type]
                 rejected=counts["rejected"],
                 uploads_stopped=uploads_stopped,
+                problem=kind,
             )
             changed = status != self._status
             self._status = status
@@ -470,6 +550,12 @@ class SyncAgent:
                 self._on_status(status)
             except Exception:  # the UI's trouble must not stop the uploads
                 log.exception("sync status callback failed")
+
+    def _cached_schedule(self) -> Any:
+        try:
+            return json.loads(self.schedule_cache.read_text(encoding="utf-8")).get("schedule")
+        except (OSError, ValueError, AttributeError):
+            return None
 
     def _cached_etag(self) -> str | None:
         try:
@@ -504,7 +590,30 @@ def _json(reply: httpx.Response) -> Any:
     try:
         return reply.json()
     except ValueError:
-        raise _Transient(f"unreadable answer from the school server ({reply.status_code})") from None
+        raise _Transient(f"unreadable answer from the school server ({reply.status_code})",
+                         SyncProblem.BAD_ANSWER) from None
+
+
+# How the reasons _put/_upload record on a refused row begin, by kind (older
+# rows hold the same texts: classifying by prefix needs no new column).
+_REASON_PREFIXES = (
+    ("409", RejectReason.CONFLICT),
+    ("413", RejectReason.TOO_LARGE),
+    ("422", RejectReason.MALFORMED),
+    ("403", RejectReason.OTHER_KIOSK),
+    ("sealed file missing", RejectReason.FILE_MISSING),
+    ("sealed file does not match", RejectReason.FILE_DAMAGED),
+    ("the server's receipt", RejectReason.BAD_RECEIPT),
+)
+
+
+def rejection_reason(reason: str | None) -> RejectReason:
+    """The kind of a refused capture's upload_error, for staff mode's plain words."""
+    text = (reason or "").strip()
+    for prefix, kind in _REASON_PREFIXES:
+        if text.startswith(prefix):
+            return kind
+    return RejectReason.OTHER
 
 
 def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, State
+from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import (
     CaptureRequest,
     EffectKind,
+    RejectedCapture,
     RosterMatch,
     RosterOutcome,
     SessionFlow,
@@ -22,6 +24,8 @@ from kiosk.flow import (
 )
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import check_character
+from kiosk.roster import CsvRoster
+from kiosk.schedule import Schedule, SessionSlot
 
 CODE = "CHSI-TEST-0123456789abcdefXYZ"
 
@@ -51,7 +55,7 @@ class DictRoster:
     def __init__(self, outcomes: dict[str, RosterOutcome]) -> None:
         self.outcomes = outcomes
 
-    def lookup(self, card: IdCard) -> RosterMatch:
+    def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         outcome = self.outcomes.get(card.id_number, RosterOutcome.NOT_EXPECTED)
         return RosterMatch(outcome, programme="会计学", student_ref="ref-" + card.id_number[-4:])
 
@@ -610,3 +614,222 @@ def test_code_already_bound_to_another_student_is_refused(clock: Clock) -> None:
     assert flow.view().problem == Problem.CODE_USED_BY_OTHER
     flow.code_scanned("CHSI-MINE-000000000000000")  # the student's own earlier code: a retake
     assert flow.state == State.GUIDE
+
+
+# ----------------------------------------------------------- staff mode pages
+
+
+def unlocked_staff(flow: SessionFlow) -> SessionFlow:
+    flow.press(Button.STAFF)
+    flow.enter_pin("2468")
+    assert flow.state == State.STAFF and flow.staff_unlocked
+    return flow
+
+
+def test_staff_pages_open_only_after_the_pin_and_reset_on_leaving(flow: SessionFlow) -> None:
+    flow.press(Button.STAFF)
+    flow.press(Button.STAFF_SYNC)
+    assert flow.view().staff_page == "status"  # locked: the PIN pad, no pages
+    flow.enter_pin("2468")
+    for button, page in ((Button.STAFF_SYNC, "sync"), (Button.STAFF_REJECTED, "rejected"),
+                         (Button.STAFF_SCHEDULE, "schedule"), (Button.STAFF_STATUS, "status"),
+                         (Button.STAFF_REJECTED, "rejected")):
+        flow.press(button)
+        assert flow.view().staff_page == page
+    flow.press(Button.STAFF_EXIT)
+    assert flow.state == State.ATTRACT and flow.view().staff_page == "status"
+    flow.press(Button.STAFF_SYNC)  # not in staff mode: nothing
+    unlocked_staff(flow)
+    assert flow.view().staff_page == "status"  # staff mode opens on its first page
+
+
+def test_retry_rejected_is_asked_of_the_runtime_only_when_unlocked(flow: SessionFlow) -> None:
+    flow.press(Button.RETRY_REJECTED)
+    flow.press(Button.STAFF)
+    flow.drain_effects()
+    flow.press(Button.RETRY_REJECTED)
+    assert kinds(flow) == []
+    flow.enter_pin("2468")
+    flow.press(Button.RETRY_REJECTED)
+    assert kinds(flow) == [EffectKind.RETRY_REJECTED]
+    assert flow.state == State.STAFF
+
+
+def test_sync_detail_reaches_the_view_and_survives_queue_updates(flow: SessionFlow) -> None:
+    at = datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)
+    refused = (RejectedCapture("a1b2c3d4", "110101********1236", RejectReason.CONFLICT),)
+    flow.sync = SyncInfo(configured=True)
+    flow.set_sync(2, False, last_success=at, problem=SyncProblem.TOKEN_REVOKED,
+                  uploads_stopped=True, rejected=refused, rejected_total=1)
+    flow.set_sync(3, False)  # the runtime's periodic queue count keeps the rest
+    flow.set_free_disk(4096)
+    v = unlocked_staff(flow).view()
+    assert v.sync.queue_depth == v.queue_depth == 3 and not v.online and v.sync_configured
+    assert v.sync.last_success == at and v.sync.problem == SyncProblem.TOKEN_REVOKED
+    assert v.sync.uploads_stopped and v.sync.rejected == refused and v.free_mb == 4096
+    assert GOOD_ID not in repr(v)
+
+
+# ------------------------------------------------------------------ sessions
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 22, tzinfo=TZ)  # a Sunday at a learning centre in Beijing
+MORNING_ID = make_id("11010119990307002")  # == GOOD_ID
+AFTERNOON_ID = make_id("11010120000101004")
+EVENING_ID = make_id("31010420001102246")
+ELSEWHERE_ID = make_id("51010720000405358")
+
+
+class WallClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def schedule_document() -> dict:
+    """As GET /api/v1/schedule answers (times in UTC)."""
+    def session(name: str, start: int, end: int) -> dict:
+        return {"session": name, "centre": "centre-a",
+                "starts_at": (DAY + timedelta(hours=start)).astimezone(timezone.utc).isoformat(),
+                "ends_at": (DAY + timedelta(hours=end)).astimezone(timezone.utc).isoformat()}
+    return {"centre": "centre-a", "sessions": [
+        session("afternoon", 14, 17), session("morning", 9, 12), session("evening", 19, 21),
+        session("monday", 24 + 9, 24 + 12)]}
+
+
+@pytest.fixture
+def roster_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_text("id_number,name,programme,centre,session\n"
+                    f"{MORNING_ID},张三,会计学,centre-a,morning\n"
+                    f"{AFTERNOON_ID},李四,法学,centre-a,Afternoon\n"
+                    f"{EVENING_ID},王五,法学,centre-a,evening\n"
+                    f"{ELSEWHERE_ID},赵六,法学,centre-b,morning\n", encoding="utf-8")
+    return path
+
+
+def session_flow(clock: Clock, wall: WallClock, roster_csv: Path, *, makeup: bool = False,
+                 schedule: bool = True) -> SessionFlow:
+    roster = CsvRoster(roster_csv, "centre-a", "config-session", makeup_mode=makeup,
+                       secret=b"test-secret")
+    flow = SessionFlow(FlowConfig(), roster, consent_version="v", staff_pin="2468", clock=clock,
+                       session="config-session", tz=TZ, now=wall)
+    if schedule:
+        flow.set_schedule(Schedule.from_document(schedule_document(), TZ))
+    return flow
+
+
+def identify(flow: SessionFlow, id_number: str) -> State:
+    flow.press(Button.START)
+    flow.card_presented(card(id_number))
+    return flow.state
+
+
+def test_the_session_whose_window_covers_now_is_recorded(clock: Clock, roster_csv: Path) -> None:
+    wall = WallClock(DAY + timedelta(hours=10))
+    flow = session_flow(clock, wall, roster_csv)
+    assert identify(flow, MORNING_ID) == State.CONFIRM
+    assert flow.student is not None and flow.student.session == "morning"
+    assert not flow.student.match.makeup
+    flow.press(Button.NOT_ME)
+    # The same booth in the afternoon: the afternoon's students, recorded as such.
+    wall.now = DAY + timedelta(hours=15)
+    assert identify(flow, AFTERNOON_ID) == State.CONFIRM
+    assert flow.student is not None and flow.student.session == "afternoon"
+    flow.press(Button.NOT_ME)
+    assert identify(flow, EVENING_ID) == State.NOT_ON_ROSTER  # later today: not yet
+    assert flow.view().problem == Problem.OTHER_CENTRE
+
+
+def test_a_student_of_a_past_session_is_a_makeup_only_when_allowed(clock: Clock,
+                                                                    roster_csv: Path) -> None:
+    wall = WallClock(DAY + timedelta(hours=15))
+    flow = session_flow(clock, wall, roster_csv)
+    assert identify(flow, MORNING_ID) == State.NOT_ON_ROSTER
+    assert flow.view().problem == Problem.MISSED_SESSION
+    flow.press(Button.DONE)
+    assert identify(flow, ELSEWHERE_ID) == State.NOT_ON_ROSTER
+    assert flow.view().problem == Problem.OTHER_CENTRE
+
+    flow = session_flow(clock, wall, roster_csv, makeup=True)
+    assert identify(flow, MORNING_ID) == State.CONFIRM
+    student = flow.student
+    assert student is not None and student.match.makeup and student.match.session == "morning"
+    assert student.session == "afternoon"  # taken during the afternoon session
+    flow.press(Button.NOT_ME)
+    assert identify(flow, AFTERNOON_ID) == State.CONFIRM  # their own session: not a makeup
+    assert flow.student is not None and not flow.student.match.makeup
+
+
+def test_a_makeup_between_sessions_keeps_the_missed_session(clock: Clock, roster_csv: Path) -> None:
+    wall = WallClock(DAY + timedelta(hours=12, minutes=30))  # lunch: no session covers now
+    flow = session_flow(clock, wall, roster_csv, makeup=True)
+    assert flow.view().session == ""
+    assert identify(flow, MORNING_ID) == State.CONFIRM
+    assert flow.student is not None and flow.student.match.makeup
+    assert flow.student.session == "morning"
+    flow.press(Button.NOT_ME)
+    closed = session_flow(clock, wall, roster_csv)
+    assert identify(closed, AFTERNOON_ID) == State.NOT_ON_ROSTER  # not before 14:00
+    closed.press(Button.DONE)
+    assert identify(closed, MORNING_ID) == State.NOT_ON_ROSTER
+    assert closed.view().problem == Problem.MISSED_SESSION
+
+
+def test_the_recorded_session_reaches_the_capture_request(clock: Clock, roster_csv: Path) -> None:
+    wall = WallClock(DAY + timedelta(hours=9, minutes=59))
+    flow = session_flow(clock, wall, roster_csv, makeup=True)
+    flow.card_presented(card(MORNING_ID))
+    wall.now = DAY + timedelta(hours=12, minutes=5)  # the window closes mid-session
+    for step in (lambda: flow.press(Button.CONFIRM_IDENTITY), lambda: flow.press(Button.AGREE),
+                 lambda: flow.code_scanned(CODE), lambda: flow.press(Button.TAKE_PHOTO),
+                 lambda: (clock.advance(3), flow.tick()), lambda: flow.photo_ready(Photo())):
+        step()
+    flow.drain_effects()
+    flow.press(Button.ACCEPT_PHOTO)
+    saves = [e.arg for e in flow.drain_effects() if e.kind == EffectKind.SAVE_CAPTURE]
+    assert len(saves) == 1
+    # decided when the student was identified, as a regular of the morning
+    assert saves[0].student.session == "morning" and not saves[0].student.match.makeup
+
+
+@pytest.mark.parametrize("schedule", ["none", "empty"])
+def test_without_a_schedule_the_config_session_rules(clock: Clock, roster_csv: Path,
+                                                     schedule: str) -> None:
+    wall = WallClock(DAY + timedelta(hours=10))
+    flow = session_flow(clock, wall, roster_csv, makeup=True, schedule=False)
+    if schedule == "empty":  # the school imported none for this centre
+        flow.set_schedule(Schedule.from_document({"centre": "centre-a", "sessions": []}, TZ))
+    v = flow.view()
+    assert not v.schedule_known and v.session == "config-session" and v.session_now is None
+    assert identify(flow, MORNING_ID) == State.CONFIRM
+    assert flow.student is not None and flow.student.session == "config-session"
+    assert flow.student.match.makeup  # "morning" is not the config's session
+    # and without makeup mode, as before: another session is "other centre or session"
+    flow = session_flow(clock, wall, roster_csv, schedule=False)
+    assert identify(flow, MORNING_ID) == State.NOT_ON_ROSTER
+    assert flow.view().problem == Problem.OTHER_CENTRE
+
+
+def test_view_shows_todays_session_window_and_staff_the_schedule(clock: Clock,
+                                                                 roster_csv: Path) -> None:
+    wall = WallClock(DAY + timedelta(hours=10))
+    flow = session_flow(clock, wall, roster_csv)
+    v = flow.view()
+    assert v.schedule_known and v.session == "morning" and v.sessions_today == 3
+    assert v.session_now is not None and v.session_now.name == "morning"
+    assert v.session_now.starts_at.hour == 9 and v.session_now.starts_at.tzinfo == TZ
+    assert v.session_next is not None and v.session_next.name == "afternoon"
+    assert v.schedule == ()  # only staff mode lists it
+    wall.now = DAY + timedelta(hours=12, minutes=30)
+    v = flow.view()
+    assert v.session_now is None and v.session == "" and v.session_next.name == "afternoon"
+    wall.now = DAY + timedelta(hours=22)
+    v = flow.view()
+    assert v.session_now is None and v.session_next is None and v.sessions_today == 3
+    rows = unlocked_staff(flow).view().schedule
+    assert [s.name for s in rows] == ["morning", "afternoon", "evening", "monday"]
+    assert [s.when(wall.now) for s in rows] == ["past", "past", "past", "later"]
+    assert flow.view().makeup_mode is False

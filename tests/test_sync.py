@@ -34,12 +34,14 @@ from PIL import Image
 
 from fault_proxy import Fault, FaultProxy
 from kiosk.cli import main as kiosk_main
+from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config, parse_config
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
 from kiosk.roster import SERVER_ROSTER_CACHE, ServerRoster
+from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
 from kiosk.store import CaptureStore
-from kiosk.sync import SyncAgent, SyncStatus, enrol
+from kiosk.sync import SyncAgent, SyncStatus, enrol, rejection_reason
 from server.harness import Deployment
 
 CENTRE = "centre-sync"
@@ -105,6 +107,7 @@ class Booth:
     clock: Clock = field(default_factory=Clock)
     agents: list[SyncAgent] = field(default_factory=list)
     rosters: list[ServerRoster] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
 
     @property
     def kiosk_id(self) -> str:
@@ -116,8 +119,8 @@ class Booth:
 
     def agent(self, **kwargs: Any) -> SyncAgent:
         a = SyncAgent(self.store, self.config, on_status=self.statuses.append,
-                      on_roster=self.rosters.append, now=self.clock, idle_poll_seconds=0.05,
-                      **kwargs)
+                      on_roster=self.rosters.append, on_schedule=self.schedules.append,
+                      now=self.clock, idle_poll_seconds=0.05, **kwargs)
         self.agents.append(a)
         a.start()
         return a
@@ -319,6 +322,7 @@ def test_server_down_queue_grows_then_syncs(make_booth: Callable[..., Booth],
     wait_until(lambda: not agent.status.online and agent.status.queue_depth == 3
                and agent.status.last_error is not None, what="offline status")
     assert "unreachable" in (agent.status.last_error or "")
+    assert agent.status.problem == SyncProblem.UNREACHABLE  # staff mode's plain words
     time.sleep(0.3)  # a few backoff rounds
     ids.append(booth.save(3))
     wait_until(lambda: agent.status.queue_depth == 4, what="queue grows")
@@ -331,6 +335,8 @@ def test_server_down_queue_grows_then_syncs(make_booth: Callable[..., Booth],
     wait_until(all_acknowledged(booth, ids), what="sync after the server is back")
     wait_until(lambda: agent.status.online and agent.status.queue_depth == 0, what="online")
     assert sorted(booth.server_rows()) == sorted(ids)
+    wait_until(lambda: agent.status.problem is None, what="the problem cleared")
+    assert agent.status.last_error is None
 
 
 def test_real_server_restart(make_booth: Callable[..., Booth], deployment: Deployment,
@@ -368,6 +374,7 @@ def test_revoked_token_stops_uploads(make_booth: Callable[..., Booth], deploymen
     agent.wake()
     wait_until(lambda: agent.status.uploads_stopped, what="uploads stopped")
     assert "401" in (agent.status.last_error or "") and "revoked" in agent.status.last_error
+    assert agent.status.problem == SyncProblem.TOKEN_REVOKED
     assert not agent.status.online and agent.status.queue_depth == 1
     puts = proxy.count("PUT", "/api/v1/captures/")
     time.sleep(0.5)
@@ -387,6 +394,7 @@ def test_not_enrolled_is_reported(make_booth: Callable[..., Booth]) -> None:
     agent = booth.agent()
     wait_until(lambda: agent.status.uploads_stopped, what="not enrolled")
     assert "not enrolled" in (agent.status.last_error or "")
+    assert agent.status.problem == SyncProblem.NOT_ENROLLED
     assert agent.status.queue_depth == 1
 
 
@@ -415,6 +423,10 @@ def test_conflict_is_reported_and_not_acknowledged(make_booth: Callable[..., Boo
     assert "409" in (agent.status.last_error or "") or "refused" in (agent.status.last_error or "")
     assert agent.status.queue_depth == 1  # still counts: staff must act
     assert booth.store.rejected() == [(clash, row["upload_error"])]
+    assert agent.status.problem == SyncProblem.REFUSED
+    refused = booth.store.rejected_captures()
+    assert [(r.capture_id, r.id_masked) for r in refused] == [(clash, "110101********1236")]
+    assert rejection_reason(refused[0].reason) == RejectReason.CONFLICT
     assert booth.server_rows()[clash][0] == hashlib.sha256(other).hexdigest()
     attempts = row["attempts"]
     time.sleep(0.3)
@@ -483,6 +495,81 @@ def test_roster_is_pulled_with_etag_and_matches_server_refs(
         assert roster.lookup(IdCard(id_number="44010619990721135X", name="")).outcome \
             == RosterOutcome.NOT_EXPECTED
     assert ID_NUMBER not in cache.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ schedule
+
+
+def schedule_csv(tmp_path: Path, centre: str, sessions: list[tuple[str, datetime, datetime]],
+                 name: str = "schedule.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("centre,session,starts_at,ends_at\n" + "".join(
+        f"{centre},{session},{start.isoformat()},{end.isoformat()}\n"
+        for session, start, end in sessions), encoding="utf-8")
+    return path
+
+
+def test_schedule_is_pulled_cached_and_known_after_an_offline_restart(
+        make_booth: Callable[..., Booth], deployment: Deployment, proxy: FaultProxy,
+        tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    hour = timedelta(hours=1)
+    first = schedule_csv(tmp_path, CENTRE, [("Sched-Now", now - hour, now + hour),
+                                            ("sched-later", now + 3 * hour, now + 5 * hour),
+                                            ("sched-past", now - 5 * hour, now - 3 * hour)])
+    assert deployment.cli("import-schedule", str(first)).code == 0
+    booth = make_booth(proxy.url, roster_refresh_seconds=0.1)
+    agent = booth.agent()
+    wait_until(lambda: len(booth.schedules) == 1, what="schedule")
+    cache = booth.data_dir / SERVER_SCHEDULE_CACHE
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
+    written = cache.stat().st_mtime_ns
+    wait_until(lambda: proxy.count("GET", "/api/v1/schedule") >= 3, what="refreshes")
+    assert len(booth.schedules) == 1  # unchanged: no news for the runtime...
+    assert cache.stat().st_mtime_ns == written  # ...and no rewrite of the SD card
+
+    schedule = booth.schedules[0]
+    assert [s.name for s in schedule.sessions] == ["sched-past", "sched-now", "sched-later"]
+    assert schedule.current(now).name == "sched-now"
+    slot = schedule.slot(now)
+    assert slot.current == ("sched-now",) and slot.ended == {"sched-past"}
+    assert schedule.sessions[1].starts_at.utcoffset() == timedelta(hours=8)  # Asia/Shanghai
+
+    # The school changes it: the booth follows.
+    second = schedule_csv(tmp_path, CENTRE, [("sched-now", now - hour, now + 2 * hour)], "b.csv")
+    assert deployment.cli("import-schedule", str(second)).code == 0
+    wait_until(lambda: len(booth.schedules) == 2, what="the new schedule")
+    assert [s.name for s in booth.schedules[1].sessions] == ["sched-now"]
+
+    # Offline restart: the cache is all there is.
+    agent.stop()
+    proxy.refuse(True)
+    again = load_cached_schedule(booth.data_dir, booth.config.kiosk.tz())
+    assert again is not None and again.current(now).name == "sched-now"
+    assert again.current(now).ends_at == booth.schedules[1].sessions[0].ends_at
+
+
+def test_a_schedule_the_kiosk_cannot_use_is_ignored(tmp_path: Path) -> None:
+    answers = iter([{"centre": CENTRE, "sessions": [{"session": "x", "centre": CENTRE,
+                                                      "starts_at": "not a time", "ends_at": ""}]},
+                    {"centre": CENTRE, "sessions": []}])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/schedule"):
+            return httpx.Response(200, json=next(answers, {"centre": CENTRE, "sessions": []}))
+        if request.url.path.endswith("/roster"):
+            return httpx.Response(304)
+        return httpx.Response(204)
+
+    booth, agent = mock_booth(tmp_path, handler, roster_refresh_seconds=0.05)
+    try:
+        agent.start()
+        wait_until(lambda: len(booth.schedules) == 1, what="the empty schedule")
+        assert len(booth.schedules[0]) == 0  # the runtime treats it as no schedule
+        assert json.loads((booth.data_dir / SERVER_SCHEDULE_CACHE).read_text())["schedule"] == {
+            "centre": CENTRE, "sessions": []}
+    finally:
+        booth.close()
 
 
 # ------------------------------------------------------------ fault injection
@@ -627,6 +714,125 @@ def test_runtime_runs_the_agent_and_feeds_the_flow(tmp_path: Path, deployment: D
         again.stop()
 
 
+def test_runtime_records_the_schedules_session_makeups_and_lets_staff_retry_refusals(
+        tmp_path: Path, deployment: Deployment) -> None:
+    from kiosk.codes import Button, State
+    from kiosk.runtime import KioskRuntime
+
+    centre, past_id = "centre-sched", "310104200011022468"
+    now, hour = datetime.now(timezone.utc), timedelta(hours=1)
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("id_number,name,programme,centre,session\n"
+                          f"{ID_NUMBER},{NAME},法学,{centre},sched-now\n"
+                          f"{past_id},李四,会计学,{centre},sched-past\n", encoding="utf-8")
+    assert deployment.cli("import-roster", str(roster_csv)).code == 0
+    sessions = [("sched-now", now - hour, now + hour), ("sched-past", now - 4 * hour, now - 2 * hour)]
+    assert deployment.cli("import-schedule", str(schedule_csv(tmp_path, centre, sessions))).code == 0
+    data_dir = tmp_path / "sched"
+    enrol(deployment.server.url, deployment.enrol_code(centre), "kiosk-sched", data_dir)
+    root = Path(__file__).resolve().parents[1]
+    config = parse_config({
+        "kiosk": {"id": "kiosk-sched", "centre": centre, "session": "config-session",
+                  "data_dir": str(data_dir)},
+        "audio": {"muted": True},
+        "flow": {"countdown_seconds": 0},
+        "roster": {"path": str(root / "examples" / "roster-demo.csv"), "makeup_mode": True},
+        "sync": {"server_url": deployment.server.url, "roster_refresh_seconds": 0.5,
+                 "server_public_key": base64.b64encode(deployment.public_key).decode(),
+                 "backoff_initial_seconds": 0.05, "backoff_max_seconds": 0.5},
+    }).as_demo()
+    runtime = KioskRuntime(config)
+    flow = runtime.flow
+    assert flow.schedule is None and flow.view().session == "config-session"
+
+    def poll_until(check: Callable[[], bool], what: str) -> None:
+        wait_until(lambda: (runtime.poll(), check())[1], what=what)
+
+    def capture(card: IdCard, n: int) -> str:
+        """One student through the flow; the still comes from the test, not the camera."""
+        flow.card_presented(card)
+        assert flow.state == State.CONFIRM, flow.view().problem
+        for button in (Button.CONFIRM_IDENTITY, Button.AGREE):
+            flow.press(button)
+        flow.code_scanned(f"{PAYLOAD}-{n}")
+        flow.press(Button.TAKE_PHOTO)
+        flow.tick()
+        flow.photo_ready(Photo(jpeg(n)))
+        flow.drain_effects()  # lights, still, prompts: no devices here
+        flow.press(Button.ACCEPT_PHOTO)
+        for effect in flow.drain_effects():
+            runtime._carry_out(effect)  # SAVE_CAPTURE: the runtime's own save
+        poll_until(lambda: flow.state == State.RECEIPT, "saved")
+        capture_id = flow.view().capture_id
+        flow.press(Button.DONE)
+        return capture_id
+
+    runtime.start()
+    try:
+        poll_until(lambda: flow.schedule is not None and isinstance(flow.roster, ServerRoster),
+                   "schedule and roster from the server")
+        view = runtime.poll()
+        assert view.schedule_known and view.session == "sched-now"
+        assert view.session_now is not None and view.session_now.name == "sched-now"
+        regular = capture(IdCard(id_number=ID_NUMBER, name=NAME), 0)
+        makeup = capture(IdCard(id_number=past_id, name="李四"), 1)
+        poll_until(lambda: runtime.store.status_counts()["acknowledged"] == 2, "uploads")
+        out = tmp_path / "export"
+        assert deployment.cli("export", "--out", str(out), "--centre", centre).code == 0
+        with (out / "manifest.csv").open(encoding="utf-8-sig") as f:
+            manifest = {r["capture_id"]: r for r in csv.DictReader(f)}
+        assert manifest[regular]["session"] == "sched-now"
+        assert (manifest[regular]["makeup"], manifest[regular]["roster_session"]) == ("false", "sched-now")
+        assert manifest[makeup]["session"] == "sched-now"  # taken during this session...
+        assert (manifest[makeup]["makeup"], manifest[makeup]["roster_session"]) == ("true", "sched-past")
+
+        # A capture the server refuses for good: staff see it, fix the cause, retry.
+        clash = uuid.uuid4().hex
+        other = SealedBox(PublicKey(deployment.public_key)).encrypt(b'{"spec_jpeg": ""}')
+        token = (data_dir / "sync.token").read_text().strip()
+        assert httpx.put(f"{deployment.server.url}/api/v1/captures/{clash}",
+                         headers={"Authorization": f"Bearer {token}"},
+                         json={"kiosk_id": "kiosk-sched", "session": "sched-now",
+                               "created_at": "2026-06-20T09:30:00+08:00",
+                               "digest": hashlib.sha256(other).hexdigest(),
+                               "sealed": base64.b64encode(other).decode()}).status_code == 201
+        runtime.store.save(request(9), "sched-now", {}, capture_id=clash)
+        assert runtime.sync_agent is not None
+        runtime.sync_agent.wake()
+        poll_until(lambda: len(flow.view().sync.rejected) == 1, "the refusal in staff detail")
+        view = runtime.poll()
+        refused = view.sync.rejected[0]
+        assert (refused.short_id, refused.id_masked, refused.reason) == (
+            clash[:8], "110101********1236", RejectReason.CONFLICT)
+        assert view.sync.rejected_total == 1 and view.sync.problem == SyncProblem.REFUSED
+        assert ID_NUMBER not in repr(view) and NAME not in repr(view)
+
+        runtime.press(Button.STAFF)
+        runtime.enter_pin("2468")
+        runtime.press(Button.STAFF_REJECTED)
+        view = runtime.poll()
+        assert view.staff_page == "rejected" and view.free_mb > 0 and view.sync.last_success
+
+        def attempts() -> int:
+            return next(r["attempts"] for r in Booth(deployment, config, runtime.store).rows()
+                        if r["capture_id"] == clash)
+
+        before = attempts()
+        runtime.press(Button.RETRY_REJECTED)
+        runtime.poll()
+        poll_until(lambda: attempts() > before and len(flow.view().sync.rejected) == 1,
+                   "sent again, refused again")
+    finally:
+        runtime.stop()
+    # Offline restart: the cached schedule decides the session from the start.
+    again = KioskRuntime(config)
+    try:
+        assert again.flow.schedule is not None
+        assert again.flow.view().session == "sched-now"
+    finally:
+        again.stop()
+
+
 @pytest.mark.parametrize("sync, message", [
     ({"server_url": "https://school.example"}, "server_public_key is required"),
     ({"server_url": "ftp://school.example", "server_public_key": base64.b64encode(b"k" * 32).decode()},
@@ -676,8 +882,8 @@ def mock_booth(tmp_path: Path, handler: Callable[[httpx.Request], httpx.Response
     (data_dir / "sync.token").write_text("token\n")
     booth = Booth(None, config, store)  # type: ignore[arg-type]
     agent = SyncAgent(store, config, on_status=booth.statuses.append, now=booth.clock,
-                      on_roster=booth.rosters.append, idle_poll_seconds=0.05,
-                      transport=httpx.MockTransport(handler))
+                      on_roster=booth.rosters.append, on_schedule=booth.schedules.append,
+                      idle_poll_seconds=0.05, transport=httpx.MockTransport(handler))
     booth.agents.append(agent)
     return booth, agent
 
@@ -689,12 +895,14 @@ def receipt_for(request: httpx.Request, digest: str | None = None) -> httpx.Resp
                                      "received_at": "2026-11-22T12:00:00"})
 
 
-@pytest.mark.parametrize("answer, reason", [
-    (lambda r: httpx.Response(413, json={"detail": "big"}), "413"),
-    (lambda r: httpx.Response(422, json={"detail": []}), "422"),
-    (lambda r: receipt_for(r, digest="0" * 64), "another capture or digest"),
+@pytest.mark.parametrize("answer, reason, kind", [
+    (lambda r: httpx.Response(413, json={"detail": "big"}), "413", RejectReason.TOO_LARGE),
+    (lambda r: httpx.Response(422, json={"detail": []}), "422", RejectReason.MALFORMED),
+    (lambda r: receipt_for(r, digest="0" * 64), "another capture or digest", RejectReason.BAD_RECEIPT),
+    (lambda r: httpx.Response(418), "unexpected answer 418", RejectReason.OTHER),
 ])
-def test_refusals_set_the_capture_aside(tmp_path: Path, answer: Callable, reason: str) -> None:
+def test_refusals_set_the_capture_aside(tmp_path: Path, answer: Callable, reason: str,
+                                        kind: RejectReason) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/heartbeat"):
             return httpx.Response(204)
@@ -707,7 +915,51 @@ def test_refusals_set_the_capture_aside(tmp_path: Path, answer: Callable, reason
         wait_until(lambda: agent.status.rejected == 1, what="rejection")
         assert booth.store.rejected()[0][0] == capture_id
         assert reason in booth.store.rejected()[0][1]
+        assert rejection_reason(booth.store.rejected()[0][1]) == kind
         assert booth.statuses_by_id()[capture_id] == "captured"
+        assert agent.status.problem == SyncProblem.REFUSED
+    finally:
+        booth.close()
+
+
+def test_a_sealed_file_gone_or_damaged_on_the_card_is_set_aside(tmp_path: Path) -> None:
+    booth, agent = mock_booth(tmp_path, lambda r: httpx.Response(204) if r.url.path.endswith(
+        "/heartbeat") else receipt_for(r))
+    try:
+        gone, damaged, fine = booth.save(0), booth.save(1), booth.save(2)
+        (booth.data_dir / "sealed" / f"{gone}.sealed").unlink()
+        path = booth.data_dir / "sealed" / f"{damaged}.sealed"
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF
+        path.write_bytes(bytes(data))
+        agent.start()
+        wait_until(all_acknowledged(booth, [fine]), what="the good one")
+        wait_until(lambda: agent.status.rejected == 2, what="two set aside")
+        reasons = {r.capture_id: rejection_reason(r.reason) for r in booth.store.rejected_captures()}
+        assert reasons == {gone: RejectReason.FILE_MISSING, damaged: RejectReason.FILE_DAMAGED}
+    finally:
+        booth.close()
+
+
+@pytest.mark.parametrize("answer, problem", [
+    (lambda r: httpx.Response(503, json={"detail": "storage down"}), SyncProblem.SERVER_ERROR),
+    (lambda r: httpx.Response(201, content=b"<html>proxy error</html>"), SyncProblem.BAD_ANSWER),
+    (lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)), SyncProblem.TIMEOUT),
+    (lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused", request=r)), SyncProblem.UNREACHABLE),
+])
+def test_transient_trouble_is_named_for_staff(tmp_path: Path, answer: Callable,
+                                              problem: SyncProblem) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/heartbeat"):
+            return httpx.Response(204)
+        return answer(request)
+
+    booth, agent = mock_booth(tmp_path, handler)
+    try:
+        booth.save(0)
+        agent.start()
+        wait_until(lambda: agent.status.problem == problem, what=f"problem {problem.value}")
+        assert agent.status.queue_depth == 1 and booth.store.rejected() == []  # only waiting
     finally:
         booth.close()
 
@@ -728,6 +980,7 @@ def test_forbidden_kiosk_id_stops_uploads(tmp_path: Path) -> None:
         agent.start()
         wait_until(lambda: agent.status.uploads_stopped, what="stop")
         assert "403" in (agent.status.last_error or "")
+        assert agent.status.problem == SyncProblem.WRONG_KIOSK
         time.sleep(0.2)
         assert sum("/captures/" in c for c in calls) == 1
     finally:

@@ -31,9 +31,9 @@ FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 TOUR_SHOTS = [
     "attract", "not_on_roster", "identify", "confirm", "consent", "scan_code", "guide",
     "countdown", "capturing", "review", "saving", "receipt", "manual_entry", "call_staff", "staff_pin",
-    "staff",
+    "staff", "staff_sync", "staff_rejected", "staff_schedule",
 ]  # fmt: skip
-KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check)\.[A-Za-z0-9_.]+$")
+KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason)\.[A-Za-z0-9_.]+$")
 
 PROBE = """
 import os
@@ -166,6 +166,111 @@ def test_every_screen_fits_and_is_translated(tmp_path: Path, size: tuple[int, in
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     for name in report:
         assert_not_blank(out / f"{name}.png", size)
+
+
+TOUCH = """
+import json, os, sys
+os.environ["KIVY_NO_ARGS"] = "1"
+from pathlib import Path
+from kiosk.config import load_config
+from kiosk.runtime import KioskRuntime
+from kiosk.screens.app import KioskApp, configure_kivy
+from kivy.clock import Clock
+from kivy.tests.common import UnitTestTouch
+
+config = load_config(Path(sys.argv[1])).as_demo()
+configure_kivy(config)
+runtime = KioskRuntime(config)
+app = KioskApp(runtime, config, demo=True)
+out = {"steps": []}
+
+def shown(w):
+    while w is not None and w is not w.parent:
+        if w.opacity == 0:
+            return False
+        w = w.parent
+    return True
+
+def tap(screen, cls, **attrs):
+    for w in app.root.get_screen(screen).walk(restrict=True):
+        if type(w).__name__ == cls and all(getattr(w, k, None) == v for k, v in attrs.items()) and shown(w):
+            x, y = w.to_window(*w.center)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+            return
+    raise LookupError((screen, cls, attrs))
+
+def showing(screen, unlocked=None):
+    # the window shows this screen (not just the flow's state)
+    def ready():
+        view = runtime.flow.view()
+        return (app.root.current == screen and view.state.value == screen
+                and (unlocked is None or view.staff_unlocked == unlocked))
+    return ready
+
+# (wait until, then do): each tap waits for the window to show what it taps
+steps = [
+    (showing("attract"), lambda: tap("attract", "KButton", code="staff")),
+    (showing("staff", False), lambda: [tap("staff", "PinKey", text=d) for d in "2468"]),
+    (lambda: True, lambda: out.update(typed=app.root.get_screen("staff").pin)),
+    (lambda: True, lambda: tap("staff", "PinKey", text=app.tr("ui.staff.enter"))),
+    (showing("staff", True), lambda: tap("staff", "StaffTab", code="staff_sync")),
+    (lambda: runtime.flow.view().staff_page == "sync",
+     lambda: tap("staff", "StaffTab", code="staff_schedule")),
+    (lambda: runtime.flow.view().staff_page == "schedule",
+     lambda: tap("staff", "KButton", code="staff_exit")),
+    (showing("attract"), lambda: None),
+]
+settled = {"frames": 0}
+
+def run(dt, i=0, waited=0.0):
+    if i == len(steps):
+        print(json.dumps(out))
+        app.stop()
+        return
+    ready, action = steps[i]
+    if not ready():
+        settled["frames"] = 0
+        if waited > 20:
+            out["stuck_at"] = i
+            print(json.dumps(out))
+            app.stop()
+            return
+        Clock.schedule_once(lambda dt: run(dt, i, waited + 0.1), 0.1)
+        return
+    settled["frames"] += 1
+    if settled["frames"] < 3:  # a few frames: laid out and drawn
+        Clock.schedule_once(lambda dt: run(dt, i, waited), 0.05)
+        return
+    settled["frames"] = 0
+    view = runtime.flow.view()
+    out["steps"].append([view.state.value, view.staff_unlocked, view.staff_page])
+    action()
+    Clock.schedule_once(lambda dt: run(dt, i + 1), 0.1)
+
+Clock.schedule_once(run, 0.5)
+app.run()
+"""
+
+
+def test_staff_screen_takes_real_touches(tmp_path: Path) -> None:
+    """The PIN pad under the hidden staff pages, the tabs and the exit, tapped like a finger."""
+    result = run_windowed([sys.executable, "-c", TOUCH, str(write_config(tmp_path))], tmp_path, timeout=120)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "stuck_at" not in out, out
+    assert out["typed"] == "2468", out
+    assert out["steps"] == [
+        ["attract", False, "status"],  # tap the staff button
+        ["staff", False, "status"],  # tap 2, 4, 6, 8
+        ["staff", False, "status"],
+        ["staff", False, "status"],  # tap enter
+        ["staff", True, "status"],  # unlocked: tap the sync tab
+        ["staff", True, "sync"],  # the sessions tab
+        ["staff", True, "schedule"],  # exit
+        ["attract", False, "status"],
+    ], out
 
 
 RENDER = """

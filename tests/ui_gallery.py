@@ -22,11 +22,18 @@ from pathlib import Path
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+from datetime import datetime, timedelta  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
 import numpy as np  # noqa: E402
 
-from kiosk.codes import Device, Hint, KioskStatus, Problem, State  # noqa: E402
+from kiosk.codes import Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem  # noqa: E402
 from kiosk.config import Config, parse_config  # noqa: E402
-from kiosk.flow import View  # noqa: E402
+from kiosk.flow import RejectedCapture, SyncInfo, View  # noqa: E402
+from kiosk.schedule import SessionWindow  # noqa: E402
+
+# The samples' wall clock: a Sunday morning at a Beijing learning centre.
+NOW = datetime(2026, 11, 22, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 from kiosk.script import ScriptResult  # noqa: E402
 
 
@@ -55,16 +62,45 @@ def sample_jpeg(compliant: bool) -> bytes:
     return buf.getvalue()
 
 
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A time `day` days after NOW's date."""
+    return NOW.replace(hour=hour, minute=minute) + timedelta(days=day)
+
+
+def sessions() -> tuple[SessionWindow, ...]:
+    return (
+        SessionWindow("上午场", at(0, 8, 30), at(0, 12)),
+        SessionWindow("下午场", at(0, 14), at(0, 17, 30)),
+        SessionWindow("evening makeup session", at(0, 18, 30), at(0, 20, 30)),
+        SessionWindow("上午场（第二天）", at(1, 8, 30), at(1, 12)),
+        SessionWindow("下午场（第二天）", at(1, 14), at(1, 17, 30)),
+    )
+
+
+def rejected() -> tuple[RejectedCapture, ...]:
+    reasons = (RejectReason.CONFLICT, RejectReason.FILE_DAMAGED, RejectReason.OTHER_KIOSK)
+    ids = ("110101********1236", "310104********2468", "440106********135X")
+    return tuple(RejectedCapture(f"{n:x}1b2c3d4e"[:8], ids[n], reasons[n], at(-n, 9 + n, 12))
+                 for n in range(3))
+
+
 def samples() -> list[tuple[str, View]]:
     V, S = View, State
     busy = KioskStatus.BUSY
+    staff = dict(staff_unlocked=True, now=NOW, free_mb=11_878)
+    server = dict(configured=True, queue_depth=12, last_success=at(-1, 17, 42))
     return [
         ("attract", V(S.ATTRACT, KioskStatus.READY)),
+        ("attract_session", V(S.ATTRACT, KioskStatus.READY, now=NOW, schedule_known=True,
+                              session_now=sessions()[0], sessions_today=3)),
+        ("attract_next_session", V(S.ATTRACT, KioskStatus.QUEUE, now=NOW, schedule_known=True,
+                                   session_next=sessions()[2], sessions_today=3)),
         ("identify", V(S.IDENTIFY, busy, seconds_left=58)),
         ("identify_problem", V(S.IDENTIFY, busy, problem=Problem.CARD_EXPIRED, seconds_left=12)),
         ("confirm", V(S.CONFIRM, busy, name_masked="欧*娜", id_masked="110101********1236", programme="计算机科学与技术")),
         ("confirm_manual", V(S.CONFIRM, busy, id_masked="310104********2468", programme="会计学", id_method="manual")),
         ("not_on_roster", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE)),
+        ("not_on_roster_missed", V(S.NOT_ON_ROSTER, busy, problem=Problem.MISSED_SESSION)),
         ("manual_entry_pin", V(S.MANUAL_ENTRY, busy, problem=Problem.PIN_WRONG, seconds_left=15)),
         ("manual_entry", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="1101011999130700")),
         ("manual_entry_valid", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="310104200011022468")),
@@ -89,6 +125,45 @@ def samples() -> list[tuple[str, View]]:
         ("staff_unlocked", V(
             S.STAFF, KioskStatus.STAFF, staff_unlocked=True, failed_devices=(Device.CAMERA, Device.ID_READER),
             problem=Problem.CAMERA_FAILED, queue_depth=3, online=False,
+        )),
+        # staff mode's pages: sync, refused captures, sessions
+        ("staff_sync", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=12, online=False,
+            sync_configured=True, sync=SyncInfo(online=False, problem=SyncProblem.UNREACHABLE, **server),
+            **staff,
+        )),
+        ("staff_sync_revoked", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=12, online=False,
+            sync_configured=True, sync=SyncInfo(online=False, problem=SyncProblem.TOKEN_REVOKED,
+                                                uploads_stopped=True, rejected_total=5, **server),
+            **staff,
+        )),
+        ("staff_sync_ok", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=0, sync_configured=True,
+            sync=SyncInfo(configured=True, last_success=at(0, 10, 29)), **staff,
+        )),
+        ("staff_rejected", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="rejected", queue_depth=12, sync_configured=True,
+            sync=SyncInfo(problem=SyncProblem.REFUSED, rejected=rejected(), rejected_total=5, **server),
+            **staff,
+        )),
+        ("staff_rejected_none", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="rejected", sync_configured=True, **staff,
+        )),
+        ("staff_schedule", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="schedule", schedule_known=True, session="上午场",
+            session_now=sessions()[0], sessions_today=3, schedule=sessions(), **staff,
+        )),
+        ("staff_schedule_makeup", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="schedule", schedule_known=True, makeup_mode=True,
+            schedule=sessions()[3:], **{**staff, "now": at(0, 21)},
+        )),
+        ("staff_schedule_between", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="schedule", schedule_known=True,
+            schedule=sessions(), **{**staff, "now": at(0, 12, 40)},
+        )),
+        ("staff_schedule_unknown", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="schedule", session="demo-session", **staff,
         )),
     ]
 

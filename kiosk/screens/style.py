@@ -12,6 +12,7 @@ INK = (0.08, 0.12, 0.20, 1)  # body text on white
 MUTED = (0.33, 0.40, 0.50, 1)  # small print on white
 LINE = (0.75, 0.82, 0.90, 1)
 GREEN = (0.10, 0.62, 0.32, 1)  # ready / ok
+GREEN_BG = (0.90, 0.97, 0.92, 1)  # behind an "all is well" note
 ORANGE = (0.85, 0.40, 0.05, 1)  # student problem (readable on white)
 ORANGE_BG = (1, 0.95, 0.88, 1)
 RED = (0.75, 0.12, 0.12, 1)  # device problem / call staff

@@ -48,6 +48,8 @@ def wrap_text(text: str, width: float, measure: Callable[[str], float]) -> str:
                 carry: list[str] = []
                 # break after a comma or full stop if that keeps the line half full
                 for i in range(len(cur) - 1, 0, -1):
+                    if cur[i] in BREAK_AFTER and i + 1 < len(cur) and cur[i + 1][0] in NO_LINE_START:
+                        continue  # "？）": the bracket may not start the next line
                     if cur[i] in BREAK_AFTER:
                         if sum(measure(t) for t in cur[: i + 1]) >= width * 0.5 and i < len(cur) - 1:
                             carry, cur = cur[i + 1 :], cur[: i + 1]
@@ -156,6 +158,82 @@ class KButton(ButtonBehavior, FitLabel):
     fg = ListProperty(style.WHITE)
     bg_down = ListProperty(style.BLUE_DARK)
     outline = ListProperty([0, 0, 0, 0])
+
+
+class Pane(BoxLayout):
+    """A box that can be hidden in place, for panes stacked in one FloatLayout
+    (staff mode's PIN pad and its pages): hidden, it is invisible and lets
+    touches through to the pane shown under it. (A `disabled` widget would
+    not do: it swallows every touch on its area.)"""
+
+    shown = BooleanProperty(True)
+
+    def on_touch_down(self, touch) -> bool:
+        return bool(self.shown and super().on_touch_down(touch))
+
+    def on_touch_move(self, touch) -> bool:
+        return bool(self.shown and super().on_touch_move(touch))
+
+    def on_touch_up(self, touch) -> bool:
+        return bool(self.shown and super().on_touch_up(touch))
+
+
+class Rows(BoxLayout):
+    """A small table of FitLabels: `count` rows of len(`cols`) cells, `cols`
+    their width shares. `rows` gives each row's cells as (text, rgba); rows
+    not given stay blank, so the layout does not jump as data comes and goes.
+    Every cell gets the same font size: the largest at which all fit."""
+
+    rows = ListProperty([])
+    cols = ListProperty([1.0])
+    count = NumericProperty(4)
+    max_font = NumericProperty(20)
+    cell_spacing = NumericProperty(8)
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("orientation", "vertical")
+        self._cells: list[list[Label]] = []
+        self._build_trigger = Clock.create_trigger(self._build, -1)
+        self._equalize_trigger = Clock.create_trigger(self._equalize, -1)
+        super().__init__(**kw)
+        for prop in ("cols", "count", "max_font", "cell_spacing"):
+            self.fbind(prop, self._build_trigger)
+        self._build()
+
+    def _build(self, *_: object) -> None:
+        self.clear_widgets()
+        self._cells = []
+        for _row in range(int(self.count)):
+            line = BoxLayout(spacing=self.cell_spacing)
+            cells = []
+            for share in self.cols:
+                cell = FitLabel(halign="left", size_hint_x=share, max_font=self.max_font)
+                cell.bind(size=self._equalize_trigger)
+                line.add_widget(cell)
+                cells.append(cell)
+            self.add_widget(line)
+            self._cells.append(cells)
+        self.on_rows(self, self.rows)
+
+    def on_rows(self, _w: Widget, rows: list) -> None:
+        for i, cells in enumerate(self._cells):
+            row = rows[i] if i < len(rows) else ()
+            for j, cell in enumerate(cells):
+                text, colour = row[j] if j < len(row) else ("", style.INK)
+                cell.text = text
+                cell.color = colour
+        self._equalize_trigger()
+
+    def _equalize(self, *_: object) -> None:
+        cells = [c for row in self._cells for c in row if c.text and c.width > 1 and c.height > 1]
+        fitted = []
+        for cell in cells:  # each cell's own fit first...
+            cell.max_font = self.max_font
+            cell._rewrap()
+            fitted.append(cell.font_size)
+        for cell in cells:  # ...then all at the smallest of them
+            cell.max_font = min(fitted)
+            cell._rewrap()
 
 
 class Header(BoxLayout):
@@ -316,5 +394,5 @@ class BusySpinner(Widget):
 
 
 # Let the .kv files use these by name.
-for _cls in (WrapLabel, FitLabel, KButton, Header, PhotoView, PreviewView, BusySpinner):
+for _cls in (WrapLabel, FitLabel, KButton, Pane, Rows, Header, PhotoView, PreviewView, BusySpinner):
     Factory.register(_cls.__name__, cls=_cls)
