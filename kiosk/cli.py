@@ -292,31 +292,82 @@ def _read_image(path: str) -> tuple[bytes, np.ndarray] | None:
     return data, np.ascontiguousarray(np.asarray(img.convert("RGB")))
 
 
+def _backdrop(config: Config):  # type: ignore[no-untyped-def]
+    """The booth's calibrated backdrop model (the spec blue when none)."""
+    from kiosk.photo.backdrop import load_backdrop
+
+    return load_backdrop(config.kiosk.data_dir)
+
+
+def cmd_calibrate_backdrop(args: argparse.Namespace) -> int:
+    """Measure the empty booth's backdrop; exit 0 saved, 1 refused, 2 no image."""
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.backdrop import CalibrationError, calibrate
+
+    config = _load(args)
+    if args.image:
+        read = _read_image(args.image)
+        if read is None:
+            print(f"calibrate-backdrop: {args.image}: not a readable image", file=sys.stderr)
+            return 2
+        frame = read[1]
+    else:
+        from kiosk.hardware.camera import CameraError, make_camera
+
+        camera = make_camera(config.camera)
+        try:
+            camera.start()
+            frame = camera.capture_still()
+        except CameraError as err:
+            print(f"calibrate-backdrop: camera: {err}", file=sys.stderr)
+            return 2
+        finally:
+            camera.close()
+    try:
+        with FaceAnalyser(static_image_mode=True) as analyser:
+            if analyser.analyse(frame).faces:
+                raise CalibrationError("not_empty", "a face is in view: the booth must be empty")
+        model = calibrate(frame)
+    except CalibrationError as err:
+        print(f"calibrate-backdrop: not calibrated: {err}", file=sys.stderr)
+        return 1
+    config.kiosk.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = model.save(config.kiosk.data_dir)
+    rgb = ", ".join(f"{v:.0f}" for v in model.rgb)
+    print(f"backdrop calibrated: RGB({rgb}), tolerance {model.chroma_tolerance:.3f}; saved to {path}")
+    return 0
+
+
 def cmd_check_photo(args: argparse.Namespace) -> int:
     """Check a photo against the spec; exit 0 compliant, 1 not, 2 unreadable."""
     import json
 
+    from dataclasses import replace
+
     from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
     from kiosk.photo.process import check_spec_jpeg, process_still
     from kiosk.photo.report import json_measures, problem_message
 
-    spec = _load(args).photo
+    config = _load(args)
+    spec, backdrop = config.photo, _backdrop(config)
+    settings = replace(DEFAULT_MEASURE_SETTINGS, backdrop=backdrop)
     read = _read_image(args.image)
     if read is None:
         print(f"check-photo: {args.image}: not a readable image", file=sys.stderr)
         return 2
     data, rgb = read
     spec_jpeg: bytes | None = None
-    with FaceAnalyser(static_image_mode=True) as analyser:
+    with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
         if args.as_is:
-            problems, measures = check_spec_jpeg(data, analyser, spec)
+            problems, measures = check_spec_jpeg(data, analyser, spec, settings=settings)
         else:
             faces = len(analyser.analyse(rgb).faces)
             if faces != 1:  # nothing to crop around
                 problems = ["NO_FACE" if faces == 0 else "MULTIPLE_FACES"]
                 measures = {"faces": faces}
             else:
-                photo = process_still(rgb, analyser, spec)
+                photo = process_still(rgb, analyser, spec, settings=settings)
                 problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg
     if args.out and spec_jpeg is not None:
         Path(args.out).write_bytes(spec_jpeg)
@@ -343,16 +394,20 @@ def cmd_guide(args: argparse.Namespace) -> int:
 
     from kiosk.codes import message_key
     from kiosk.i18n import Translator
-    from kiosk.photo.analysis import FaceAnalyser
-    from kiosk.photo.guidance import hints_for
+    from dataclasses import replace
 
-    spec = _load(args).photo
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.guidance import DEFAULT_SETTINGS, hints_for
+
+    config = _load(args)
+    backdrop = _backdrop(config)
+    settings = replace(DEFAULT_SETTINGS, measures=replace(DEFAULT_SETTINGS.measures, backdrop=backdrop))
     read = _read_image(args.image)
     if read is None:
         print(f"guide: {args.image}: not a readable image", file=sys.stderr)
         return 2
-    with FaceAnalyser(static_image_mode=True) as analyser:
-        hints = hints_for(analyser.analyse(read[1]), spec)
+    with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
+        hints = hints_for(analyser.analyse(read[1]), config.photo, settings)
     t = Translator("en")
     result = {
         "ready": not hints,
@@ -432,6 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
     gd.add_argument("image")
     gd.add_argument("--json", action="store_true", help="print one JSON object")
     gd.set_defaults(func=cmd_guide)
+
+    cb = sub.add_parser(
+        "calibrate-backdrop",
+        help="measure the empty booth's backdrop (from IMAGE or a camera still) into data_dir; "
+             "exit 0 saved, 1 refused, 2 no image",
+    )
+    cb.add_argument("image", nargs="?", help="a frame of the empty, lit booth (default: take a still)")
+    cb.set_defaults(func=cmd_calibrate_backdrop)
     return p
 
 

@@ -35,7 +35,9 @@ from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, mak
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.analysis import FaceAnalyser
-from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSmoother, hints_for
+from kiosk.photo.backdrop import Backdrop, CalibrationError, calibrate, load_backdrop
+from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings, GuidanceSmoother, hints_for
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
 from kiosk.roster import kiosk_secret, open_roster
@@ -90,6 +92,8 @@ class KioskRuntime:
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
         self._still_analyser_obj: FaceAnalyser | None = None
+        # This booth's backdrop as staff last calibrated it (else the spec blue).
+        self.backdrop: Backdrop = load_backdrop(data_dir)
         self.sync_agent: SyncAgent | None = None
         self.flow.sync = SyncInfo(configured=bool(config.sync.server_url))
         self._refresh_rejected()
@@ -202,7 +206,8 @@ class KioskRuntime:
             return
         try:
             analyser = self._still_analyser()
-            photo = process_still(still, analyser, self.config.photo)
+            photo = process_still(still, analyser, self.config.photo,
+                                  settings=self._measure_settings())
         except PhotoError as err:
             log.info("still not usable: %s", err)
             self.post(lambda f: f.photo_failed(Problem.NO_FACE_IN_PHOTO))
@@ -213,10 +218,51 @@ class KioskRuntime:
             return
         self.post(lambda f: f.photo_ready(photo))
 
+    # ------------------------------------------------------------ backdrop
+
+    def _measure_settings(self) -> MeasureSettings:
+        return replace(DEFAULT_MEASURE_SETTINGS, backdrop=self.backdrop)
+
+    def _guidance_settings(self) -> GuidanceSettings:
+        return replace(DEFAULT_SETTINGS, ready_hold_seconds=self.config.flow.ready_hold_seconds,
+                       measures=self._measure_settings())
+
+    def calibrate_backdrop(self, done: Callable[[str], None]) -> None:
+        """Staff, with the booth empty and lit: measure the backdrop from a
+        still. done(result) runs on the UI thread with "ok" or why not
+        ("camera", "not_empty", "too_dark", "wrong_colour", "save_failed")."""
+        self._worker.submit(self._calibrate_backdrop, done)
+
+    def _calibrate_backdrop(self, done: Callable[[str], None]) -> None:
+        result = "ok"
+        try:
+            still = self.camera.capture_still()
+            # A quarter of the HQ still is plenty for a colour model.
+            step = max(1, still.shape[1] // 1024)
+            frame = np.ascontiguousarray(still[::step, ::step])
+            if self._still_analyser().analyse(frame).faces:
+                raise CalibrationError("not_empty", "a face is in view")
+            model = calibrate(frame)
+            model.save(self.config.kiosk.data_dir)
+        except CameraError as err:
+            log.error("backdrop calibration: camera failed: %s", err)
+            result = "camera"
+        except CalibrationError as err:
+            log.info("backdrop calibration refused: %s", err)
+            result = err.code
+        except OSError as err:
+            log.error("backdrop calibration not saved: %s", err)
+            result = "save_failed"
+        else:
+            log.info("backdrop calibrated: RGB %s, tolerance %.3f", model.rgb, model.chroma_tolerance)
+            self.backdrop = model
+            self._still_analyser().backdrop = model
+        self.post(lambda f: done(result))
+
     def _still_analyser(self) -> FaceAnalyser:
         # Only the worker thread uses it; made on first use (model load ~0.1 s).
         if self._still_analyser_obj is None:
-            self._still_analyser_obj = FaceAnalyser(static_image_mode=True)
+            self._still_analyser_obj = FaceAnalyser(static_image_mode=True, backdrop=self.backdrop)
         return self._still_analyser_obj
 
     def _save(self, request: CaptureRequest) -> None:
@@ -340,11 +386,10 @@ class KioskRuntime:
         return True
 
     def _camera_loop(self) -> None:
-        analyser = FaceAnalyser(static_image_mode=False)
+        analyser = FaceAnalyser(static_image_mode=False, backdrop=self.backdrop)
         qr = QrReader()
-        smoother = GuidanceSmoother(
-            replace(DEFAULT_SETTINGS, ready_hold_seconds=self.config.flow.ready_hold_seconds)
-        )
+        guidance = self._guidance_settings()
+        smoother = GuidanceSmoother(guidance)
         period = 1.0 / self.config.camera.simulated.fps if self.config.camera.backend == "simulated" else 0.0
         ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
         last_code = ""
@@ -385,8 +430,11 @@ class KioskRuntime:
                     last_code = payload  # a rejected code is not re-posted every frame
                     self.post(lambda f, p=payload: f.code_scanned(p))
             elif state == State.GUIDE:
+                if analyser.backdrop is not self.backdrop:  # staff recalibrated
+                    analyser.backdrop, guidance = self.backdrop, self._guidance_settings()
                 analysis = analyser.analyse(frame)
-                hints, ready = smoother.update(hints_for(analysis, self.config.photo), time.monotonic())
+                hints, ready = smoother.update(hints_for(analysis, self.config.photo, guidance),
+                                               time.monotonic())
                 self.post(lambda f, h=hints, r=ready: f.guidance(h, r))
             spare = period - (time.monotonic() - started)
             if spare > 0:

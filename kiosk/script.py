@@ -208,7 +208,12 @@ def _scene_changes(args: tuple[str, ...]) -> dict[str, object]:
         key, _, value = arg.partition("=")
         if not value:
             raise ScriptError(f"scene takes key=value pairs, not {arg!r}")
-        changes[key] = int(value) if key == "faces" else float(value)
+        flag = {"true": True, "false": False}.get(value.lower())
+        try:
+            changes[key] = (flag if flag is not None
+                            else int(value) if key in ("faces", "person") else float(value))
+        except ValueError:
+            raise ScriptError(f"scene {key}: not a number or true/false: {value!r}") from None
     return changes
 
 

@@ -85,3 +85,56 @@ def busy_background(img: np.ndarray, seed: int = 7) -> np.ndarray:
     noise = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX)
     out[bg] = noise[bg]
     return out
+
+
+def fringe(img: np.ndarray, face: FaceInfo) -> np.ndarray:
+    """Bangs down over the eyebrows: the student's own hair, taken from above
+    the forehead, stretched down over the brows to just above the eyes."""
+    out = img.copy()
+    lm = face.landmarks
+    fw = face.face_width
+    x0, x1 = int(lm[70, 0] - 0.08 * fw), int(lm[300, 0] + 0.08 * fw)
+    bottom = int(min(lm[159, 1], lm[386, 1]) - 0.05 * fw)  # above the upper lids
+    top = int(lm[10, 1] - 0.3 * fw)  # inside the hair above the forehead
+    source = img[top:int(lm[10, 1] - 0.05 * fw), int(lm[70, 0]):int(lm[300, 0])]
+    hair = cv2.resize(source, (x1 - x0, bottom - top), interpolation=cv2.INTER_LINEAR)
+    # A wavy lower edge, soft like hair.
+    rows = bottom - top
+    mask = np.zeros((rows, x1 - x0), np.float32)
+    edge = rows - 1 - (0.03 * fw * (1 + np.sin(np.arange(x1 - x0) / (0.05 * fw)))).astype(int)
+    for c, e in enumerate(edge):
+        mask[:e, c] = 1.0
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
+    region = out[top:bottom, x0:x1].astype(np.float32)
+    out[top:bottom, x0:x1] = (hair * mask + region * (1 - mask)).round().astype(np.uint8)
+    return out
+
+
+def _lenses(face: FaceInfo) -> list[tuple[tuple[float, float], float]]:
+    """(centre, eye width) of each eye."""
+    lm = face.landmarks
+    return [((lm[a] + lm[b]) / 2, float(np.linalg.norm(lm[b] - lm[a]))) for a, b in ((33, 133), (362, 263))]
+
+
+def lens_glare(img: np.ndarray, face: FaceInfo) -> np.ndarray:
+    """A lamp reflected in each lens: a clipped white streak across the eye."""
+    out = img.astype(np.float32)
+    for (cx, cy), ew in _lenses(face):
+        blob = np.zeros(img.shape[:2], np.float32)
+        cv2.ellipse(blob, ((cx + 0.2 * ew, cy - 0.1 * ew), (0.6 * ew, 0.3 * ew), -20), 1.0, -1)
+        blob = cv2.GaussianBlur(blob, (0, 0), 0.6)[..., None]
+        out = out * (1 - blob) + 255.0 * blob
+    return out.round().astype(np.uint8)
+
+
+def tinted_glasses(img: np.ndarray, face: FaceInfo, tint: float = 0.3) -> np.ndarray:
+    """Sunglasses: each lens area darkened to `tint` of its light, in a thin dark frame."""
+    out = img.astype(np.float32)
+    for (cx, cy), ew in _lenses(face):
+        lens = np.zeros(img.shape[:2], np.float32)
+        box = ((cx, cy), (1.7 * ew, 1.15 * ew), 0)
+        cv2.ellipse(lens, box, 1.0, -1)
+        lens = cv2.GaussianBlur(lens, (0, 0), 1.0)[..., None]
+        out = out * (1 - lens) + out * tint * lens
+        cv2.ellipse(out, box, (30, 30, 30), max(1, int(0.06 * ew)))
+    return np.clip(out, 0, 255).round().astype(np.uint8)

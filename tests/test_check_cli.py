@@ -130,3 +130,31 @@ def test_guide_ready_and_hints(camera, tmp_path):
     assert code == 1 and result["ready"] is False
     assert [h["code"] for h in result["hints"]] == ["MOVE_RIGHT"]
     assert result["hints"][0]["message"] and result["hints"][0]["message"] != "hint.MOVE_RIGHT"
+
+
+def test_calibrate_backdrop_then_check_under_warm_lamps(camera, tmp_path):
+    """Staff calibrate on the empty booth; check-photo then uses that model.
+    Under warm lamps the default model loses the head top; the calibrated
+    one does not. Refusals exit 1 with the reason, unreadable input 2."""
+    def warm(img: np.ndarray) -> np.ndarray:
+        return np.clip(img * np.float32([1.1, 1.0, 0.8]), 0, 255).round().astype(np.uint8)
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n')
+    person = save(warm(pc.still(camera)), tmp_path / "person.png")
+    empty = save(warm(pc.still(camera, faces=0)), tmp_path / "empty.png")
+
+    code, before = run_json("--config", str(config), "check-photo", person)
+    assert code == 1 and "HEAD_TOP_OUT_OF_BAND" in [p["code"] for p in before["problems"]]
+
+    refused = kiosk("--config", str(config), "calibrate-backdrop", person)
+    assert refused.returncode == 1 and "face is in view" in refused.stderr
+    assert kiosk("--config", str(config), "calibrate-backdrop", str(config)).returncode == 2
+    done = kiosk("--config", str(config), "calibrate-backdrop", empty)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "data" / "backdrop.json").read_text())
+    assert saved["calibrated_at"] and saved["rgb"][2] < 230  # the warm cloth, not the spec blue
+
+    code, after = run_json("--config", str(config), "check-photo", person)
+    assert "HEAD_TOP_OUT_OF_BAND" not in [p["code"] for p in after["problems"]], after
+    assert code == 0, after["problems"]

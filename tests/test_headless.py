@@ -175,6 +175,11 @@ scene scale=0.55
 expect_hint MOVE_CLOSER
 scene scale=1.0
 """ + FINISH,
+    "hair over the ears: hinted, then tucked away": TO_GUIDE + """
+scene hair_over_ears=true
+expect_hint HAIR_OFF_FACE
+scene hair_over_ears=false
+""" + FINISH,
     "camera unplugged mid-session, kiosk recovers": TO_GUIDE + """
 unplug camera
 expect call_staff

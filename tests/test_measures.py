@@ -33,7 +33,8 @@ ALL_CODES = {
     "FACE_TOO_SMALL", "FACE_TOO_LARGE", "HEAD_TOP_OUT_OF_BAND", "EYE_LINE_OUT_OF_BAND",
     "FACE_OFF_CENTRE", "HEAD_ROLL", "HEAD_YAW", "HEAD_PITCH", "EYES_CLOSED", "MOUTH_OPEN",
     "UNDEREXPOSED", "OVEREXPOSED", "UNEVEN_LIGHTING", "BLURRY", "BACKGROUND_COLOUR",
-    "BACKGROUND_UNEVEN", "CLOTHING_MATCHES_BACKGROUND",
+    "BACKGROUND_UNEVEN", "BACKGROUND_SHADOW", "CLOTHING_MATCHES_BACKGROUND",
+    "EYEBROWS_COVERED", "EARS_COVERED", "GLASSES_GLARE", "TINTED_GLASSES",
 }
 
 
@@ -141,7 +142,7 @@ def test_astronaut_own_background_is_flagged(analyser):
         ((-50, 0), 1.0, {"FACE_OFF_CENTRE"}),
         ((0, -60), 1.0, {"EYE_LINE_OUT_OF_BAND"}),  # window up: face lower in the photo
         ((0, 0), 0.7, {"FACE_TOO_SMALL"}),  # sat further back, same window
-        ((0, 0), 1.3, {"FACE_TOO_LARGE"}),  # leaned in
+        ((0, 0), 1.4, {"FACE_TOO_LARGE"}),  # leaned in
     ],
 )
 def test_framing_cases(camera, analyser, default_still, shift, scale, expected):

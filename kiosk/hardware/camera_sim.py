@@ -59,6 +59,9 @@ class SceneControl:
     qr_payload: str | None = None  # a phone showing this QR code in front of the chest
     unplugged: bool = False
     person: int = 0  # which portrait (index into config.simulated.faces)
+    # The astronaut's hair hangs over her ears, which the spec refuses; the
+    # default student has it tucked behind them (see Cutout.rgba_tucked).
+    hair_over_ears: bool = False
 
     def clamped(self) -> SceneControl:
         return dataclasses.replace(
@@ -77,6 +80,10 @@ class Cutout:
     """A person cut out of a portrait, ready to composite."""
 
     rgba: np.ndarray  # (h, w, 4) uint8, colour premultiplied by alpha
+    # The same person with the hair tucked behind the ears: ears painted in
+    # skin tone over the hair beside the cheeks. Only the simulator does
+    # this; it stands in for a student who was asked to.
+    rgba_tucked: np.ndarray
     anchor: tuple[float, float]  # midpoint between the eyes, pixels
     face_width: float  # cheek to cheek, pixels
     roll_deg: float  # the portrait's own head tilt, undone when rendering
@@ -163,14 +170,52 @@ def cut_out_portrait(rgb: np.ndarray) -> Cutout:
     extra = max(0, int(eye + 16 * fw) - cy1)
     part = np.concatenate([part, np.repeat(part[-1:], extra, axis=0)])
     alpha = np.concatenate([alpha, np.repeat(alpha[-1:], extra, axis=0)])
+    local = pts - (cx0, cy0)
+    roll = math.degrees(math.atan2(pts[473, 1] - pts[468, 1], pts[473, 0] - pts[468, 0]))
+    tucked, tucked_alpha = _paint_ears(part, alpha, local, fw)
+    return Cutout(
+        rgba=_premultiplied(part, alpha), rgba_tucked=_premultiplied(tucked, tucked_alpha),
+        anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll,
+    )
+
+
+def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     # Soft edge, like a real lens and hair.
     a = cv2.GaussianBlur(alpha, (0, 0), 1.0).astype(np.float32) / 255.0
-    premult = (part.astype(np.float32) * a[..., None]).round().astype(np.uint8)
-    rgba = np.dstack([premult, (a * 255).round().astype(np.uint8)])
-    roll = math.degrees(math.atan2(pts[473, 1] - pts[468, 1], pts[473, 0] - pts[468, 0]))
-    return Cutout(
-        rgba=np.ascontiguousarray(rgba), anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll
-    )
+    premult = (rgb.astype(np.float32) * a[..., None]).round().astype(np.uint8)
+    return np.ascontiguousarray(np.dstack([premult, (a * 255).round().astype(np.uint8)]))
+
+
+def _paint_ears(rgb: np.ndarray, alpha: np.ndarray, pts: np.ndarray, fw: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Ears beside the cheeks, in the cheeks' own colour with a darker bowl
+    and rim shading: the portrait with the hair tucked behind the ears."""
+    out = rgb.astype(np.float32)
+    alpha = alpha.copy()
+    eye_y = float(pts[468, 1] + pts[473, 1]) / 2
+    h, w = rgb.shape[:2]
+    cheek = []
+    for i in (50, 280):
+        x, y = pts[i].astype(int)
+        r = max(2, int(0.04 * fw))
+        cheek.append(rgb[max(y - r, 0):y + r, max(x - r, 0):x + r].reshape(-1, 3))
+    skin = np.median(np.concatenate(cheek), axis=0).astype(np.float32)
+    for idx, side in ((234, -1), (454, 1)):
+        centre = (float(pts[idx, 0]) + side * 0.065 * fw, eye_y + 0.09 * fw)
+        axes = (0.075 * fw, 0.21 * fw)
+        shape = np.zeros((h, w), np.float32)
+        cv2.ellipse(shape, ((centre[0], centre[1]), (2 * axes[0], 2 * axes[1]), side * 8.0),
+                    1.0, -1)
+        bowl = np.zeros((h, w), np.float32)
+        cv2.ellipse(bowl, ((centre[0] - side * 0.01 * fw, centre[1] + 0.01 * fw),
+                           (1.0 * axes[0], 1.2 * axes[1]), side * 8.0), 1.0, -1)
+        soft = max(1.0, 0.012 * fw)
+        shape = cv2.GaussianBlur(shape, (0, 0), soft)
+        bowl = cv2.GaussianBlur(bowl, (0, 0), 2 * soft)
+        ear = skin[None, None, :] * (0.97 - 0.12 * bowl[..., None])
+        out = out * (1 - shape[..., None]) + ear * shape[..., None]
+        alpha = np.maximum(alpha, (shape * 255).round().astype(np.uint8))
+    return np.clip(out, 0, 255).round().astype(np.uint8), alpha
 
 
 def load_cutout(source: Path | None) -> Cutout:
@@ -216,10 +261,10 @@ def _qr_modules(payload: str) -> np.ndarray:
     return np.array(qr.matrix, dtype=bool)
 
 
-def _composite(frame: np.ndarray, cut: Cutout, m: np.ndarray) -> None:
-    """Warp the cutout with affine m and blend it over frame, in place."""
+def _composite(frame: np.ndarray, rgba: np.ndarray, m: np.ndarray) -> None:
+    """Warp a premultiplied RGBA cutout with affine m and blend it over frame, in place."""
     h, w = frame.shape[:2]
-    ch, cw = cut.rgba.shape[:2]
+    ch, cw = rgba.shape[:2]
     corners = np.array([[0, 0, 1], [cw, 0, 1], [0, ch, 1], [cw, ch, 1]], np.float64) @ m.T
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
@@ -229,7 +274,7 @@ def _composite(frame: np.ndarray, cut: Cutout, m: np.ndarray) -> None:
     shifted = m.copy()
     shifted[:, 2] -= (x0, y0)  # warp only the region the person covers
     patch = cv2.warpAffine(
-        cut.rgba, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+        rgba, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
     )
     # Premultiplied "over" in saturating uint8 cv2 ops: several times faster
@@ -295,7 +340,7 @@ def render_scene(scene: SceneControl, size: tuple[int, int], people: list[Cutout
             # so roll_deg=0 renders level eyes.
             m = cv2.getRotationMatrix2D(cut.anchor, cut.roll_deg - scene.roll_deg, k)
             m[:, 2] += (ax - cut.anchor[0], ay - cut.anchor[1])
-            _composite(frame, cut, m)
+            _composite(frame, cut.rgba if scene.hair_over_ears else cut.rgba_tucked, m)
     if scene.qr_payload:
         ax, ay = to_px(0.5 + scene.dx, EYE_Y + scene.dy)
         fw = FACE_SHARE * scene.scale * unit
@@ -414,7 +459,8 @@ def apply_key(camera: SimulatedCamera, key: str) -> bool:
     to the student's own left (the face moves left on the screen, right in the
     camera frame), so the key named by a MOVE_LEFT hint is the one that obeys it.
     +/- closer/further, [ ] tilt, d/b darker/brighter, 2 second person,
-    0 nobody, q phone with the demo QR code, u unplug, n next portrait, r reset.
+    0 nobody, q phone with the demo QR code, h hair down over the ears,
+    u unplug, n next portrait, r reset.
     """
     s = camera.scene
     k = key.lower()
@@ -444,6 +490,8 @@ def apply_key(camera: SimulatedCamera, key: str) -> bool:
         camera.update_scene(faces=1 if s.faces == 0 else 0)
     elif k == "q":
         camera.update_scene(qr_payload=None if s.qr_payload else DEMO_QR_PAYLOAD)
+    elif k == "h":
+        camera.update_scene(hair_over_ears=not s.hair_over_ears)
     elif k == "u":
         camera.update_scene(unplugged=not s.unplugged)
     elif k == "n":

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-# The booth's backdrop colour (photo spec reference blue), RGB.
-BACKDROP_RGB: tuple[int, int, int] = (100, 197, 255)
+from kiosk.photo.backdrop import Backdrop
 
 # FaceMesh landmark indices (canonical face model).
 FOREHEAD = 10  # top of the forehead, at the mid line
@@ -72,6 +71,10 @@ class FrameAnalysis:
     height: int
     faces: list[FaceInfo]
     mean_luma: float  # 0-255 over the whole frame
+    # The analysed pixels and the backdrop model used, shared (not copied)
+    # with every measure that needs more than the landmarks.
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    backdrop: Backdrop = field(default_factory=Backdrop, repr=False)
 
     @property
     def face(self) -> FaceInfo | None:
@@ -85,39 +88,36 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 def find_head_top(
     rgb: np.ndarray,
-    columns: list[float],
+    x_range: tuple[float, float],
     start_y: float,
-    backdrop: tuple[int, int, int] = BACKDROP_RGB,
-    tolerance: float = 60.0,
+    backdrop: Backdrop = Backdrop(),
     run: int = 3,
 ) -> float | None:
-    """Scan up each column from start_y to the first run of backdrop pixels.
+    """Scan up every column of x_range from start_y to the first run of
+    backdrop pixels: the hair ends there. The head top is the highest such
+    point (ignoring the two highest columns, against noise).
 
-    The hair ends where the backdrop starts; the highest such point over the
-    columns is the head top. None when no column reaches backdrop (hair cut
-    off by the frame edge, or a backdrop of another colour).
+    Shadows on the cloth are backdrop (see kiosk.photo.backdrop), so a shadow
+    above the head is not taken for hair. None when a fifth of the columns
+    never reach backdrop (hair cut off by the frame edge, or no backdrop).
     """
     h, w = rgb.shape[:2]
     y_start = int(min(max(start_y, 0), h - 1))
-    if y_start < run:
+    x0, x1 = max(int(x_range[0]), 0), min(int(round(x_range[1])) + 1, w)
+    if y_start < run or x1 - x0 < 1:
         return None
-    ref = np.asarray(backdrop, dtype=np.float32)
-    tops: list[int] = []
-    for cx in columns:
-        x = int(round(cx))
-        if not 0 <= x < w:
-            continue
-        # Column from start_y up to the top edge, nearest-to-forehead first.
-        col = rgb[y_start::-1, x, :].astype(np.float32)
-        is_bg = np.linalg.norm(col - ref, axis=1) < tolerance
-        # First index where `run` consecutive pixels are backdrop (ignores noise).
-        if len(is_bg) < run:
-            continue
-        runs = np.convolve(is_bg.astype(np.int8), np.ones(run, dtype=np.int8), "valid")
-        hits = np.flatnonzero(runs == run)
-        if hits.size:
-            tops.append(y_start - int(hits[0]) + 1)  # first non-backdrop row above
-    return float(min(tops)) if tops else None
+    # Rows from start_y up to the top edge, nearest-to-forehead first.
+    is_bg = backdrop.is_backdrop(rgb[y_start::-1, x0:x1]).astype(np.int32)
+    # runs[i, c]: backdrop pixels among rows i .. i+run-1 of column c.
+    csum = np.vstack([np.zeros((1, is_bg.shape[1]), np.int32), np.cumsum(is_bg, axis=0)])
+    runs = csum[run:] - csum[:-run]
+    hit = runs == run
+    found = hit.any(axis=0)
+    if found.mean() < 0.8:
+        return None
+    first = np.argmax(hit, axis=0)[found]  # first run in each column
+    tops = np.sort(y_start - first + 1)  # first non-backdrop row above it
+    return float(tops[min(2, len(tops) - 1)])
 
 
 class FaceAnalyser:
@@ -132,8 +132,7 @@ class FaceAnalyser:
         static_image_mode: bool = False,
         max_num_faces: int = 2,
         min_detection_confidence: float = 0.5,
-        backdrop: tuple[int, int, int] = BACKDROP_RGB,
-        backdrop_tolerance: float = 60.0,
+        backdrop: Backdrop = Backdrop(),
     ) -> None:
         import mediapipe as mp  # heavy import, only where a model is needed
 
@@ -144,24 +143,24 @@ class FaceAnalyser:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=0.5,
         )
-        self.backdrop = backdrop
-        self.backdrop_tolerance = backdrop_tolerance
+        self.backdrop = backdrop  # staff may recalibrate it while running
 
     def analyse(self, rgb: np.ndarray) -> FrameAnalysis:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError("expected an RGB uint8 image of shape (h, w, 3)")
         rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
-        gray = luma(rgb)
         result = self._mesh.process(rgb)
-        faces = [
-            self._face(rgb, gray, lms.landmark, w, h) for lms in (result.multi_face_landmarks or [])
-        ]
-        return FrameAnalysis(width=w, height=h, faces=faces, mean_luma=float(gray.mean()))
+        faces = [self._face(rgb, lms.landmark, w, h) for lms in (result.multi_face_landmarks or [])]
+        # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
+        mean_luma = float(luma(np.ascontiguousarray(rgb[::4, ::4])).mean())
+        return FrameAnalysis(width=w, height=h, faces=faces, mean_luma=mean_luma,
+                             image=rgb, backdrop=self.backdrop)
 
-    def _face(self, rgb: np.ndarray, gray: np.ndarray, lms, w: int, h: int) -> FaceInfo:
-        pts = np.array([(p.x * w, p.y * h) for p in lms], dtype=np.float64)
-        depth = np.array([p.z * w for p in lms], dtype=np.float64)
+    def _face(self, rgb: np.ndarray, lms, w: int, h: int) -> FaceInfo:
+        xyz = np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float64)
+        pts = xyz[:, :2] * (w, h)
+        depth = xyz[:, 2] * w
         if len(pts) > IRIS_IMAGE_RIGHT:
             eye_l, eye_r = pts[IRIS_IMAGE_LEFT], pts[IRIS_IMAGE_RIGHT]
         else:  # unrefined model: eye-corner means
@@ -173,21 +172,19 @@ class FaceAnalyser:
         roll = math.degrees(math.atan2(eye_r[1] - eye_l[1], eye_r[0] - eye_l[0]))
         chin_y, forehead_y = float(pts[CHIN, 1]), float(pts[FOREHEAD, 1])
 
-        # Scan columns across the middle of the head (about the span of the
-        # eyes): the crown, not the sides of the hair, is the head top.
+        # Scan the columns across the middle of the head (about the span of
+        # the eyes): the crown, not the sides of the hair, is the head top.
         fx = float(pts[FOREHEAD, 0])
         half = 0.35 * face_width
-        columns = [fx + f * half for f in (-1.0, -0.5, 0.0, 0.5, 1.0)]
-        top = find_head_top(
-            rgb, columns, forehead_y, self.backdrop, self.backdrop_tolerance
-        )
+        top = find_head_top(rgb, (fx - half, fx + half), forehead_y, self.backdrop)
         found = top is not None
         if top is None:
             top = forehead_y - 0.5 * (chin_y - forehead_y)
 
         bx0, by0 = max(int(x0), 0), max(int(y0), 0)
         bx1, by1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
-        box_luma = float(gray[by0:by1, bx0:bx1].mean()) if bx1 > bx0 and by1 > by0 else 0.0
+        box_luma = (float(luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1])).mean())
+                    if bx1 > bx0 and by1 > by0 else 0.0)
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),
             left_eye=(float(eye_l[0]), float(eye_l[1])),

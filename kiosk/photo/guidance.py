@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceInfo, FrameAnalysis
@@ -26,7 +28,11 @@ from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import (
     DEFAULT_MEASURE_SETTINGS,
     MeasureSettings,
+    brow_skin,
+    ear_hair,
+    eye_darkness,
     eye_openness,
+    glare_share,
     mouth_opening,
     pose_angles,
 )
@@ -58,7 +64,8 @@ class GuidanceSettings:
     hide_after_seconds: float = 0.3
     ready_hold_seconds: float = 1.0
     geometry: SpecGeometry = field(default=GEOMETRY)
-    # Pose, eyes and mouth: the same bands as the final photo's check.
+    # Pose, eyes, mouth, hair, glasses and the backdrop model: the same
+    # bands as the final photo's check.
     measures: MeasureSettings = field(default=DEFAULT_MEASURE_SETTINGS)
 
 
@@ -139,7 +146,28 @@ def hints_for(
     # face reads 5 deg chin-up): fix the light first, then the face.
     if not hints & {Hint.TOO_DARK, Hint.TOO_BRIGHT}:
         hints |= _face_hints(f, settings.measures)
+        # Hair and glasses zones sit beside a level, frontal face: turn the
+        # head first.
+        if analysis.image is not None and not hints & {Hint.LEVEL_HEAD, Hint.FACE_CAMERA}:
+            hints |= _appearance_hints(analysis.image, f, settings.measures)
     return _sorted(hints)
+
+
+def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings) -> set[Hint]:
+    """Hair and glasses: pixel measures on small regions around the eyes,
+    brows and ears (a few hundred pixels each in a preview frame)."""
+    hints: set[Hint] = set()
+    brows, ears = brow_skin(img, f, m), ear_hair(img, f, m)
+    if (brows is not None and brows < m.min_brow_skin_share) or (
+            ears is not None and ears > m.max_ear_hair_share):
+        hints.add(Hint.HAIR_OFF_FACE)
+    glare = glare_share(img, f, m)
+    if glare is not None and glare > m.max_glare_share:
+        hints.add(Hint.GLASSES_GLARE)
+    dark = eye_darkness(img, f)
+    if dark is not None and dark < m.min_eye_to_cheek_luma:
+        hints.add(Hint.TINTED_GLASSES)
+    return hints
 
 
 def _face_hints(f: FaceInfo, m: MeasureSettings) -> set[Hint]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from kiosk.photo.analysis import BACKDROP_RGB, FaceInfo, luma
+from kiosk.photo.analysis import FaceInfo, luma
+from kiosk.photo.backdrop import REFERENCE_RGB, Backdrop
 from kiosk.photo.crop import GEOMETRY, SpecGeometry
 
 Band = tuple[float | None, float | None]
@@ -66,15 +67,37 @@ class MeasureSettings:
     # Variance of the Laplacian of the face region scaled to a fixed width.
     min_sharpness: float = 6.0
     sharpness_width: int = 160
-    # Background: mean colour's distance to the nearest allowed backdrop
-    # (RGB), and the spread of the (denoised) background around its mean.
-    backdrops: tuple[tuple[int, int, int], ...] = (BACKDROP_RGB,)
+    # Background: mean colour's distance to the nearest colour the spec
+    # allows (RGB), and the spread of the (denoised) background around its
+    # mean.
+    backdrops: tuple[tuple[int, int, int], ...] = (REFERENCE_RGB,)
     max_background_distance: float = 60.0
     max_background_spread: float = 12.0
-    # Clothing: share of the shoulder region within this RGB distance of the
-    # backdrop colour (a blue top merges with the backdrop).
-    clothing_tolerance: float = 60.0
+    # Share of the visible backdrop in shadow (a lamp behind the student, a
+    # shadow cast by the head). The simulated booth's vignette is not one.
+    max_shadow_share: float = 0.05
+    # Clothing: share of the chest and shoulders the booth's backdrop model
+    # calls backdrop (a blue top merges with the backdrop).
     max_clothing_backdrop_share: float = 0.35
+    # This booth's cloth, as calibrated (kiosk.photo.backdrop).
+    backdrop: Backdrop = field(default_factory=Backdrop)
+    # Hair, from a skin model sampled on the cheeks: CIELAB distance (OpenCV
+    # 8-bit scale) within which a pixel is skin. Cheek pixels measure under
+    # 15 from their own median, hair 60 or more.
+    skin_tolerance: float = 25.0
+    # Eyebrows: some row of the band just above each brow must be at least
+    # this share skin (a fringe over the brows leaves none). The portrait,
+    # whose fringe stops a brow's height above: 0.94 and 0.65.
+    min_brow_skin_share: float = 0.4
+    # Ears: share of the zone beside each cheek at ear height that is
+    # neither skin nor backdrop (hair hanging over the ear).
+    max_ear_hair_share: float = 0.5
+    # Glasses: the largest clipped, colourless blob over either eye, as a
+    # share of the eye's lens area (a catchlight in the pupil is a few px).
+    glare_luma: int = 245
+    max_glare_share: float = 0.02
+    # Tinted lenses: median luma of the eye areas / median cheek luma.
+    min_eye_to_cheek_luma: float = 0.55
     geometry: SpecGeometry = field(default=GEOMETRY)
 
 
@@ -85,6 +108,7 @@ EYE_LEFT_CORNERS, EYE_LEFT_LIDS = (33, 133), ((159, 145), (158, 153), (160, 144)
 EYE_RIGHT_CORNERS, EYE_RIGHT_LIDS = (362, 263), ((386, 374), (385, 380), (387, 373))
 MOUTH_CORNERS, MOUTH_INNER = (78, 308), ((13, 14), (82, 87), (312, 317))
 NOSE_TIP = 1
+CHEEK_LEFT, CHEEK_RIGHT = 234, 454  # face oval at ear level
 
 
 def _band(code: str, value: float | None, lo: float | None, hi: float | None) -> Measure:
@@ -298,18 +322,157 @@ def clothing(img, gray, face, s, g) -> list[Measure]:
     x0, y0, x1, y1 = clothing_region(img.shape, face)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return [_band("CLOTHING_MATCHES_BACKGROUND", None, None, s.max_clothing_backdrop_share)]
-    region = img[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
-    near = np.zeros(len(region), bool)
-    for ref in s.backdrops:
-        near |= np.linalg.norm(region - np.asarray(ref, np.float32), axis=1) < s.clothing_tolerance
+    near = s.backdrop.is_backdrop(img[y0:y1, x0:x1])
     return [_band("CLOTHING_MATCHES_BACKGROUND", float(near.mean()), None,
                   s.max_clothing_backdrop_share)]
+
+
+def background_shadow(img, gray, face, s, g) -> list[Measure]:
+    value = s.backdrop.shadow_share(img, background_mask(img.shape, face))
+    return [_band("BACKGROUND_SHADOW", value, None, s.max_shadow_share)]
+
+
+# ---------------------------------------------------- hair, glasses (skin)
+
+CHEEKS = (50, 280)  # mid-cheek points, under each eye
+BROW_TOP_LEFT = (70, 63, 105, 66, 107)  # upper edge of the image-left brow
+BROW_TOP_RIGHT = (300, 293, 334, 296, 336)
+
+
+def _clip_box(shape: tuple[int, ...], x0: float, y0: float, x1: float, y1: float
+              ) -> tuple[int, int, int, int] | None:
+    h, w = shape[:2]
+    box = max(int(x0), 0), max(int(y0), 0), min(int(round(x1)), w), min(int(round(y1)), h)
+    return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
+
+
+def _lab(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return cv2.cvtColor(np.ascontiguousarray(img[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def _cheek_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
+    r = 0.04 * face.face_width
+    boxes = (_clip_box(img.shape, x - r, y - r, x + r, y + r)
+             for x, y in (face.landmarks[i] for i in CHEEKS))
+    return [b for b in boxes if b is not None]
+
+
+def skin_lab(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
+    """Median CIELAB colour of the two cheeks: this student's skin."""
+    boxes = _cheek_boxes(img, face)
+    if not boxes:
+        return None
+    return np.median(np.concatenate([_lab(img, b).reshape(-1, 3) for b in boxes]), axis=0)
+
+
+def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
+    # Lightness counts half: skin in shade (an ear, under the brow) is still
+    # skin, while hair differs from it in hue as well.
+    diff = (_lab(img, box) - skin) * np.asarray([0.5, 1.0, 1.0], np.float32)
+    return np.linalg.norm(diff, axis=-1) < s.skin_tolerance
+
+
+def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+    """The lower of the two brows' best skin row just above the brow: low when
+    a fringe hides the brows (the mesh still places them under the hair)."""
+    skin = skin_lab(img, face)
+    if skin is None:
+        return None
+    fw = face.face_width
+    values = []
+    for ids in (BROW_TOP_LEFT, BROW_TOP_RIGHT):
+        pts = face.landmarks[list(ids)]
+        x0, x1 = pts[:, 0].min(), pts[:, 0].max()
+        inset = 0.1 * (x1 - x0)  # the tails of the brow meet the temples' hair
+        top = pts[:, 1].min()
+        box = _clip_box(img.shape, x0 + inset, top - 0.08 * fw, x1 - inset, top)
+        if box is None:
+            return None
+        values.append(float(_is_skin(img, box, skin, s).mean(axis=1).max()))
+    return min(values)
+
+
+def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+    """The larger share, over the two ear zones, of what is neither skin nor
+    backdrop. The zone is beside the cheek, from the eye line down about as
+    far as an ear reaches."""
+    skin = skin_lab(img, face)
+    if skin is None:
+        return None
+    fw = face.face_width
+    values = []
+    for idx, side, eye in ((CHEEK_LEFT, -1, face.left_eye), (CHEEK_RIGHT, 1, face.right_eye)):
+        x = face.landmarks[idx, 0]
+        xa, xb = sorted((x + side * 0.01 * fw, x + side * 0.12 * fw))
+        box = _clip_box(img.shape, xa, eye[1], xb, eye[1] + 0.3 * fw)
+        if box is None:
+            return None
+        region = img[box[1]:box[3], box[0]:box[2]]
+        other = ~(_is_skin(img, box, skin, s) | s.backdrop.is_backdrop(region))
+        values.append(float(other.mean()))
+    return max(values)
+
+
+def _eye_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]] | None:
+    """The lens area in front of each eye: the eye widened by 30 % each side,
+    an eye width high."""
+    boxes = []
+    for a, b in (EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS):
+        p, q = face.landmarks[a], face.landmarks[b]
+        ew = float(np.linalg.norm(q - p))
+        cx, cy = (p + q) / 2
+        box = _clip_box(img.shape, cx - 0.8 * ew, cy - 0.5 * ew, cx + 0.8 * ew, cy + 0.5 * ew)
+        if box is None:
+            return None
+        boxes.append(box)
+    return boxes
+
+
+def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+    """The largest blob of clipped, colourless pixels over either eye, as a
+    share of that eye's lens area: a lamp reflected in a lens."""
+    boxes = _eye_boxes(img, face)
+    if boxes is None:
+        return None
+    worst = 0.0
+    for x0, y0, x1, y1 in boxes:
+        region = img[y0:y1, x0:x1].astype(np.int16)
+        bright = (region.min(axis=-1) >= s.glare_luma - 20) & (region.max(axis=-1) >= s.glare_luma)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
+        if n > 1:
+            worst = max(worst, float(stats[1:, cv2.CC_STAT_AREA].max()) / bright.size)
+    return worst
+
+
+def eye_darkness(img: np.ndarray, face: FaceInfo) -> float | None:
+    """Median luma over the eye areas / median cheek luma: tinted lenses
+    darken the one and not the other."""
+    boxes, cheeks = _eye_boxes(img, face), _cheek_boxes(img, face)
+    if boxes is None or not cheeks:
+        return None
+
+    def median_luma(bs: list[tuple[int, int, int, int]]) -> float:
+        return float(np.median(np.concatenate(
+            [luma(np.ascontiguousarray(img[y0:y1, x0:x1])).ravel() for x0, y0, x1, y1 in bs])))
+
+    return median_luma(boxes) / max(median_luma(cheeks), 1.0)
+
+
+def hair(img, gray, face, s, g) -> list[Measure]:
+    return [_band("EYEBROWS_COVERED", brow_skin(img, face, s), s.min_brow_skin_share, None),
+            _band("EARS_COVERED", ear_hair(img, face, s), None, s.max_ear_hair_share)]
+
+
+def glasses(img, gray, face, s, g) -> list[Measure]:
+    return [_band("GLASSES_GLARE", glare_share(img, face, s), None, s.max_glare_share),
+            _band("TINTED_GLASSES", eye_darkness(img, face), s.min_eye_to_cheek_luma, None)]
 
 
 MeasureFn = Callable[[np.ndarray, np.ndarray, FaceInfo, MeasureSettings, SpecGeometry], list[Measure]]
 MEASURES: tuple[MeasureFn, ...] = (
     face_width, head_top, eye_line, centre, roll, pose, eyes, mouth,
-    exposure, lighting, sharpness, background, clothing,
+    exposure, lighting, sharpness, background, background_shadow, clothing, hair, glasses,
 )
 
 

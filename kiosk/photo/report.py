@@ -30,6 +30,11 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "BACKGROUND_COLOUR": ("background colour distance from the backdrop", "", 0),
     "BACKGROUND_UNEVEN": ("background variation", "", 1),
     "CLOTHING_MATCHES_BACKGROUND": ("share of clothing in the backdrop colour", "", 2),
+    "BACKGROUND_SHADOW": ("share of the backdrop in shadow", "", 2),
+    "EYEBROWS_COVERED": ("skin visible just above the eyebrows (best row share)", "", 2),
+    "EARS_COVERED": ("share of hair beside the cheeks at ear height", "", 2),
+    "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
+    "TINTED_GLASSES": ("eye area brightness / cheek brightness", "", 2),
 }
 _NOT_MEASURED = {
     "HEAD_TOP_OUT_OF_BAND": "top of the hair not found against the backdrop (cut off or no backdrop)",
