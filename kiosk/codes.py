@@ -52,6 +52,7 @@ class Button(str, Enum):
     STAFF_REJECTED = "staff_rejected"
     STAFF_SCHEDULE = "staff_schedule"
     RETRY_REJECTED = "retry_rejected"
+    CALIBRATE_BACKDROP = "calibrate_backdrop"
 
 
 class Device(str, Enum):
@@ -163,6 +164,18 @@ class RejectReason(str, Enum):
     OTHER = "other"
 
 
+class BackdropResult(str, Enum):
+    """Staff mode's backdrop calibration: under way, done, or why not."""
+
+    MEASURING = "measuring"
+    OK = "ok"
+    CAMERA = "camera"  # no still from the camera
+    NOT_EMPTY = "not_empty"  # someone is in view
+    TOO_DARK = "too_dark"  # lights off
+    WRONG_COLOUR = "wrong_colour"  # not a blue backdrop (fallen, or the camera points elsewhere)
+    SAVE_FAILED = "save_failed"
+
+
 def message_key(code: Enum) -> str:
     """Catalog key for a code: e.g. Hint.MOVE_CLOSER -> 'hint.MOVE_CLOSER'."""
     prefix = {
@@ -174,5 +187,6 @@ def message_key(code: Enum) -> str:
         KioskStatus: "status",
         SyncProblem: "sync_problem",
         RejectReason: "reject_reason",
+        BackdropResult: "backdrop",
     }[type(code)]
     return f"{prefix}.{code.value}"

@@ -24,14 +24,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from enum import Enum
 from typing import Any, Callable, Protocol
 
 from transitions import Machine
 
-from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
+from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
+                         SyncProblem)
 from kiosk.config import FlowConfig
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
@@ -114,6 +115,7 @@ class EffectKind(str, Enum):
     SAVE_CAPTURE = "save_capture"
     PROMPT = "prompt"  # arg: catalog key of the spoken prompt
     RETRY_REJECTED = "retry_rejected"  # staff: queue the refused captures again
+    CALIBRATE_BACKDROP = "calibrate_backdrop"  # staff: measure the empty backdrop
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,10 @@ class View:
     sessions_today: int = 0
     schedule: tuple[SessionWindow, ...] = ()  # staff mode: today's and the coming ones
     makeup_mode: bool = False  # the roster takes students outside their centre and session
+    # Staff mode: when the backdrop was last calibrated (None: the spec blue is
+    # assumed) and how the calibration staff started in this visit went.
+    backdrop_at: datetime | None = None
+    backdrop_result: BackdropResult | None = None
 
 
 class SessionFlow:
@@ -249,6 +255,8 @@ class SessionFlow:
         self.schedule: Schedule | None = None
         self.staff_page = "status"
         self.free_mb = -1
+        self.backdrop_at: datetime | None = None  # set by the runtime
+        self.backdrop_result: BackdropResult | None = None
         self.consent_version = consent_version
         self._staff_pin = staff_pin
         # student_ref of an earlier capture with this 采集码, if any
@@ -366,6 +374,8 @@ class SessionFlow:
             schedule=schedule.from_today(wall, STAFF_SCHEDULE_ROWS)
             if schedule and self.state == State.STAFF else (),
             makeup_mode=bool(getattr(self.roster, "makeup_mode", False)),
+            backdrop_at=self.backdrop_at,
+            backdrop_result=self.backdrop_result if self.state == State.STAFF else None,
         )
 
     def session_now(self) -> str:
@@ -425,6 +435,11 @@ class SessionFlow:
             self.staff_page = STAFF_PAGES[button]
         elif button == Button.RETRY_REJECTED and st == State.STAFF and self.staff_unlocked:
             self._effects.append(Effect(EffectKind.RETRY_REJECTED))
+        elif (button == Button.CALIBRATE_BACKDROP and st == State.STAFF and self.staff_unlocked
+              and self.backdrop_result != BackdropResult.MEASURING):
+            self.backdrop_result = BackdropResult.MEASURING
+            self.staff_page = "status"  # where the result shows
+            self._effects.append(Effect(EffectKind.CALIBRATE_BACKDROP))
         else:
             log.debug("ignored %s in %s", button.value, st.value)
 
@@ -642,6 +657,12 @@ class SessionFlow:
         elif self.state == State.ATTRACT:
             self._start()
 
+    def backdrop_calibrated(self, result: BackdropResult, at: datetime | None) -> None:
+        """The runtime measured (or failed to measure) the backdrop; at: when
+        the model in use was calibrated."""
+        self.backdrop_result = result
+        self.backdrop_at = at
+
     def _leave_staff(self) -> None:
         self.staff_unlocked = False
         self._pin_errors = 0
@@ -668,6 +689,8 @@ class SessionFlow:
             if st != State.STAFF:
                 self.staff_unlocked = False  # a manual-entry PIN opens nothing else
         self.staff_page = "status"  # staff mode always opens on its first page
+        if self.backdrop_result != BackdropResult.MEASURING:
+            self.backdrop_result = None  # an old result is not news on the next visit
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None

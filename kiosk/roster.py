@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import is_valid, normalise
 from kiosk.schedule import SessionSlot
+from kiosk.store import write_private_file
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -68,22 +68,24 @@ def kiosk_secret(data_dir: Path) -> bytes:
     """This kiosk's roster key: read from data_dir/roster.key, made on first use.
 
     It must stay the same across restarts, or student_refs change and
-    has_capture() stops recognising earlier captures.
+    has_capture() stops recognising earlier captures: so it is written whole
+    and durably, and when two processes make it at once the first one wins.
     """
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = data_dir / SECRET_FILE
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return key
+    path = Path(data_dir) / SECRET_FILE
+    while True:
+        try:
+            key: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            key = None
+        if key:
+            return key
+        if key == b"":  # left by a power cut while an older version made it
+            log.warning("the roster key file was empty: making a new one")
+            path.unlink(missing_ok=True)
+        try:
+            write_private_file(path, secrets.token_bytes(32), exclusive=True)
+        except FileExistsError:
+            pass  # another process made it first: read theirs
 
 
 class _KeyedRoster:

@@ -17,13 +17,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import numpy as np
 
-from kiosk.codes import Button, Device, Problem, State
+from kiosk.codes import BackdropResult, Button, Device, Problem, State
 from kiosk.config import Config
 from kiosk.flow import (
     CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, SessionFlow,
@@ -50,6 +49,8 @@ log = logging.getLogger(__name__)
 FlowEvent = Callable[[SessionFlow], None]
 RECOVERY_PERIOD = 1.0  # seconds between checks whether a failed device is back
 DISK_CHECK_PERIOD = 10.0
+# An offline booth's retention purge (receipts come on a USB stick; no sync agent).
+PURGE_PERIOD = 3600.0
 STAFF_CHECK_PERIOD = 2.0  # staff mode: free disk and refused captures refresh sooner
 REJECTED_SHOWN = 20  # refused captures handed to staff mode (the count is always whole)
 IDLE_PERIOD = 0.05  # how soon the camera thread notices a camera state
@@ -91,9 +92,13 @@ class KioskRuntime:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
+        self._next_purge = 0.0
         self._still_analyser_obj: FaceAnalyser | None = None
         # This booth's backdrop as staff last calibrated it (else the spec blue).
         self.backdrop: Backdrop = load_backdrop(data_dir)
+        self.flow.backdrop_at = _parse_time(self.backdrop.calibrated_at)
+        # Seconds between the staff's touch and the still: time to step out of view.
+        self.calibration_delay = 3.0
         self.sync_agent: SyncAgent | None = None
         self.flow.sync = SyncInfo(configured=bool(config.sync.server_url))
         self._refresh_rejected()
@@ -196,6 +201,9 @@ class KioskRuntime:
                 self.on_prompt(effect.arg)
         elif kind == EffectKind.RETRY_REJECTED:
             self._retry_rejected()
+        elif kind == EffectKind.CALIBRATE_BACKDROP:
+            self.calibrate_backdrop(
+                lambda result: self.flow.backdrop_calibrated(result, _parse_time(self.backdrop.calibrated_at)))
 
     def _take_still(self) -> None:
         try:
@@ -227,16 +235,20 @@ class KioskRuntime:
         return replace(DEFAULT_SETTINGS, ready_hold_seconds=self.config.flow.ready_hold_seconds,
                        measures=self._measure_settings())
 
-    def calibrate_backdrop(self, done: Callable[[str], None]) -> None:
-        """Staff, with the booth empty and lit: measure the backdrop from a
-        still. done(result) runs on the UI thread with "ok" or why not
-        ("camera", "not_empty", "too_dark", "wrong_colour", "save_failed")."""
+    def calibrate_backdrop(self, done: Callable[[BackdropResult], None]) -> None:
+        """Staff, with the booth empty: measure the backdrop from a still
+        under the booth's lights. done(result) runs on the UI thread."""
         self._worker.submit(self._calibrate_backdrop, done)
 
-    def _calibrate_backdrop(self, done: Callable[[str], None]) -> None:
-        result = "ok"
+    def _calibrate_backdrop(self, done: Callable[[BackdropResult], None]) -> None:
+        result = BackdropResult.OK
         try:
-            still = self.camera.capture_still()
+            self._stop.wait(self.calibration_delay)
+            self.lights.on()  # measured as the photos will be lit
+            try:
+                still = self.camera.capture_still()
+            finally:
+                self.lights.off()
             # A quarter of the HQ still is plenty for a colour model.
             step = max(1, still.shape[1] // 1024)
             frame = np.ascontiguousarray(still[::step, ::step])
@@ -244,15 +256,19 @@ class KioskRuntime:
                 raise CalibrationError("not_empty", "a face is in view")
             model = calibrate(frame)
             model.save(self.config.kiosk.data_dir)
-        except CameraError as err:
-            log.error("backdrop calibration: camera failed: %s", err)
-            result = "camera"
+        except (CameraError, LightsError) as err:
+            log.error("backdrop calibration: %s failed: %s", type(err).__name__, err)
+            result = BackdropResult.CAMERA
         except CalibrationError as err:
             log.info("backdrop calibration refused: %s", err)
-            result = err.code
+            result = BackdropResult(err.code) if err.code in BackdropResult._value2member_map_ \
+                else BackdropResult.CAMERA
         except OSError as err:
             log.error("backdrop calibration not saved: %s", err)
-            result = "save_failed"
+            result = BackdropResult.SAVE_FAILED
+        except Exception:  # staff get a message, never a stuck "measuring"
+            log.exception("backdrop calibration failed")
+            result = BackdropResult.CAMERA
         else:
             log.info("backdrop calibrated: RGB %s, tolerance %.3f", model.rgb, model.chroma_tolerance)
             self.backdrop = model
@@ -350,6 +366,18 @@ class KioskRuntime:
             self.flow.device_failed(Device.STORE, Problem.DISK_FULL)
         elif not full:
             self.flow.device_ok(Device.STORE)
+        if self.sync_agent is None and now >= self._next_purge:
+            self._next_purge = now + PURGE_PERIOD
+            self._worker.submit(self._purge_offline)
+
+    def _purge_offline(self) -> None:
+        """Delete the files of captures acknowledged (by receipts imported from
+        a USB bundle) more than retention_days ago; online, the sync agent does."""
+        cutoff = datetime.now(timezone.utc) - timedelta(days=self.config.sync.retention_days)
+        try:
+            self.store.purge_acknowledged(cutoff)
+        except Exception as err:  # next hour again; the captures stay meanwhile
+            log.error("the retention purge failed: %s", type(err).__name__)
 
     # ------------------------------------------------------------- threads
 

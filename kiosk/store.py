@@ -699,9 +699,10 @@ def _photo_bytes(photo: object, attr: str, *, required: bool) -> bytes | None:
     return bytes(data)
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, directory fsync: the file is whole or absent."""
-    tmp = path.with_name(path.name + ".tmp")
+def _write_durably(path: Path, data: bytes, exclusive: bool = False) -> None:
+    """Temp file, fsync, rename, directory fsync: the file is whole or absent.
+    exclusive: never replace an existing file (FileExistsError instead)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp" if exclusive else path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(data)
@@ -711,14 +712,21 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    if exclusive:
+        try:
+            os.link(tmp, path)  # atomic, and fails where rename would overwrite
+        finally:
+            os.unlink(tmp)
+    else:
+        os.replace(tmp, path)
     _fsync_dir(path.parent)
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """A small secret file (0600), written whole or not at all (token, roster cache)."""
+def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """A small secret file (0600), written whole or not at all (token, roster
+    cache, keys). exclusive: FileExistsError if it exists (first writer wins)."""
     _make_private_dir(path.parent)
-    _write_durably(path, data)
+    _write_durably(path, data, exclusive)
 
 
 def _fsync_dir(path: Path) -> None:

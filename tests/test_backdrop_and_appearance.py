@@ -242,3 +242,71 @@ def test_guidance_reads_the_measure_settings(preview, preview_analyser):
         measures=dataclasses.replace(DEFAULT_MEASURE_SETTINGS, max_ear_hair_share=0.0))
     assert Hint.HAIR_OFF_FACE in hints_for(analysis, SPEC, strict)
     assert Hint.HAIR_OFF_FACE not in hints_for(analysis, SPEC)
+
+
+# ------------------------------------------------ staff mode calibrates it
+
+
+def _staff_runtime(tmp_path):
+    from kiosk.config import load_config
+    from kiosk.runtime import KioskRuntime
+
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n[audio]\nmuted = true\n', encoding="utf-8")
+    runtime = KioskRuntime(load_config(cfg).as_demo())
+    runtime.calibration_delay = 0.0
+    return runtime
+
+
+def _calibrate_in_staff_mode(runtime, timeout: float = 30.0):
+    import time
+
+    from kiosk.codes import BackdropResult, Button
+
+    runtime.press(Button.STAFF)
+    runtime.enter_pin("2468")
+    runtime.press(Button.CALIBRATE_BACKDROP)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        view = runtime.poll()
+        if view.backdrop_result not in (None, BackdropResult.MEASURING):
+            return view
+        time.sleep(0.02)
+    raise AssertionError("calibration did not finish")
+
+
+def test_staff_calibrates_the_empty_booth_and_the_kiosk_uses_it(tmp_path):
+    from kiosk.codes import BackdropResult, Button
+
+    runtime = _staff_runtime(tmp_path)
+    runtime.start()
+    try:
+        import time
+        end = time.monotonic() + 20
+        while not runtime.camera._started and time.monotonic() < end:  # the camera thread opens it
+            time.sleep(0.02)
+        assert runtime.poll().backdrop_at is None  # never calibrated: the spec blue
+        runtime.camera.update_scene(faces=1)
+        view = _calibrate_in_staff_mode(runtime)
+        assert view.backdrop_result == BackdropResult.NOT_EMPTY  # a student in view
+        assert not (tmp_path / "data" / BACKDROP_FILE).exists()
+
+        runtime.camera.update_scene(faces=0)
+        runtime.press(Button.STAFF_EXIT)
+        view = _calibrate_in_staff_mode(runtime)
+        assert view.backdrop_result == BackdropResult.OK
+        assert view.backdrop_at is not None
+        saved = load_backdrop(tmp_path / "data")
+        assert saved.calibrated_at is not None and runtime.backdrop == saved
+        assert not runtime.lights.is_on  # lit only for the still
+
+        runtime.camera.update_scene(unplugged=True)
+        runtime.press(Button.STAFF_EXIT)
+        view = _calibrate_in_staff_mode(runtime)
+        assert view.backdrop_result == BackdropResult.CAMERA
+        assert load_backdrop(tmp_path / "data") == saved  # a failed try keeps the last model
+    finally:
+        runtime.stop()
+    # A restart uses the calibrated model, and staff mode says when it was made.
+    again = _staff_runtime(tmp_path)
+    assert again.backdrop == saved and again.flow.view().backdrop_at == view.backdrop_at

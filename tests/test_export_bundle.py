@@ -284,6 +284,35 @@ def test_import_receipts_runs_the_retention_purge(make_booth: Callable[..., Boot
     assert not any(booth.sealed_file(cid).exists() for cid in ids)
 
 
+def test_the_running_offline_kiosk_purges_when_retention_ends(make_booth: Callable[..., Booth],
+                                                              deployment: Deployment, tmp_path: Path) -> None:
+    """Receipts applied before retention ended: the kiosk itself purges later."""
+    from kiosk.runtime import KioskRuntime
+
+    booth = make_booth()
+    ids = [booth.save(n) for n in range(2)]
+    dest = tmp_path / "b"
+    assert booth.kiosk("export", str(dest)).code == 0
+    assert deployment.cli("import-bundle", str(dest)).code == 0
+    assert booth.kiosk("import-receipts", str(dest)).code == 0  # 7 days: nothing purged yet
+    assert set(booth.statuses().values()) == {"acknowledged"}
+
+    def run_kiosk(retention_days: float) -> None:
+        config_file = tmp_path / f"retention-{retention_days}.toml"
+        write_config(config_file, booth.kiosk_id, booth.data_dir, deployment.public_key,
+                     retention_days=retention_days)
+        runtime = KioskRuntime(load_config(config_file).as_demo())
+        runtime.poll()  # the periodic checks run on the first poll
+        runtime._worker.shutdown(wait=True)  # the purge runs on the worker: let it finish
+        runtime.store.close()
+
+    run_kiosk(7)
+    assert set(booth.statuses().values()) == {"acknowledged"}
+    run_kiosk(0)  # as if seven days had passed
+    assert set(booth.statuses().values()) == {"purged"}
+    assert not any(booth.sealed_file(cid).exists() for cid in ids)
+
+
 # ---------------------------------------------------------------- idempotency
 
 def test_reimport_is_idempotent_and_matches_the_http_put(make_booth: Callable[..., Booth],

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.codes import Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
+from kiosk.codes import BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import (
     CaptureRequest,
@@ -653,6 +653,30 @@ def test_retry_rejected_is_asked_of_the_runtime_only_when_unlocked(flow: Session
     flow.press(Button.RETRY_REJECTED)
     assert kinds(flow) == [EffectKind.RETRY_REJECTED]
     assert flow.state == State.STAFF
+
+
+def test_backdrop_calibration_one_at_a_time_and_its_result_shown_in_staff_mode(flow: SessionFlow) -> None:
+    flow.press(Button.STAFF)
+    flow.drain_effects()
+    flow.press(Button.CALIBRATE_BACKDROP)  # locked: nothing
+    assert kinds(flow) == [] and flow.view().backdrop_result is None
+    flow.enter_pin("2468")
+    flow.press(Button.STAFF_SYNC)
+    flow.press(Button.CALIBRATE_BACKDROP)
+    flow.press(Button.CALIBRATE_BACKDROP)  # a second touch while measuring: nothing more
+    assert kinds(flow) == [EffectKind.CALIBRATE_BACKDROP]
+    view = flow.view()
+    assert (view.backdrop_result, view.staff_page) == (BackdropResult.MEASURING, "status")
+    at = datetime(2026, 11, 22, 1, 5, tzinfo=timezone.utc)
+    flow.backdrop_calibrated(BackdropResult.NOT_EMPTY, None)
+    assert flow.view().backdrop_result == BackdropResult.NOT_EMPTY and flow.view().backdrop_at is None
+    flow.press(Button.CALIBRATE_BACKDROP)  # try again
+    flow.backdrop_calibrated(BackdropResult.OK, at)
+    assert (flow.view().backdrop_result, flow.view().backdrop_at) == (BackdropResult.OK, at)
+    flow.press(Button.STAFF_EXIT)
+    assert flow.view().backdrop_result is None and flow.view().backdrop_at == at
+    unlocked_staff(flow)
+    assert flow.view().backdrop_result is None  # last visit's result is not news
 
 
 def test_sync_detail_reaches_the_view_and_survives_queue_updates(flow: SessionFlow) -> None:

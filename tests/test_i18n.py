@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.codes import (Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
+from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          message_key)
 from kiosk.i18n import LANGUAGES, LOCALE_DIR, Translator, catalog_path, load_catalog, required_keys
 
@@ -60,7 +60,7 @@ def test_enum_members_have_texts() -> None:
         catalog = load_catalog(lang)
         for state in State:
             assert f"state.{state.value}.title" in catalog and f"state.{state.value}.body" in catalog, (lang, state)
-        for enum in (Button, Hint, KioskStatus, Device, Problem, SyncProblem, RejectReason):
+        for enum in (Button, Hint, KioskStatus, Device, Problem, SyncProblem, RejectReason, BackdropResult):
             for member in enum:
                 assert message_key(member) in catalog, (lang, member)
         for problem in Problem:

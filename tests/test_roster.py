@@ -242,3 +242,24 @@ def test_broken_xlsx_is_refused_clearly(tmp_path: Path) -> None:
     path = write(tmp_path, "not a zip", name="roster.xlsx")
     with pytest.raises(RosterError, match="not a readable XLSX file"):
         make(path)
+
+
+def test_kiosk_secret_replaces_an_empty_file_and_concurrent_makers_agree(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "roster.key").write_bytes(b"")  # a power cut while an older kiosk made it
+    key = kiosk_secret(data_dir)
+    assert len(key) == 32 and (data_dir / "roster.key").read_bytes() == key
+
+    # Four processes make a fresh key at once: all end up with the same one.
+    fresh = tmp_path / "fresh"
+    code = ("import sys; from pathlib import Path; from kiosk.roster import kiosk_secret; "
+            "print(kiosk_secret(Path(sys.argv[1])).hex())")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(fresh)], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    keys = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert len(keys) == 1 and bytes.fromhex(keys.pop()) == (fresh / "roster.key").read_bytes()
+    assert not list(fresh.glob("*.tmp"))

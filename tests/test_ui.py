@@ -33,7 +33,7 @@ TOUR_SHOTS = [
     "countdown", "capturing", "review", "saving", "receipt", "manual_entry", "call_staff", "staff_pin",
     "staff", "staff_sync", "staff_rejected", "staff_schedule",
 ]  # fmt: skip
-KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason)\.[A-Za-z0-9_.]+$")
+KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason|backdrop)\.[A-Za-z0-9_.]+$")
 
 PROBE = """
 import os

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from kiosk.codes import Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem  # noqa: E402
+from kiosk.codes import BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem  # noqa: E402
 from kiosk.config import Config, parse_config  # noqa: E402
 from kiosk.flow import RejectedCapture, SyncInfo, View  # noqa: E402
 from kiosk.schedule import SessionWindow  # noqa: E402
@@ -125,6 +125,15 @@ def samples() -> list[tuple[str, View]]:
         ("staff_unlocked", V(
             S.STAFF, KioskStatus.STAFF, staff_unlocked=True, failed_devices=(Device.CAMERA, Device.ID_READER),
             problem=Problem.CAMERA_FAILED, queue_depth=3, online=False,
+        )),
+        ("staff_backdrop_refused", V(
+            S.STAFF, KioskStatus.STAFF, backdrop_result=BackdropResult.WRONG_COLOUR, **staff,
+        )),
+        ("staff_backdrop_ok", V(
+            S.STAFF, KioskStatus.STAFF, backdrop_result=BackdropResult.OK, backdrop_at=at(0, 9, 12), **staff,
+        )),
+        ("staff_backdrop_measuring", V(
+            S.STAFF, KioskStatus.STAFF, backdrop_result=BackdropResult.MEASURING, **staff,
         )),
         # staff mode's pages: sync, refused captures, sessions
         ("staff_sync", V(

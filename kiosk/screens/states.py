@@ -195,6 +195,19 @@ class StaffScreen(PinScreen):
 
     state = State.STAFF
 
+    # ---------------------------------------------------------- status page
+
+    @staticmethod
+    def backdrop_text(view: View, _lang: str) -> str:
+        at = view.backdrop_at
+        return _tr("ui.staff.backdrop_calibrated", when=when_text(at, view)) if at \
+            else _tr("ui.staff.backdrop_default")
+
+    @staticmethod
+    def backdrop_result_text(view: View, _lang: str) -> str:
+        """How the calibration staff just started went ('' when none)."""
+        return _tr(message_key(view.backdrop_result)) if view.backdrop_result else ""
+
     # ------------------------------------------------------------ sync page
 
     @staticmethod
