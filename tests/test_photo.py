@@ -150,6 +150,43 @@ def test_stream_mode_tracks_the_default_scene(scene):
     assert results == [[]] * 5
 
 
+def test_stream_mode_counts_a_second_person_and_loses_them_again(scene):
+    """The preview tracks one face; the people count (every COUNT_EVERY
+    frames) still says when someone else steps into view."""
+    from kiosk.photo.analysis import COUNT_EVERY
+
+    with FaceAnalyser(static_image_mode=False) as a:
+        def run(frames: int) -> list[list[Hint]]:
+            return [hints_for(a.analyse(scene.preview_frame()), SPEC) for _ in range(frames)]
+
+        assert run(3) == [[]] * 3
+        scene.update_scene(faces=2)
+        seen = run(COUNT_EVERY + 1)
+        assert seen[-1] == [Hint.MULTIPLE_FACES]
+        scene.update_scene(faces=1)
+        assert run(COUNT_EVERY + 1)[-1] == []
+
+
+def test_landmarks_read_in_one_go_match_the_attribute_path(scene, analyser):
+    """landmark_array's fast path against FaceMesh's real output, and its
+    fallback for a message of another layout."""
+    from mediapipe.framework.formats import landmark_pb2
+
+    from kiosk.photo.analysis import landmark_array
+
+    result = analyser._mesh.process(scene.preview_frame())
+    message = result.multi_face_landmarks[0]
+    slow = np.array([(p.x, p.y, p.z) for p in message.landmark])
+    fast = landmark_array(message)
+    assert fast.shape == (478, 3) and np.array_equal(fast, slow)
+    other = landmark_pb2.NormalizedLandmarkList()
+    other.CopyFrom(message)
+    other.landmark[5].visibility = 0.5  # one record longer: not the fixed layout
+    other.landmark[7].x = 0.25
+    got = landmark_array(other)
+    assert got[7, 0] == 0.25 and np.array_equal(np.delete(got, 7, 0), np.delete(slow, 7, 0))
+
+
 def test_guided_pose_gives_a_compliant_still(scene, analyser, preview_analyser):
     """A pose the guidance accepts near its limits still crops to the spec."""
     scene.update_scene(dx=-0.04, dy=0.06, scale=1.15)

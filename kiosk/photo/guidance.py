@@ -35,6 +35,7 @@ from kiosk.photo.measures import (
     glare_share,
     mouth_opening,
     pose_angles,
+    skin_lab,
 )
 
 _ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
@@ -80,13 +81,13 @@ def hints_for(
     analysis: FrameAnalysis, spec: PhotoConfig, settings: GuidanceSettings = DEFAULT_SETTINGS
 ) -> list[Hint]:
     """Hints for one preview frame, most important first; [] = pose is good."""
+    if analysis.face_count > 1:
+        return [Hint.MULTIPLE_FACES]
     if not analysis.faces:
         hints = {Hint.NO_FACE}
         if analysis.mean_luma < settings.dark_luma:
             hints.add(Hint.TOO_DARK)  # a dark booth is a likely reason for "no face"
         return _sorted(hints)
-    if len(analysis.faces) > 1:
-        return [Hint.MULTIPLE_FACES]
 
     f = analysis.faces[0]
     w, h = analysis.width, analysis.height
@@ -157,7 +158,8 @@ def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings) -> set[H
     """Hair and glasses: pixel measures on small regions around the eyes,
     brows and ears (a few hundred pixels each in a preview frame)."""
     hints: set[Hint] = set()
-    brows, ears = brow_skin(img, f, m), ear_hair(img, f, m)
+    skin = skin_lab(img, f)
+    brows, ears = brow_skin(img, f, m, skin), ear_hair(img, f, m, skin)
     if (brows is not None and brows < m.min_brow_skin_share) or (
             ears is not None and ears > m.max_ear_hair_share):
         hints.add(Hint.HAIR_OFF_FACE)

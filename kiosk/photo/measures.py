@@ -369,14 +369,18 @@ def skin_lab(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
 def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
     # Lightness counts half: skin in shade (an ear, under the brow) is still
     # skin, while hair differs from it in hue as well.
-    diff = (_lab(img, box) - skin) * np.asarray([0.5, 1.0, 1.0], np.float32)
-    return np.linalg.norm(diff, axis=-1) < s.skin_tolerance
+    diff = (_lab(img, box) - skin) * _SKIN_WEIGHTS
+    return np.einsum("...i,...i->...", diff, diff) < s.skin_tolerance ** 2
 
 
-def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+_SKIN_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
+
+
+def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
+              skin: np.ndarray | None) -> float | None:
     """The lower of the two brows' best skin row just above the brow: low when
-    a fringe hides the brows (the mesh still places them under the hair)."""
-    skin = skin_lab(img, face)
+    a fringe hides the brows (the mesh still places them under the hair).
+    skin: skin_lab(img, face), shared with ear_hair."""
     if skin is None:
         return None
     fw = face.face_width
@@ -393,11 +397,11 @@ def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | No
     return min(values)
 
 
-def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
+             skin: np.ndarray | None) -> float | None:
     """The larger share, over the two ear zones, of what is neither skin nor
     backdrop. The zone is beside the cheek, from the eye line down about as
-    far as an ear reaches."""
-    skin = skin_lab(img, face)
+    far as an ear reaches. skin: skin_lab(img, face)."""
     if skin is None:
         return None
     fw = face.face_width
@@ -460,8 +464,9 @@ def eye_darkness(img: np.ndarray, face: FaceInfo) -> float | None:
 
 
 def hair(img, gray, face, s, g) -> list[Measure]:
-    return [_band("EYEBROWS_COVERED", brow_skin(img, face, s), s.min_brow_skin_share, None),
-            _band("EARS_COVERED", ear_hair(img, face, s), None, s.max_ear_hair_share)]
+    skin = skin_lab(img, face)
+    return [_band("EYEBROWS_COVERED", brow_skin(img, face, s, skin), s.min_brow_skin_share, None),
+            _band("EARS_COVERED", ear_hair(img, face, s, skin), None, s.max_ear_hair_share)]
 
 
 def glasses(img, gray, face, s, g) -> list[Measure]:
