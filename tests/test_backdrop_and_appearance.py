@@ -244,6 +244,39 @@ def test_guidance_reads_the_measure_settings(preview, preview_analyser):
     assert Hint.HAIR_OFF_FACE not in hints_for(analysis, SPEC)
 
 
+# ------------------------------------------------------------- shoulders
+
+
+def test_shoulder_line_is_measured_from_the_backdrop(final, analyser):
+    """The astronaut sits with her image-right shoulder lower; the measure
+    sees it (and its mirror image), a levelled copy measures level, and the
+    rule fails and passes accordingly once a limit is set."""
+    from kiosk.photo.measures import shoulder_tilt
+
+    img, face = final
+    tilt = shoulder_tilt(img, face, Backdrop())
+    assert 10 < tilt < 25
+    mirrored = np.ascontiguousarray(img[:, ::-1])
+    assert shoulder_tilt(mirrored, pc.one_face(analyser, mirrored), Backdrop()) == pytest.approx(-tilt, abs=2)
+    # Default: reported, not enforced.
+    reported = measure_face(img, face)["SHOULDERS_NOT_LEVEL"]
+    assert reported.passed and reported.value == pytest.approx(tilt, abs=0.01)
+
+    # Raise the image-right side of the body (below the jaw, right of the
+    # neck) until the shoulders are level.
+    fw, cx = face.face_width, face.centre_x
+    rise = int(round(np.tan(np.radians(tilt)) * 1.65 * fw))  # the bands' centres are 1.65 fw apart
+    level = img.copy()
+    x0, y0 = int(cx + 0.4 * fw), int(face.chin_y - 0.35 * fw)
+    level[y0:-rise, x0:] = img[y0 + rise:, x0:]
+    level[-rise:, x0:] = img[-1:, x0:]
+    assert abs(shoulder_tilt(level, face, Backdrop())) < 3
+
+    strict = dataclasses.replace(DEFAULT_MEASURE_SETTINGS, max_shoulder_tilt_deg=10.0)
+    assert not measure_face(img, face, strict)["SHOULDERS_NOT_LEVEL"].passed
+    assert measure_face(level, face, strict)["SHOULDERS_NOT_LEVEL"].passed
+
+
 # ------------------------------------------------ staff mode calibrates it
 
 

@@ -31,6 +31,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "BACKGROUND_UNEVEN": ("background variation", "", 1),
     "CLOTHING_MATCHES_BACKGROUND": ("share of clothing in the backdrop colour", "", 2),
     "BACKGROUND_SHADOW": ("share of the backdrop in shadow", "", 2),
+    "SHOULDERS_NOT_LEVEL": ("shoulder line tilt", " deg", 1),
     "EYEBROWS_COVERED": ("skin visible just above the eyebrows (best row share)", "", 2),
     "EARS_COVERED": ("share of hair beside the cheeks at ear height", "", 2),
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
