@@ -13,9 +13,14 @@ is a folder on a USB stick:
    files are the same bytes and the server's PUT rules make repeats no-ops.
 2. `photo-server import-bundle DIR` at the school stores them through the
    PUT's own code and writes DIR/receipts.json.
-3. `kiosk import-receipts DIR` marks each capture whose receipt names its own
-   digest acknowledged, exactly as a sync receipt does, then runs the
-   retention purge (an offline booth has no sync agent to run it).
+3. `kiosk import-receipts DIR` checks that the receipts come from the school
+   (their "mac": HMAC-SHA256 keyed with the sha256 of this booth's enrolment
+   token, which the server stores and the stick does not hold; see
+   school_server/bundle.py), then marks each capture whose receipt names its
+   own digest acknowledged, exactly as a sync receipt does, and runs the
+   retention purge (the running kiosk also does, hourly). A forged or edited
+   receipts file, or a booth that was never enrolled (no token), applies
+   nothing: a capture is only ever deleted once the school really has it.
 
 The bundle format is the server's (school_server/bundle.py); the two sides
 share it as they share openapi.json. Nothing personal is in the clear: the
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -265,16 +271,37 @@ def _write_error(err: OSError, dest: Path, previous: dict[str, Any] | None) -> s
 
 # ------------------------------------------------------------------- receipts
 
+def receipts_mac(doc: dict[str, Any], token: str) -> str:
+    """HMAC-SHA256 (hex) of the receipts document without its "mac", keyed
+    with sha256(token): school_server/bundle.py's receipts_mac."""
+    body = {k: v for k, v in doc.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    key = hashlib.sha256(token.encode()).digest()
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retention_days: float,
-                    now: datetime | None = None) -> ReceiptsResult:
-    """Apply DIR/receipts.json: each receipt naming a capture's own digest marks
-    it acknowledged (as the sync agent's receipt does); then purge the files of
-    captures acknowledged more than retention_days ago."""
+                    token: str | None, now: datetime | None = None) -> ReceiptsResult:
+    """Apply DIR/receipts.json: once its mac proves it comes from the school
+    (token: this booth's enrolment token), each receipt naming a capture's
+    own digest marks it acknowledged (as the sync agent's receipt does); then
+    purge the files of captures acknowledged more than retention_days ago."""
     now = now or datetime.now(timezone.utc)
+    path = Path(bundle_dir) / RECEIPTS
     doc = _read_receipts(Path(bundle_dir))
     if doc["kiosk_id"] != kiosk_id:
-        raise BundleError(f"{Path(bundle_dir) / RECEIPTS} is for kiosk {doc['kiosk_id']!r}; "
+        raise BundleError(f"{path} is for kiosk {doc['kiosk_id']!r}; "
                           f"this booth is kiosk {kiosk_id!r}: nothing applied")
+    if not token:
+        raise BundleError(f"this booth has no enrolment token, so it cannot tell the school's "
+                          f"receipts from forged ones: nothing applied. Enrol it once where it "
+                          f"can reach the school server (`kiosk enrol`), then import again")
+    mac = doc.get("mac")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, receipts_mac(doc, token)):
+        raise BundleError(f"{path} is not signed for this booth: edited or forged, or the "
+                          f"booth was enrolled again since the bundle was imported: nothing "
+                          f"applied (ask the school to run `photo-server import-bundle` on "
+                          f"the bundle again)")
     result = ReceiptsResult()
     refused = doc.get("refused")
     if isinstance(refused, dict):

@@ -22,12 +22,20 @@ under a stored id is refused. A file that does not match the manifest
 
 receipts.json: {"format": "photo-kiosk-receipts/1", "bundle_id", "kiosk_id",
 "imported_at", "receipts": {capture_id: {"digest", "received_at"}},
-"refused": {capture_id: reason}}, written durably (temp, fsync, rename).
+"refused": {capture_id: reason}, "mac"}, written durably (temp, fsync, rename).
+
+The booth deletes a capture once a receipt for it arrives and retention has
+passed, and anyone holding the stick can read the digests in the manifest: so
+receipts are authenticated. "mac" is HMAC-SHA256 over the document without
+"mac" (JSON, sorted keys, no spaces, ASCII), keyed with the sha256 of the
+kiosk's bearer token: the server stores exactly that hash, the booth holds the
+token, the stick holds neither.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -43,7 +51,7 @@ import school_server
 from school_server.auth import KioskIdentity
 from school_server.ingest import (KioskUnknown, Refused, Stored, enrolled_kiosk,
                                   ingest_capture)
-from school_server.models import name_key, utcnow
+from school_server.models import Kiosk, name_key, utcnow
 from school_server.schemas import CAPTURE_ID, KIOSK_ID, SHA256_HEX, CaptureUpload
 from school_server.storage import ObjectStore
 
@@ -84,6 +92,7 @@ class BundleManifest(BaseModel):
 class ImportResult:
     manifest: BundleManifest
     kiosk: KioskIdentity
+    mac_key: bytes  # the sha256 of the kiosk's token, as stored (see receipts_mac)
     stored: list[str] = field(default_factory=list)  # new on this server
     repeated: list[str] = field(default_factory=list)  # already here: the same receipt
     refused: list[tuple[str, str]] = field(default_factory=list)  # (capture_id, reason)
@@ -123,7 +132,7 @@ def import_bundle(db: Session, store: ObjectStore, bundle_dir: Path,
     except KioskUnknown as err:
         raise BundleError(f"bundle refused: {err} (enrol it once with `photo-server "
                           "enrol-code` and `kiosk enrol`)") from None
-    result = ImportResult(manifest, me)
+    result = ImportResult(manifest, me, bytes.fromhex(db.get(Kiosk, me.kiosk_id).token_hash))
     for entry in manifest.captures:
         try:
             stored = _import_one(db, store, bundle_dir, manifest, me, entry, max_body_bytes)
@@ -177,8 +186,15 @@ def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: Bun
         raise
 
 
+def receipts_mac(doc: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 (hex) of the receipts document without its "mac"."""
+    body = {k: v for k, v in doc.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def receipts_document(result: ImportResult) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "format": RECEIPTS_FORMAT,
         "bundle_id": result.manifest.bundle_id,
         "kiosk_id": result.manifest.kiosk_id,
@@ -187,6 +203,8 @@ def receipts_document(result: ImportResult) -> dict[str, Any]:
         "receipts": result.receipts,
         "refused": dict(result.refused),
     }
+    doc["mac"] = receipts_mac(doc, result.mac_key)
+    return doc
 
 
 def write_receipts(bundle_dir: Path, result: ImportResult) -> Path:

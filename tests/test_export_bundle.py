@@ -36,7 +36,8 @@ from kiosk.config import Config, load_config
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
 from kiosk.store import CaptureStore
-from kiosk.sync import _upload_body
+from kiosk.bundle import receipts_mac
+from kiosk.sync import TOKEN_FILE, _upload_body, enrol
 from server.harness import Deployment, Kiosk
 
 CENTRE = "centre-bundle"
@@ -100,7 +101,7 @@ class Booth:
     config_file: Path
     config: Config
     store: CaptureStore
-    token: Kiosk | None  # its enrolment on the server (the booth itself never uses it)
+    token: Kiosk | None  # its enrolment (token in data_dir/sync.token); None: never enrolled
 
     @property
     def kiosk_id(self) -> str:
@@ -168,8 +169,13 @@ def make_booth(tmp_path: Path, deployment: Deployment) -> Iterator[Callable[...,
         config_file = tmp_path / f"{kiosk_id}.toml"
         key = deployment.public_key if sealed else None
         write_config(config_file, kiosk_id, data_dir, key)
-        # Enrolled once (at provisioning); the offline booth keeps no token.
-        token = deployment.enrol(CENTRE, kiosk_id) if enrolled else None
+        # Enrolled once, at provisioning where it could reach the school, as
+        # `kiosk enrol` does: the booth keeps its token (receipts are keyed to it).
+        token = None
+        if enrolled:
+            enrol(deployment.server.url, deployment.enrol_code(CENTRE), kiosk_id, data_dir)
+            token = Kiosk(deployment.server, kiosk_id,
+                          (data_dir / TOKEN_FILE).read_text(encoding="ascii").strip(), deployment.public_key)
         store = CaptureStore(data_dir, kiosk_id, public_key=key)
         booth = Booth(deployment, config_file, load_config(config_file), store, token)
         booths.append(booth)
@@ -477,6 +483,9 @@ def test_receipts_with_a_wrong_digest_or_unknown_id_are_not_applied(
     unknown = uuid.uuid4().hex
     doc["receipts"][unknown] = {"digest": "1" * 64, "received_at": "2026-06-20T01:00:00Z"}
     doc["receipts"]["../../etc"] = {"digest": 5}
+    # As if the school had issued them (signed with the booth's key): each
+    # receipt is still checked against the booth's own captures.
+    doc["mac"] = receipts_mac(doc, booth.token.token)
     (dest / "receipts.json").write_text(json.dumps(doc), encoding="utf-8")
 
     run = booth.kiosk("import-receipts", str(dest))
@@ -489,6 +498,54 @@ def test_receipts_with_a_wrong_digest_or_unknown_id_are_not_applied(
     statuses = booth.statuses()
     assert statuses[ids[1]] == "captured" and statuses[ids[0]] == statuses[ids[2]] == "acknowledged"
     assert booth.store.pending_count() == 1
+
+
+def test_forged_or_edited_receipts_apply_nothing(make_booth: Callable[..., Booth],
+                                                 deployment: Deployment, tmp_path: Path) -> None:
+    """Anyone holding the stick can read the digests in the manifest and
+    write receipts for them; only the school's, keyed to this booth's token,
+    are applied (else a forger could make the booth delete captures)."""
+    booth = make_booth()
+    ids = [booth.save(n) for n in range(2)]
+    dest = tmp_path / "b"
+    assert booth.kiosk("export", str(dest)).code == 0
+    doc = manifest(dest)
+    forged = {"format": "photo-kiosk-receipts/1", "bundle_id": doc["bundle_id"],
+              "kiosk_id": booth.kiosk_id, "imported_at": "2026-11-22T08:00:00+00:00", "refused": {},
+              "receipts": {e["capture_id"]: {"digest": e["digest"],
+                                             "received_at": "2026-11-22T08:00:00+00:00"}
+                           for e in doc["captures"]}}
+    for mac in (None, "0" * 64, receipts_mac(forged, "a guessed token")):
+        attempt = dict(forged, **({"mac": mac} if mac else {}))
+        (dest / "receipts.json").write_text(json.dumps(attempt), encoding="utf-8")
+        run = booth.kiosk("import-receipts", str(dest))
+        no_traceback(run)
+        assert run.code == 1 and "is not signed for this booth" in run.err and "nothing applied" in run.err
+    # The school's real receipts, then one byte of them changed.
+    assert deployment.cli("import-bundle", str(dest)).code == 0
+    real = (dest / "receipts.json").read_text(encoding="utf-8")
+    edited = json.loads(real)
+    edited["receipts"][ids[0]]["received_at"] = "2020-01-01T00:00:00+00:00"
+    (dest / "receipts.json").write_text(json.dumps(edited), encoding="utf-8")
+    assert "is not signed for this booth" in booth.kiosk("import-receipts", str(dest)).err
+    assert set(booth.statuses().values()) == {"captured"}
+    (dest / "receipts.json").write_text(real, encoding="utf-8")
+    assert booth.kiosk("import-receipts", str(dest)).code == 0
+    assert set(booth.statuses().values()) == {"acknowledged"}
+
+
+def test_a_booth_without_its_token_cannot_check_receipts(make_booth: Callable[..., Booth],
+                                                         deployment: Deployment, tmp_path: Path) -> None:
+    booth = make_booth()
+    booth.save(1)
+    dest = tmp_path / "b"
+    assert booth.kiosk("export", str(dest)).code == 0
+    assert deployment.cli("import-bundle", str(dest)).code == 0
+    (booth.data_dir / TOKEN_FILE).unlink()  # e.g. enrolled on the server only, never on the booth
+    run = booth.kiosk("import-receipts", str(dest))
+    no_traceback(run)
+    assert run.code == 1 and "has no enrolment token" in run.err and "kiosk enrol" in run.err
+    assert set(booth.statuses().values()) == {"captured"}
 
 
 def test_a_bundle_from_another_kiosk(make_booth: Callable[..., Booth], deployment: Deployment,
