@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
 import pcsc_stack
+from services_required import service_missing
+
+PCSC_TESTS = "the PC/SC tests"
+
+
+@pytest.fixture(scope="session")
+def pyscard() -> ModuleType:
+    """smartcard.scard, for tests that need pyscard but no pcscd."""
+    reason = pcsc_stack.pyscard_missing()
+    if reason:
+        service_missing(reason, PCSC_TESTS)
+    from smartcard import scard
+
+    return scard
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +29,9 @@ def pcscd() -> Iterator[pcsc_stack.PcscDaemon]:
     """A running pcscd with the vpcd virtual readers (started for the session if needed)."""
     reason = pcsc_stack.missing()
     if reason:
-        pytest.skip(reason)  # only when the binary or pyscard is absent; CI installs both
+        # pcscd, pyscard or the vpcd driver absent: a skip here, a failure in CI
+        # (KIOSK_REQUIRE_SERVICES=1, after provisioning/setup.sh --test installed them).
+        service_missing(reason, PCSC_TESTS)
     daemon = pcsc_stack.PcscDaemon()
     daemon.attach_or_start()
     yield daemon

@@ -24,14 +24,56 @@ def pcscd_binary() -> str | None:
     return shutil.which("pcscd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 
 
-def missing() -> str:
-    """Why the stack cannot run here ('' when it can)."""
-    if pcscd_binary() is None:
-        return "pcscd is not installed (apt install pcscd vsmartcard-vpcd; provisioning/setup.sh --test does)"
+# Where pcscd reads its serial-reader configuration (Debian's pcscd, and a
+# pcsc-lite built from source into /usr/local).
+READER_CONF_DIRS = ("/etc/reader.conf.d", "/usr/local/etc/reader.conf.d")
+
+
+def vpcd_driver() -> str | None:
+    """The vpcd driver pcscd is configured to load (vsmartcard-vpcd's
+    /etc/reader.conf.d/vpcd: LIBPATH .../libifdvpcd.so), if it is there."""
+    for conf_dir in READER_CONF_DIRS:
+        try:
+            names = sorted(os.listdir(conf_dir))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(conf_dir, name), errors="replace") as conf:
+                    lines = conf.read().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                words = line.split(None, 1)
+                lib = words[1].strip().strip('"') if len(words) == 2 else ""
+                if words[:1] == ["LIBPATH"] and "vpcd" in os.path.basename(lib) and os.path.exists(lib):
+                    return lib
+    return None
+
+
+def pyscard_missing() -> str:
+    """Why pyscard cannot be imported here ('' when it can)."""
     try:
         import smartcard.scard  # noqa: F401
     except ImportError:
         return "pyscard is not installed (pip install -e '.[pcsc]'; needs libpcsclite-dev and gcc)"
+    return ""
+
+
+def missing() -> str:
+    """Why the stack cannot run here ('' when it can): pcscd, pyscard or the vpcd driver absent."""
+    if pcscd_binary() is None:
+        return "pcscd is not installed (apt install pcscd vsmartcard-vpcd; provisioning/setup.sh --test does)"
+    reason = pyscard_missing()
+    if reason:
+        return reason
+    # Without the driver pcscd starts but lists no Virtual PCD reader. A pcscd
+    # already running with them (configured elsewhere) will do too.
+    if vpcd_driver() is None and not any(r.startswith("Virtual PCD") for r in list_readers() or []):
+        return (
+            "the vpcd virtual reader driver is not installed (no LIBPATH .../libifdvpcd.so in "
+            f"{' or '.join(READER_CONF_DIRS)}; apt install vsmartcard-vpcd; provisioning/setup.sh --test does)"
+        )
     return ""
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -101,9 +102,9 @@ def test_uids_are_masked_in_logs() -> None:
     assert mask_uid("ID-" + SERIAL) == "…7788"
 
 
-def test_pcsc_errors_are_sorted_into_reader_and_card_errors() -> None:
+def test_pcsc_errors_are_sorted_into_reader_and_card_errors(pyscard: ModuleType) -> None:
     """Reader unplug cannot be played with vpcd: check the mapping directly."""
-    sc = pytest.importorskip("smartcard.scard")
+    sc = pyscard
     r = PcscCardReader(config())
     r._sc = sc
     gone = sc.SCARD_STATE_UNKNOWN | sc.SCARD_STATE_CHANGED | sc.SCARD_STATE_IGNORE  # pcsc-lite: reader removed

@@ -9,12 +9,16 @@ import wave
 from pathlib import Path
 
 import pytest
+from services_required import service_missing
 
 from kiosk import prompts
 from kiosk.codes import Hint
 from kiosk.prompts import PromptError, PromptPlayer, make_prompts, prompt_keys, prompt_path
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+@pytest.fixture
+def needs_espeak() -> None:
+    if shutil.which("espeak-ng") is None:
+        service_missing("espeak-ng not installed", "the spoken prompt tests")
 
 
 def wav_seconds(path: Path) -> float:
@@ -29,7 +33,7 @@ def test_prompt_keys_are_the_hints_and_the_fixed_prompts() -> None:
     assert len(keys) == len(Hint) + 3
 
 
-@needs_espeak
+@pytest.mark.usefixtures("needs_espeak")
 def test_make_prompts_writes_real_speech_for_both_languages(tmp_path: Path) -> None:
     written = make_prompts(tmp_path)
     assert written == 2 * len(prompt_keys())
@@ -45,7 +49,7 @@ def test_make_prompts_writes_real_speech_for_both_languages(tmp_path: Path) -> N
     assert zh != en
 
 
-@needs_espeak
+@pytest.mark.usefixtures("needs_espeak")
 def test_sox_agrees_the_wav_has_sound(tmp_path: Path) -> None:
     if shutil.which("soxi") is None:
         pytest.skip("sox not installed")
@@ -55,7 +59,7 @@ def test_sox_agrees_the_wav_has_sound(tmp_path: Path) -> None:
     assert seconds > 0.3
 
 
-@needs_espeak
+@pytest.mark.usefixtures("needs_espeak")
 def test_existing_files_are_kept_unless_forced(tmp_path: Path) -> None:
     make_prompts(tmp_path)
     path = prompt_path(tmp_path, "en", "prompt.saved")

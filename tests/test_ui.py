@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from services_required import service_missing
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +70,7 @@ def display_prefix() -> tuple[str, ...]:
         return ()
     if shutil.which("xvfb-run"):
         return ("xvfb-run", "-a", "-s", "-screen 0 1920x1080x24")
-    pytest.skip(f"no way to open a window here: {probe.stderr[-500:]}")
+    service_missing(f"no way to open a window here: {probe.stderr[-500:]}", "the window tests")
 
 
 def run_windowed(cmd: list[str], tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -300,7 +301,7 @@ print(json.dumps(out))
 
 def test_chinese_renders_with_the_registered_font(tmp_path: Path) -> None:
     if not Path(FONT).is_file():
-        pytest.skip("fonts-wqy-microhei not installed")
+        service_missing("fonts-wqy-microhei not installed", "the font test")
     result = run_windowed([sys.executable, "-c", RENDER, FONT], tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
@@ -362,7 +363,7 @@ app.run()
 
 def test_demo_keyboard_and_sound(tmp_path: Path) -> None:
     if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
+        service_missing("espeak-ng not installed", "the sound test")
     result = run_windowed([sys.executable, "-c", DEMO, str(write_config(tmp_path))], tmp_path, timeout=120)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])

@@ -16,8 +16,10 @@ from typing import TypeVar
 
 import pytest
 
+from services_required import service_missing
+
 from .harness import Deployment
-from .services import REQUIRE_ENV, ServiceMissing, Services, services_required
+from .services import ServiceMissing, Services
 
 BACKENDS = ["sqlite", "province"]
 _SERVICES = pytest.StashKey[Services]()
@@ -36,10 +38,7 @@ def _need(start: Callable[[], T]) -> T:
         return start()
     except ServiceMissing as err:
         missing = str(err)
-    if services_required():
-        pytest.fail(f"{missing} ({REQUIRE_ENV} is set: the province tests must run)",
-                    pytrace=False)
-    pytest.skip(missing)
+    service_missing(missing, "the province tests")
 
 
 @pytest.fixture(scope="session")

@@ -45,8 +45,6 @@ from pathlib import Path
 
 POSTGRES_ENV = "PHOTO_SERVER_TEST_POSTGRES_URL"
 S3_ENV = "PHOTO_SERVER_TEST_S3_ENDPOINT"
-# CI sets this: a missing service is then a failure, not a skip.
-REQUIRE_ENV = "KIOSK_REQUIRE_SERVICES"
 
 POSTGRES_READY_SECONDS = 60
 SEAWEED_READY_SECONDS = 90
@@ -57,10 +55,6 @@ S3_KEYS = {"region_name": "us-east-1", "aws_access_key_id": "test",
 
 class ServiceMissing(Exception):
     """The service cannot run here (binary or client library absent)."""
-
-
-def services_required() -> bool:
-    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
 
 
 def free_ports(count: int) -> list[int]:
