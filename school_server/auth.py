@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from school_server.models import Centre, EnrolmentCode, Kiosk, name_key, utcnow
+from school_server.models import CENTRE_CHARS, Centre, EnrolmentCode, Kiosk, name_key, utcnow
+from school_server.schemas import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def ensure_centre(db: Session, centre: str) -> str:
     key = name_key(centre)
     if not key:
         raise ValueError("empty centre name")
+    problem = text_problem(centre, CENTRE_CHARS, folded=True)
+    if problem:
+        raise ValueError(f"centre name {problem}")
     if db.get(Centre, key) is None:
         db.add(Centre(centre=key))
         db.flush()
@@ -59,11 +63,17 @@ def ensure_centre(db: Session, centre: str) -> str:
 
 def create_enrolment_code(db: Session, centre: str, hours: float) -> str:
     """A new one-time code for a kiosk at centre; printed once, stored hashed."""
+    now = utcnow()
+    if not (0 < hours < float("inf")):
+        raise ValueError("hours must be a positive number")
+    try:
+        expires_at = now + timedelta(hours=hours)
+    except OverflowError:
+        raise ValueError("hours too large: the code would expire after the year 9999") from None
     key = ensure_centre(db, centre)
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
-    now = utcnow()
     db.add(EnrolmentCode(code_hash=sha256_hex(raw), centre=key, created_at=now,
-                         expires_at=now + timedelta(hours=hours)))
+                         expires_at=expires_at))
     db.commit()
     return "-".join(raw[i:i + 5] for i in range(0, _CODE_LENGTH, 5))
 

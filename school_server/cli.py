@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
@@ -26,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (ValueError, OSError) as err:
         print(f"photo-server {args.command}: {err}", file=sys.stderr)
+        return 1
+    except DataError as err:
+        # A value the database refused (each command checks what it writes
+        # first; this is the last line). One line, and never the statement's
+        # parameters: they can hold students' names.
+        reason = str(getattr(err, "orig", None) or type(err).__name__).strip().splitlines()[0]
+        print(f"photo-server {args.command}: the database refused a value: {reason}",
+              file=sys.stderr)
         return 1
 
 
@@ -131,8 +140,8 @@ def _keygen(args: argparse.Namespace) -> int:
 def _enrol_code(args: argparse.Namespace) -> int:
     from school_server.auth import create_enrolment_code
 
-    if args.hours <= 0:
-        raise ValueError("--hours must be positive")
+    if not 0 < args.hours < float("inf"):
+        raise ValueError("--hours must be a positive number")
     with _database(args) as session:
         print(create_enrolment_code(session, args.centre, args.hours))
     return 0
@@ -157,7 +166,7 @@ def _import_roster(args: argparse.Namespace) -> int:
         try:
             result = import_roster(session, args.file, key)
         except CsvImportError as err:
-            raise ValueError(str(err)) from None
+            raise ValueError(f"{err}; nothing imported") from None
     for note in result.warnings:
         print(f"warning: {note}", file=sys.stderr)
     for centre, count in sorted(result.per_centre.items()):
@@ -174,7 +183,7 @@ def _import_schedule(args: argparse.Namespace) -> int:
         try:
             result = import_schedule(session, args.file, tz)
         except CsvImportError as err:
-            raise ValueError(str(err)) from None
+            raise ValueError(f"{err}; nothing imported") from None
     for centre, count in sorted(result.per_centre.items()):
         print(f"{centre}: {count} sessions")
     return 0

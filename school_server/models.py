@@ -24,6 +24,18 @@ NAMING = {
 
 CAPTURE_STATUSES = ("received",)
 
+# Sizes (in characters) of the columns that hold values from outside: kiosks'
+# requests (school_server/schemas.py) and staff's CSV files and options (the
+# CLI). PostgreSQL refuses a longer value where SQLite keeps it, so both check
+# values against these before writing (see schemas.text_problem).
+CENTRE_CHARS = 100  # name_key(centre): Centre.centre and every centre column
+SESSION_CHARS = 100  # name_key(session)
+STUDENT_REF_CHARS = 64
+PERSON_NAME_CHARS = 200
+PROGRAMME_CHARS = 200
+HEARTBEAT_STATUS_CHARS = 32
+KIOSK_VERSION_CHARS = 64
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -56,7 +68,7 @@ class Centre(Base):
 
     __tablename__ = "centres"
 
-    centre: Mapped[str] = mapped_column(String(100), primary_key=True)
+    centre: Mapped[str] = mapped_column(String(CENTRE_CHARS), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -100,7 +112,7 @@ class Capture(Base):
     capture_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"), index=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"))
-    session: Mapped[str] = mapped_column(String(100))
+    session: Mapped[str] = mapped_column(String(SESSION_CHARS))
     digest: Mapped[str] = mapped_column(String(64))  # sha256 hex of the sealed bytes
     size: Mapped[int] = mapped_column(Integer)
     object_key: Mapped[str] = mapped_column(String(300))
@@ -117,11 +129,11 @@ class RosterRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"), index=True)
-    session: Mapped[str] = mapped_column(String(100))
-    student_ref: Mapped[str] = mapped_column(String(64))
+    session: Mapped[str] = mapped_column(String(SESSION_CHARS))
+    student_ref: Mapped[str] = mapped_column(String(STUDENT_REF_CHARS))
     uid_hash: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    programme: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(PERSON_NAME_CHARS))
+    programme: Mapped[str] = mapped_column(String(PROGRAMME_CHARS))
 
 
 class ScheduleEntry(Base):
@@ -130,7 +142,7 @@ class ScheduleEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"))
-    session: Mapped[str] = mapped_column(String(100))
+    session: Mapped[str] = mapped_column(String(SESSION_CHARS))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -141,10 +153,10 @@ class Heartbeat(Base):
     __tablename__ = "heartbeats"
 
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(HEARTBEAT_STATUS_CHARS))
     queue_depth: Mapped[int] = mapped_column(Integer)
     free_mb: Mapped[int] = mapped_column(Integer)
-    version: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(KIOSK_VERSION_CHARS))
     last_error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 

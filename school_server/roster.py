@@ -20,14 +20,32 @@ from sqlalchemy.orm import Session
 
 from school_server.auth import ensure_centre
 from school_server.keys import student_ref
-from school_server.models import RosterRow, name_key
-from school_server.schemas import RosterOut, RosterRowOut, StudentRefScheme
+from school_server.models import (CENTRE_CHARS, PERSON_NAME_CHARS, PROGRAMME_CHARS, SESSION_CHARS,
+                                  STUDENT_REF_CHARS, RosterRow, name_key)
+from school_server.schemas import RosterOut, RosterRowOut, StudentRefScheme, text_problem
 
 REQUIRED = ("centre", "session", "name", "programme")
+
+# What each stored column of a roster row holds: (column size, case-folded).
+# The database would refuse (PostgreSQL) or keep (SQLite) a longer value;
+# the import refuses it on both, before writing anything.
+ROSTER_LIMITS = {"centre": (CENTRE_CHARS, True), "session": (SESSION_CHARS, True),
+                 "name": (PERSON_NAME_CHARS, False), "programme": (PROGRAMME_CHARS, False),
+                 "student_ref": (STUDENT_REF_CHARS, False)}
 
 
 class CsvImportError(Exception):
     """The file cannot be imported; nothing was changed."""
+
+
+def check_fields(path: Path, line: int, row: dict[str, str],
+                 limits: dict[str, tuple[int, bool]]) -> None:
+    """CsvImportError naming the file, line, column and limit when one of
+    the row's values does not fit its column (the message never quotes a value)."""
+    for column, (max_chars, folded) in limits.items():
+        problem = text_problem(row.get(column, ""), max_chars, folded=folded)
+        if problem:
+            raise CsvImportError(f"{path}: line {line}: {column} {problem}")
 
 
 @dataclass
@@ -37,20 +55,40 @@ class ImportResult:
 
 
 def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header (lower-case) and the non-empty rows with their line numbers,
+    every header column in each (a short row's missing cells are "")."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
-            header = [h.strip().lower() for h in next(reader, [])]
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise CsvImportError(f"{path}: missing column(s) {', '.join(missing)}")
-            rows = [(reader.line_num, dict(zip(header, (c.strip() for c in row))))
-                    for row in reader if any(c.strip() for c in row)]
+            try:
+                cells = [(reader.line_num, row) for row in reader]
+            except csv.Error as err:  # e.g. a field over csv.field_size_limit()
+                raise CsvImportError(f"{path}: line {reader.line_num}: {err}") from None
     except FileNotFoundError:
         raise CsvImportError(f"{path}: not found") from None
     except UnicodeDecodeError:
         raise CsvImportError(f"{path}: not UTF-8 (in Excel, save as 'CSV UTF-8')") from None
+    _check_no_nul(path, cells)
+    header = [h.strip().lower() for h in cells[0][1]] if cells else []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise CsvImportError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows = [(line, dict(zip(header, [c.strip() for c in row] + [""] * (len(header) - len(row)))))
+            for line, row in cells[1:] if any(c.strip() for c in row)]
     return header, rows
+
+
+def _check_no_nul(path: Path, cells: list[tuple[int, list[str]]]) -> None:
+    # PostgreSQL cannot store a NUL character and SQLite would; no name or ID
+    # number holds one, so the file is damaged or not text: refused whole.
+    header = [h.strip().lower() for h in cells[0][1]] if cells else []
+    for n, (line, row) in enumerate(cells):
+        for i, cell in enumerate(row):
+            if "\x00" in cell:
+                column = header[i] if n and i < len(header) and header[i] else f"column {i + 1}"
+                raise CsvImportError(f"{path}: line {line}: {column} contains a NUL character, "
+                                     "which the database cannot store (is it a text CSV? in "
+                                     "Excel, save as 'CSV UTF-8')")
 
 
 def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
@@ -70,6 +108,7 @@ def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
         if not ref or not row["centre"] or not row["session"]:
             result.warnings.append(f"line {line}: no id_number/student_ref, centre or session; skipped")
             continue
+        check_fields(path, line, {**row, "student_ref": ref}, ROSTER_LIMITS)
         uid = "".join(ch for ch in row.get("card_uid", "").upper() if ch not in " :-")
         new.append(RosterRow(centre=name_key(row["centre"]), session=name_key(row["session"]),
                              student_ref=ref, uid_hash=student_ref(key, "uid", uid) if uid else None,

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from school_server.models import name_key
+from school_server.models import (HEARTBEAT_STATUS_CHARS, KIOSK_VERSION_CHARS, SESSION_CHARS,
+                                  name_key)
 
 KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
@@ -17,21 +18,37 @@ SHA256_HEX = r"^[0-9a-f]{64}$"
 # integer in any column; PostgreSQL refuses NUL characters in text, a string
 # longer than its VARCHAR(n) and an integer over 32 bits, and the request
 # fails with a 500: a capture the kiosk then retries for ever, a heartbeat
-# lost every time. Both backends refuse them here instead, with a 422.
+# lost every time. Both backends refuse them here instead, with a 422. The
+# CLI's imports check staff's values with text_problem too. The column sizes
+# are the models' (models.CENTRE_CHARS and the rest).
 INT32_MAX = 2**31 - 1
-SESSION_CHARS = 100  # models.Capture.session, which holds name_key(session)
+
+
+def text_problem(value: str, max_chars: int | None = None, *, folded: bool = False) -> str | None:
+    """Why value cannot be stored in a VARCHAR(max_chars) column on every
+    database (None: it can). folded: the column holds name_key(value), which
+    case folding can make longer ("ß" -> "ss"). Never quotes the value."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if max_chars is not None:
+        length = len(name_key(value)) if folded else len(value)
+        if length > max_chars:
+            folding = " once case-folded" if folded else ""
+            return f"must be at most {max_chars} characters{folding} (it has {length})"
+    return None
 
 
 def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 def _session_fits(value: str) -> str:
-    # Case folding can lengthen a name ("ß" -> "ss"); the column holds the folded one.
-    if len(name_key(value)) > SESSION_CHARS:
-        raise ValueError(f"longer than {SESSION_CHARS} characters once case-folded")
+    problem = text_problem(value, SESSION_CHARS, folded=True)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -62,7 +79,7 @@ class EnrolResponse(BaseModel):
 
 class CaptureUpload(_Strict):
     kiosk_id: str = Field(pattern=KIOSK_ID, description="Must be the token's own kiosk")
-    session: SessionName = Field(min_length=1, max_length=100)
+    session: SessionName = Field(min_length=1, max_length=SESSION_CHARS)
     created_at: AwareDatetime = Field(description="When the kiosk took it (kiosk clock)")
     sealed: str = Field(min_length=1,
                         description="base64 of a PyNaCl SealedBox to the server's public key")
@@ -78,10 +95,10 @@ class Receipt(BaseModel):
 
 
 class HeartbeatIn(_Strict):
-    status: StoredText = Field(min_length=1, max_length=32)
+    status: StoredText = Field(min_length=1, max_length=HEARTBEAT_STATUS_CHARS)
     queue_depth: Int32 = Field(ge=0)
     free_mb: Int32 = Field(ge=0)
-    version: StoredText = Field(max_length=64)
+    version: StoredText = Field(max_length=KIOSK_VERSION_CHARS)
     last_error: StoredText | None = Field(
         default=None, max_length=2000, description="Must not hold personal data")
 

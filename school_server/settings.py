@@ -24,8 +24,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_NAME = "server.toml"
 ENV_PREFIX = "PHOTO_SERVER_"
@@ -61,6 +62,15 @@ class Settings(BaseModel):
     # again in the request body make that about 1.8x: 24 MiB leaves room.
     max_body_bytes: int = Field(default=24 * 1024 * 1024, gt=0)
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)") from None
+        return value
 
     @property
     def db_url(self) -> str:

@@ -87,6 +87,10 @@ def test_settings_from_toml_then_environment(tmp_path: Path) -> None:
     (tmp_path / "server.toml").write_text("databse_url = 'typo'\n", encoding="utf-8")
     with pytest.raises(ValueError, match="databse_url"):
         load_settings(tmp_path, environ={})
+    (tmp_path / "server.toml").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        load_settings(tmp_path, environ={"PHOTO_SERVER_TIMEZONE": "Mars/Olympus"})
+    assert load_settings(tmp_path, environ={"PHOTO_SERVER_TIMEZONE": "UTC"}).timezone == "UTC"
 
 
 def test_console_script_keygen_makes_a_private_key_once(tmp_path: Path) -> None:
