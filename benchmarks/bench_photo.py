@@ -140,9 +140,17 @@ def main() -> None:
     ap.add_argument("--stills", type=int, default=5)
     args = ap.parse_args()
     bench_preview(args.frames)
+    print(f"peak RSS after the preview frames: {_peak_rss_mb():.0f} MB")
     bench_still((2028, 1520), args.stills)
     bench_still((4056, 3040), args.stills)
     bench_still_stages((4056, 3040), args.stills)
+    print(f"peak RSS after the stills:         {_peak_rss_mb():.0f} MB")
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 if __name__ == "__main__":
