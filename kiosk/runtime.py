@@ -2,10 +2,13 @@
 
 One KioskRuntime per booth. Devices are slow or blocking, so each runs off
 the UI thread: a reader thread polls the card reader, a camera thread grabs
-preview frames and analyses them, and one worker takes stills and saves
-captures. Threads never touch the flow: they post events to a queue that
-``poll()`` applies on the caller's thread (Kivy's clock, or the headless
-loop), then carries out the flow's effects. No Kivy here.
+preview frames, an analysis thread reads the newest of them (QR codes,
+guidance), and one worker takes stills and saves captures. Analysis never
+holds up the preview: on a slower Pi the live picture keeps the camera's
+rate and guidance skips the frames it has no time for. Threads never touch
+the flow: they post events to a queue that ``poll()`` applies on the
+caller's thread (Kivy's clock, or the headless loop), then carries out the
+flow's effects. No Kivy here.
 """
 
 from __future__ import annotations
@@ -88,7 +91,15 @@ class KioskRuntime:
         self._events: queue.Queue[FlowEvent] = queue.Queue()
         self._stop = threading.Event()
         self._latest_frame: np.ndarray | None = None
-        self._camera_state: State = State.ATTRACT  # read by the camera thread
+        # The flow's state for the camera thread, with a count of state changes:
+        # a retake is a new visit to GUIDE, so guidance starts afresh rather
+        # than carrying the last attempt's "ready" into it.
+        self._camera_state: tuple[State, int] = (State.ATTRACT, 0)
+        # The newest preview frame with the visit it was grabbed in, numbered
+        # so the analysis thread takes each frame once and skips what it missed.
+        self._frame_ready = threading.Condition()
+        self._frame_seq = 0
+        self._frame_for_analysis: tuple[np.ndarray, tuple[State, int]] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
         self._threads: list[threading.Thread] = []
         self._next_disk_check = 0.0
@@ -117,6 +128,7 @@ class KioskRuntime:
         self._threads = [
             threading.Thread(target=self._reader_loop, name="card-reader", daemon=True),
             threading.Thread(target=self._camera_loop, name="camera", daemon=True),
+            threading.Thread(target=self._analysis_loop, name="frame-analysis", daemon=True),
         ]
         for t in self._threads:
             t.start()
@@ -125,6 +137,8 @@ class KioskRuntime:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._frame_ready:
+            self._frame_ready.notify_all()
         for t in self._threads:
             t.join(timeout=3)
         self._worker.shutdown(wait=True, cancel_futures=True)
@@ -153,7 +167,8 @@ class KioskRuntime:
         self.flow.tick()
         for effect in self.flow.drain_effects():
             self._carry_out(effect)
-        self._camera_state = self.flow.state
+        if self.flow.state != self._camera_state[0]:
+            self._camera_state = (self.flow.state, self._camera_state[1] + 1)
         try:
             self.status_led.show(self.flow.status)
         except StatusLedError as err:
@@ -414,14 +429,8 @@ class KioskRuntime:
         return True
 
     def _camera_loop(self) -> None:
-        analyser = FaceAnalyser(static_image_mode=False, backdrop=self.backdrop)
-        qr = QrReader()
-        guidance = self._guidance_settings()
-        smoother = GuidanceSmoother(guidance)
         period = 1.0 / self.config.camera.simulated.fps if self.config.camera.backend == "simulated" else 0.0
         ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
-        last_code = ""
-        last_state = State.ATTRACT
         next_idle_check = 0.0
         while not self._stop.is_set():
             if not ok:
@@ -429,8 +438,8 @@ class KioskRuntime:
                 if self.camera.is_available():
                     ok = self._open(self.camera.start, Device.CAMERA, (CameraError,))
                 continue
-            state = self._camera_state
-            if state not in CAMERA_STATES:
+            visit = self._camera_state
+            if visit[0] not in CAMERA_STATES:
                 self._latest_frame = None
                 self._stop.wait(IDLE_PERIOD)
                 # Notice an unplugged camera while idle, so the LED tells staff.
@@ -440,9 +449,6 @@ class KioskRuntime:
                         self.post(lambda f: f.device_failed(Device.CAMERA))
                         ok = False
                 continue
-            if state != last_state:
-                smoother.reset()
-                last_code, last_state = "", state
             started = time.monotonic()
             try:
                 frame = self.camera.preview_frame()
@@ -452,6 +458,41 @@ class KioskRuntime:
                 ok = False
                 continue
             self._latest_frame = frame
+            with self._frame_ready:
+                self._frame_for_analysis = (frame, visit)
+                self._frame_seq += 1
+                self._frame_ready.notify()
+            spare = period - (time.monotonic() - started)
+            if spare > 0:
+                self._stop.wait(spare)
+
+    def _next_frame(self, seen: int) -> tuple[int, np.ndarray, tuple[State, int]] | None:
+        """Wait briefly for a preview frame newer than ``seen``."""
+        with self._frame_ready:
+            self._frame_ready.wait_for(
+                lambda: self._frame_seq != seen or self._stop.is_set(), timeout=IDLE_PERIOD)
+            if self._frame_seq == seen or self._frame_for_analysis is None:
+                return None
+            frame, visit = self._frame_for_analysis
+            return self._frame_seq, frame, visit
+
+    def _analysis_loop(self) -> None:
+        analyser = FaceAnalyser(static_image_mode=False, backdrop=self.backdrop)
+        qr = QrReader()
+        guidance = self._guidance_settings()
+        smoother = GuidanceSmoother(guidance)
+        last_code = ""
+        last_visit = (State.ATTRACT, 0)
+        seen = 0
+        while not self._stop.is_set():
+            newest = self._next_frame(seen)
+            if newest is None:
+                continue
+            seen, frame, visit = newest
+            if visit != last_visit:
+                smoother.reset()
+                last_code, last_visit = "", visit
+            state = visit[0]
             if state == State.SCAN_CODE:
                 payload = qr.decode(frame)
                 if payload and payload != last_code:
@@ -464,9 +505,6 @@ class KioskRuntime:
                 hints, ready = smoother.update(hints_for(analysis, self.config.photo, guidance),
                                                time.monotonic())
                 self.post(lambda f, h=hints, r=ready: f.guidance(h, r))
-            spare = period - (time.monotonic() - started)
-            if spare > 0:
-                self._stop.wait(spare)
         analyser.close()
 
 

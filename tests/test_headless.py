@@ -218,3 +218,51 @@ def test_full_disk_refuses_sessions_before_anything_is_lost(tmp_path: Path) -> N
     result, runtime = run_inprocess(cfg, "expect call_staff 5\nexpect_problem disk_full\ncard zhangsan\nexpect confirm 2\n")
     assert not result.ok
     assert "timed out in state call_staff, problem disk_full" in result.reason
+
+
+def test_slow_analysis_does_not_hold_up_the_preview(tmp_path: Path, monkeypatch) -> None:
+    """A Pi slower than this machine: the live picture keeps the camera's rate
+    and guidance works on the newest frame, skipping what it has no time for."""
+    import time
+
+    from kiosk.photo.analysis import FaceAnalyser
+
+    analysed: list[int] = []
+    real_analyse = FaceAnalyser.analyse
+
+    def slow_analyse(self, frame):
+        analysed.append(id(frame))
+        time.sleep(0.25)
+        return real_analyse(self, frame)
+
+    monkeypatch.setattr(FaceAnalyser, "analyse", slow_analyse)
+    runtime = KioskRuntime(load_config(write_config(tmp_path)).as_demo())
+    grabbed: list[int] = []
+    real_frame = runtime.camera.preview_frame
+
+    def counted_frame():
+        frame = real_frame()
+        grabbed.append(id(frame))
+        return frame
+
+    runtime.camera.preview_frame = counted_frame  # type: ignore[method-assign]
+    result = run_headless(runtime, ScriptRunner(runtime, TO_GUIDE + "wait 2\n" + FINISH))
+    assert result.ok, result.reason
+    assert len(analysed) >= 4  # guidance went on, and the photo was taken hands-free
+    assert len(grabbed) >= 2 * len(analysed), (len(grabbed), len(analysed))
+
+
+def test_a_retake_needs_a_fresh_ready_window(tmp_path: Path) -> None:
+    """"Ready" from the first attempt must not shoot the retake at once."""
+    cfg = write_config(tmp_path)
+    text = cfg.read_text(encoding="utf-8").replace("ready_hold_seconds = 0.3", "ready_hold_seconds = 2.5")
+    cfg.write_text(text, encoding="utf-8")
+    script = TO_GUIDE + """
+expect review 40
+press retake
+expect guide
+wait 1.2
+expect guide 0.1
+""" + FINISH
+    result, _ = run_inprocess(cfg, script)
+    assert result.ok, result.reason
