@@ -42,6 +42,8 @@ if $testing; then
   # The province configuration's tests start a real PostgreSQL; the
   # power-cut test mounts a FUSE filesystem.
   apt_packages+=(postgresql fuse3 libfuse3-3)
+  # sox reads the spoken prompts back independently of our own WAV code.
+  apt_packages+=(sox)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -52,7 +52,7 @@ def test_make_prompts_writes_real_speech_for_both_languages(tmp_path: Path) -> N
 @pytest.mark.usefixtures("needs_espeak")
 def test_sox_agrees_the_wav_has_sound(tmp_path: Path) -> None:
     if shutil.which("soxi") is None:
-        pytest.skip("sox not installed")
+        service_missing("sox not installed", "the check of the prompts with a second WAV reader")
     make_prompts(tmp_path)
     path = prompt_path(tmp_path, "zh_CN", "hint.OPEN_EYES")
     seconds = float(subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, check=True).stdout)
