@@ -104,9 +104,9 @@ class SamDevice:
         self._unplug.set()
         self._gone.wait(2)
 
-    @property
-    def unplugged(self) -> bool:
-        return self._gone.is_set()
+    def wait_unplugged(self, timeout: float = 2.0) -> bool:
+        # The reader can see the closed pty a moment before our thread marks it gone.
+        return self._gone.wait(timeout)
 
     def commands(self) -> list[sp.Command]:
         with self._lock:

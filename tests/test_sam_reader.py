@@ -244,7 +244,7 @@ def test_unplug_during_a_read(device: SamDevice, reader: SamCardReader) -> None:
     device.place(CARD)
     with pytest.raises(ReaderError):
         poll_until(reader)
-    assert device.unplugged
+    assert device.wait_unplugged()
     assert not reader.is_available()  # the fixed port's pty is gone
 
 
