@@ -49,7 +49,7 @@ from typing import Any
 
 import kiosk
 from kiosk.store import SEALED_SUFFIX, CaptureStore, Outgoing
-from kiosk.sync import _upload_body
+from kiosk.sync import TOKEN_FILE, _upload_body
 
 BUNDLE_FORMAT = "photo-kiosk-bundle/1"
 RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
@@ -68,9 +68,16 @@ EXIT_OK, EXIT_FAILED, EXIT_NOTHING = 0, 1, 3
 
 
 class BundleError(Exception):
-    """A user-facing failure; the message says what happened and what to do."""
+    """A user-facing failure; the message says what happened and what to do.
+
+    reason: a short code for staff mode (kiosk.codes.UsbResult values):
+    other_kiosk, no_space, not_enrolled or failed."""
 
     exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, reason: str = "failed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NothingToExport(BundleError):
@@ -149,7 +156,7 @@ def export_bundle(store: CaptureStore, kiosk_id: str, centre: str, dest: Path) -
         _write_file(dest / MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
         _fsync_dir(dest)
     except OSError as err:
-        raise BundleError(_write_error(err, dest, previous)) from None
+        raise _write_error(err, dest, previous) from None
     result.removed = _remove_stale(captures, {e["capture_id"] for e in entries})
     return result
 
@@ -195,12 +202,13 @@ def _prepare(dest: Path, kiosk_id: str) -> dict[str, Any] | None:
                               "export to an empty folder") from None
         if previous.get("kiosk_id") != kiosk_id:
             raise BundleError(f"{dest} holds a bundle from kiosk {previous.get('kiosk_id')!r} "
-                              f"(this is kiosk {kiosk_id!r}): use another folder, one per booth")
+                              f"(this is kiosk {kiosk_id!r}): use another folder, one per booth",
+                              "other_kiosk")
     try:
         dest.mkdir(mode=0o700, parents=True, exist_ok=True)
         (dest / CAPTURES_DIR).mkdir(mode=0o700, exist_ok=True)
     except OSError as err:
-        raise BundleError(_write_error(err, dest, previous)) from None
+        raise _write_error(err, dest, previous) from None
     return previous
 
 
@@ -226,7 +234,7 @@ def _check_space(store: CaptureStore, items: list[Outgoing], captures: Path, des
     if needed > free:
         raise BundleError(f"not enough space in {dest}: the bundle needs about "
                           f"{_mb(needed)}, {_mb(free)} free; free some space or use a bigger "
-                          "stick (nothing was written)")
+                          "stick (nothing was written)", "no_space")
 
 
 def _body_size(item: Outgoing, sealed_size: int) -> int:
@@ -258,18 +266,27 @@ def unsealed_message(count: int) -> str:
             "then export again")
 
 
-def _write_error(err: OSError, dest: Path, previous: dict[str, Any] | None) -> str:
+def _write_error(err: OSError, dest: Path, previous: dict[str, Any] | None) -> BundleError:
     kept = ("the bundle already there is unchanged" if previous is not None
             else "no bundle was written")
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{dest} is full: {kept}; free some space or use a bigger stick"
+        return BundleError(f"{dest} is full: {kept}; free some space or use a bigger stick",
+                           "no_space")
     if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"{dest} is not writable ({err.strerror}): is the stick write-protected or "
-                f"mounted read-only? {kept}")
-    return f"cannot write to {dest}: {err.strerror or type(err).__name__}; {kept}"
+        return BundleError(f"{dest} is not writable ({err.strerror}): is the stick "
+                           f"write-protected or mounted read-only? {kept}", "no_space")
+    return BundleError(f"cannot write to {dest}: {err.strerror or type(err).__name__}; {kept}")
 
 
 # ------------------------------------------------------------------- receipts
+
+def read_token(data_dir: Path) -> str | None:
+    """The booth's enrolment token (keys the receipts' mac), or None."""
+    path = Path(data_dir) / TOKEN_FILE
+    if not path.exists():
+        return None
+    return path.read_text(encoding="ascii", errors="replace").strip() or None
+
 
 def receipts_mac(doc: dict[str, Any], token: str) -> str:
     """HMAC-SHA256 (hex) of the receipts document without its "mac", keyed
@@ -291,11 +308,12 @@ def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retent
     doc = _read_receipts(Path(bundle_dir))
     if doc["kiosk_id"] != kiosk_id:
         raise BundleError(f"{path} is for kiosk {doc['kiosk_id']!r}; "
-                          f"this booth is kiosk {kiosk_id!r}: nothing applied")
+                          f"this booth is kiosk {kiosk_id!r}: nothing applied", "other_kiosk")
     if not token:
         raise BundleError(f"this booth has no enrolment token, so it cannot tell the school's "
                           f"receipts from forged ones: nothing applied. Enrol it once where it "
-                          f"can reach the school server (`kiosk enrol`), then import again")
+                          f"can reach the school server (`kiosk enrol`), then import again",
+                          "not_enrolled")
     mac = doc.get("mac")
     if not isinstance(mac, str) or not hmac.compare_digest(mac, receipts_mac(doc, token)):
         raise BundleError(f"{path} is not signed for this booth: edited or forged, or the "

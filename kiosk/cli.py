@@ -160,20 +160,16 @@ def cmd_import_receipts(args: argparse.Namespace) -> int:
     (or applied before), 1 refused or some receipts not applied."""
     import sqlite3
 
-    from kiosk.bundle import RECEIPTS, BundleError, import_receipts
+    from kiosk.bundle import RECEIPTS, BundleError, import_receipts, read_token
     from kiosk.store import StoreError
-    from kiosk.sync import TOKEN_FILE
 
     config = load_config(_config_path(args.config))
     store = _bundle_store(config, "import-receipts")
     if store is None:
         return 1
     try:
-        token_path = Path(config.kiosk.data_dir) / TOKEN_FILE
-        token = (token_path.read_text(encoding="ascii", errors="replace").strip()
-                 if token_path.exists() else None)
         result = import_receipts(store, config.kiosk.id, Path(args.dir),
-                                 config.sync.retention_days, token)
+                                 config.sync.retention_days, read_token(config.kiosk.data_dir))
     except BundleError as err:
         print(f"import-receipts: {err}", file=sys.stderr)
         return err.exit_code

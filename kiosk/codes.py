@@ -53,6 +53,7 @@ class Button(str, Enum):
     STAFF_SCHEDULE = "staff_schedule"
     RETRY_REJECTED = "retry_rejected"
     CALIBRATE_BACKDROP = "calibrate_backdrop"
+    USB_EXCHANGE = "usb_exchange"
 
 
 class Device(str, Enum):
@@ -176,6 +177,20 @@ class BackdropResult(str, Enum):
     SAVE_FAILED = "save_failed"
 
 
+class UsbResult(str, Enum):
+    """Staff mode's USB exchange: receipts read from the stick, captures written to it."""
+
+    WORKING = "working"
+    DONE = "done"  # see UsbOutcome for the counts
+    NO_STICK = "no_stick"  # nothing writable mounted
+    MANY_STICKS = "many_sticks"  # which one? staff take all but one out
+    NOT_ENROLLED = "not_enrolled"  # no token: receipts cannot be checked
+    NOT_SEALED = "not_sealed"  # no server key: nothing may leave the booth
+    OTHER_KIOSK = "other_kiosk"  # the stick's bundle folder belongs to another booth
+    NO_SPACE = "no_space"  # the stick is full or read-only
+    FAILED = "failed"
+
+
 def message_key(code: Enum) -> str:
     """Catalog key for a code: e.g. Hint.MOVE_CLOSER -> 'hint.MOVE_CLOSER'."""
     prefix = {
@@ -188,5 +203,6 @@ def message_key(code: Enum) -> str:
         SyncProblem: "sync_problem",
         RejectReason: "reject_reason",
         BackdropResult: "backdrop",
+        UsbResult: "usb",
     }[type(code)]
     return f"{prefix}.{code.value}"

@@ -209,6 +209,9 @@ class SyncConfig(_Section):
     retry_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     backoff_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
     backoff_max_seconds: Annotated[float, Field(gt=0)] = 300
+    # Where a USB stick is mounted for staff mode's USB exchange (offline
+    # bundles): mount points inside these folders count as sticks.
+    usb_roots: list[str] = ["/media", "/run/media"]
 
     @model_validator(mode="after")
     def _check(self) -> SyncConfig:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Protocol
 from transitions import Machine
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
-                         SyncProblem)
+                         SyncProblem, UsbResult)
 from kiosk.config import FlowConfig
 from kiosk.hardware.id_reader import IdCard
 from kiosk.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
@@ -116,6 +116,17 @@ class EffectKind(str, Enum):
     PROMPT = "prompt"  # arg: catalog key of the spoken prompt
     RETRY_REJECTED = "retry_rejected"  # staff: queue the refused captures again
     CALIBRATE_BACKDROP = "calibrate_backdrop"  # staff: measure the empty backdrop
+    USB_EXCHANGE = "usb_exchange"  # staff: receipts from the USB stick, pending captures onto it
+
+
+@dataclass(frozen=True)
+class UsbOutcome:
+    """How staff mode's USB exchange went (counts when DONE)."""
+
+    result: UsbResult
+    acknowledged: int = 0  # receipts applied: the school has these
+    exported: int = 0  # captures now on the stick for the school
+    problems: int = 0  # receipts not applied, captures set aside
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,7 @@ class View:
     # assumed) and how the calibration staff started in this visit went.
     backdrop_at: datetime | None = None
     backdrop_result: BackdropResult | None = None
+    usb: UsbOutcome | None = None  # staff mode's USB exchange in this visit
 
 
 class SessionFlow:
@@ -257,6 +269,7 @@ class SessionFlow:
         self.free_mb = -1
         self.backdrop_at: datetime | None = None  # set by the runtime
         self.backdrop_result: BackdropResult | None = None
+        self.usb: UsbOutcome | None = None
         self.consent_version = consent_version
         self._staff_pin = staff_pin
         # student_ref of an earlier capture with this 采集码, if any
@@ -376,6 +389,7 @@ class SessionFlow:
             makeup_mode=bool(getattr(self.roster, "makeup_mode", False)),
             backdrop_at=self.backdrop_at,
             backdrop_result=self.backdrop_result if self.state == State.STAFF else None,
+            usb=self.usb if self.state == State.STAFF else None,
         )
 
     def session_now(self) -> str:
@@ -440,6 +454,11 @@ class SessionFlow:
             self.backdrop_result = BackdropResult.MEASURING
             self.staff_page = "status"  # where the result shows
             self._effects.append(Effect(EffectKind.CALIBRATE_BACKDROP))
+        elif (button == Button.USB_EXCHANGE and st == State.STAFF and self.staff_unlocked
+              and not self._usb_working()):
+            self.usb = UsbOutcome(UsbResult.WORKING)
+            self.staff_page = "sync"  # where the result shows
+            self._effects.append(Effect(EffectKind.USB_EXCHANGE))
         else:
             log.debug("ignored %s in %s", button.value, st.value)
 
@@ -663,6 +682,13 @@ class SessionFlow:
         self.backdrop_result = result
         self.backdrop_at = at
 
+    def usb_exchanged(self, outcome: UsbOutcome) -> None:
+        """The runtime finished the USB exchange staff started."""
+        self.usb = outcome
+
+    def _usb_working(self) -> bool:
+        return self.usb is not None and self.usb.result == UsbResult.WORKING
+
     def _leave_staff(self) -> None:
         self.staff_unlocked = False
         self._pin_errors = 0
@@ -691,6 +717,8 @@ class SessionFlow:
         self.staff_page = "status"  # staff mode always opens on its first page
         if self.backdrop_result != BackdropResult.MEASURING:
             self.backdrop_result = None  # an old result is not news on the next visit
+        if not self._usb_working():
+            self.usb = None
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None

@@ -20,7 +20,7 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
-                         SyncProblem, message_key)
+                         SyncProblem, UsbResult, message_key)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def required_keys() -> set[str]:
         keys |= {f"{message_key(state)}.title", f"{message_key(state)}.body"}
     for problem in Problem:
         keys |= {message_key(problem), f"{message_key(problem)}.staff"}
-    for enum in (Button, Hint, KioskStatus, Device, SyncProblem, RejectReason, BackdropResult):
+    for enum in (Button, Hint, KioskStatus, Device, SyncProblem, RejectReason, BackdropResult, UsbResult):
         keys |= {message_key(m) for m in enum}
     return keys
 

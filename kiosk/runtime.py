@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +26,13 @@ from typing import Callable
 
 import numpy as np
 
-from kiosk.codes import BackdropResult, Button, Device, Problem, State
+from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle, import_receipts,
+                          read_token)
+from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
 from kiosk.flow import (
     CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, SessionFlow,
-    SyncInfo, View,
+    SyncInfo, UsbOutcome, View,
 )
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
@@ -46,6 +49,7 @@ from kiosk.roster import kiosk_secret, open_roster
 from kiosk.schedule import Schedule, load_cached_schedule
 from kiosk.store import CaptureStore, StoreError
 from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
+from kiosk.usb import bundle_dir, mounted_sticks
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +223,8 @@ class KioskRuntime:
         elif kind == EffectKind.CALIBRATE_BACKDROP:
             self.calibrate_backdrop(
                 lambda result: self.flow.backdrop_calibrated(result, _parse_time(self.backdrop.calibrated_at)))
+        elif kind == EffectKind.USB_EXCHANGE:
+            self._worker.submit(self._usb_exchange)
 
     def _take_still(self) -> None:
         try:
@@ -289,6 +295,51 @@ class KioskRuntime:
             self.backdrop = model
             self._still_analyser().backdrop = model
         self.post(lambda f: done(result))
+
+    # ----------------------------------------------------------------- USB
+
+    def _usb_exchange(self) -> None:
+        """Staff's USB stick (worker thread): apply the school's receipts on it,
+        then put every pending capture on it. The same tap both ways, so staff
+        need no terminal: plug in, tap, take the stick to the school, bring it
+        back, tap again."""
+        try:
+            outcome = self._exchange_with_stick()
+        except (BundleError, OSError, sqlite3.Error, StoreError) as err:
+            log.error("USB exchange failed: %s", err)
+            reason = getattr(err, "reason", "failed")
+            outcome = UsbOutcome(UsbResult(reason) if reason in UsbResult._value2member_map_
+                                 else UsbResult.FAILED)
+        except Exception:  # staff get a message, never a stuck "working"
+            log.exception("USB exchange failed")
+            outcome = UsbOutcome(UsbResult.FAILED)
+        pending = self.store.pending_count()
+        self.post(lambda f: (f.set_sync(pending, f.sync.online), f.usb_exchanged(outcome),
+                             self._refresh_rejected()))
+
+    def _exchange_with_stick(self) -> UsbOutcome:
+        sticks = mounted_sticks(self.config.sync.usb_roots)
+        if not sticks:
+            return UsbOutcome(UsbResult.NO_STICK)
+        if len(sticks) > 1:
+            return UsbOutcome(UsbResult.MANY_STICKS)
+        if self.config.sync.public_key_bytes() is None:
+            return UsbOutcome(UsbResult.NOT_SEALED)  # nothing leaves the booth unsealed
+        kiosk_id = self.config.kiosk.id
+        dest = bundle_dir(sticks[0], kiosk_id)
+        acknowledged = problems = 0
+        if (dest / RECEIPTS).is_file():
+            receipts = import_receipts(self.store, kiosk_id, dest, self.config.sync.retention_days,
+                                       read_token(self.config.kiosk.data_dir))
+            acknowledged, problems = len(receipts.applied), receipts.problems
+        try:
+            exported = export_bundle(self.store, kiosk_id, self.config.kiosk.centre, dest)
+        except NothingToExport:
+            return UsbOutcome(UsbResult.DONE, acknowledged, 0, problems)
+        log.info("USB exchange: %d receipts applied, %d captures on the stick",
+                 acknowledged, len(exported.exported))
+        return UsbOutcome(UsbResult.DONE, acknowledged, len(exported.exported),
+                          problems + len(exported.damaged) + exported.unsealed)
 
     def _still_analyser(self) -> FaceAnalyser:
         # Only the worker thread uses it; made on first use (model load ~0.1 s).

@@ -13,6 +13,9 @@ install -d -o kiosk -g kiosk -m 0700 /opt/photo-kiosk/var
 (cd /opt/photo-kiosk && provisioning/setup.sh)
 chown -R kiosk:kiosk /opt/photo-kiosk/var
 install -m 0644 "$src/systemd/photo-kiosk.service" /etc/systemd/system/photo-kiosk.service
+# Staff mode's USB button: a stick plugged in is mounted at /media/kiosk-usb.
+install -m 0644 "$src/provisioning/99-photo-kiosk-usb.rules" /etc/udev/rules.d/99-photo-kiosk-usb.rules
+udevadm control --reload-rules || true
 systemctl daemon-reload
 systemctl enable --now photo-kiosk.service
 echo "Booth installed. Edit /etc/photo-kiosk/kiosk.toml (backends, pins, PIN), then: systemctl restart photo-kiosk"

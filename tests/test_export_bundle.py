@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -750,3 +751,118 @@ def test_stick_full_half_way_keeps_the_previous_bundle(make_booth: Callable[...,
     result = deployment.cli("import-bundle", str(dest))
     assert result.code == 0 and "2 stored" in result.out
     assert set(booth.server_rows()) == set(first)
+
+
+# ------------------------------------------------------- staff mode's USB stick
+
+def staff_taps_usb(runtime: Any) -> Any:
+    """Staff mode, PIN, "USB stick in/out"; the outcome once it is done."""
+    from kiosk.codes import Button, UsbResult
+
+    runtime.press(Button.STAFF)
+    runtime.enter_pin("2468")
+    runtime.press(Button.USB_EXCHANGE)
+    for _ in range(3000):
+        view = runtime.poll()
+        if view.usb is not None and view.usb.result != UsbResult.WORKING:
+            runtime.press(Button.STAFF_EXIT)
+            runtime.poll()
+            return view.usb
+        time.sleep(0.01)
+    raise AssertionError("the USB exchange did not finish")
+
+
+def test_staff_exchange_with_a_usb_stick_both_ways(make_booth: Callable[..., Booth],
+                                                   deployment: Deployment, tmp_path: Path) -> None:
+    """The whole offline round with no terminal: staff tap "USB in/out" with a
+    stick in, the school imports it, staff tap again with it back in."""
+    from usb_stick import mounted_tmpfs
+
+    from kiosk.codes import UsbResult
+    from kiosk.flow import UsbOutcome
+    from kiosk.runtime import KioskRuntime
+    from kiosk.usb import bundle_dir
+
+    booth = make_booth()
+    ids = [booth.save(n) for n in range(3)]
+    media = tmp_path / "media"
+    config_file = tmp_path / "usb.toml"
+    write_config(config_file, booth.kiosk_id, booth.data_dir, deployment.public_key)
+    with config_file.open("a", encoding="utf-8") as f:
+        f.write(f'usb_roots = ["{media}"]\n')
+    runtime = KioskRuntime(load_config(config_file).as_demo())
+
+    def exchange() -> UsbOutcome:
+        return staff_taps_usb(runtime)
+
+    try:
+        assert exchange() == UsbOutcome(UsbResult.NO_STICK)
+        with mounted_tmpfs(media / "STICK"):
+            assert exchange() == UsbOutcome(UsbResult.DONE, acknowledged=0, exported=3)
+            dest = bundle_dir(media / "STICK", booth.kiosk_id)
+            assert set(booth.statuses().values()) == {"captured"}  # the school has nothing yet
+            # At the school (the stick's folder copied over, as if carried there).
+            shutil.copytree(dest, tmp_path / "at-school")
+        result = deployment.cli("import-bundle", str(tmp_path / "at-school"))
+        assert result.code == 0, result.err
+        assert set(booth.server_rows()) == set(ids)
+        extra = booth.save(3)  # taken while the stick was away
+        with mounted_tmpfs(media / "STICK"):
+            shutil.copytree(tmp_path / "at-school", dest)  # the stick comes back with receipts
+            assert exchange() == UsbOutcome(UsbResult.DONE, acknowledged=3, exported=1)
+            assert [e["capture_id"] for e in manifest(dest)["captures"]] == [extra]
+            # Tapping again changes nothing.
+            assert exchange() == UsbOutcome(UsbResult.DONE, acknowledged=0, exported=1)
+        statuses = booth.statuses()
+        assert {statuses[cid] for cid in ids} == {"acknowledged"} and statuses[extra] == "captured"
+        assert runtime.poll().queue_depth == 1
+    finally:
+        runtime.stop()
+        runtime.store.close()
+
+
+def test_usb_exchange_refusals_are_messages(make_booth: Callable[..., Booth],
+                                            deployment: Deployment, tmp_path: Path) -> None:
+    from usb_stick import mounted_tmpfs
+
+    from kiosk.codes import UsbResult
+    from kiosk.runtime import KioskRuntime
+    from kiosk.usb import bundle_dir
+
+    def outcome(booth: Booth, media: Path, sealed: bool = True) -> UsbResult:
+        config_file = tmp_path / f"{booth.kiosk_id}-usb.toml"
+        write_config(config_file, booth.kiosk_id, booth.data_dir,
+                     deployment.public_key if sealed else None)
+        with config_file.open("a", encoding="utf-8") as f:
+            f.write(f'usb_roots = ["{media}"]\n')
+        runtime = KioskRuntime(load_config(config_file).as_demo())
+        try:
+            return staff_taps_usb(runtime).result
+        finally:
+            runtime.stop()
+            runtime.store.close()
+
+    booth, never_enrolled = make_booth(), make_booth(enrolled=False)
+    booth.save(0)
+    never_enrolled.save(0)
+    media = tmp_path / "media"
+    with mounted_tmpfs(media / "a"), mounted_tmpfs(media / "b"):
+        assert outcome(booth, media) == UsbResult.MANY_STICKS
+    with mounted_tmpfs(media / "full", "size=16k"):
+        assert outcome(booth, media) == UsbResult.NO_SPACE
+    with mounted_tmpfs(media / "stick"):
+        assert outcome(booth, media) == UsbResult.DONE
+        # Receipts on the stick, but this booth holds no token to check them with.
+        fake = bundle_dir(media / "stick", never_enrolled.kiosk_id)
+        fake.mkdir()
+        (fake / "receipts.json").write_text(json.dumps({
+            "format": "photo-kiosk-receipts/1", "kiosk_id": never_enrolled.kiosk_id,
+            "receipts": {}, "refused": {}, "mac": "0" * 64}), encoding="utf-8")
+        assert outcome(never_enrolled, media) == UsbResult.NOT_ENROLLED
+        # Another booth's bundle where this one's should be (a renamed folder).
+        shutil.rmtree(fake)
+        shutil.copytree(bundle_dir(media / "stick", booth.kiosk_id), fake)
+        (fake / "receipts.json").unlink(missing_ok=True)
+        assert outcome(never_enrolled, media) == UsbResult.OTHER_KIOSK
+    assert set(never_enrolled.statuses().values()) == {"captured"}
+    assert set(booth.statuses().values()) == {"captured"}

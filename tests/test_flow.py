@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.codes import BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem
+from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
+                         UsbResult)
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import (
     CaptureRequest,
@@ -677,6 +678,32 @@ def test_backdrop_calibration_one_at_a_time_and_its_result_shown_in_staff_mode(f
     assert flow.view().backdrop_result is None and flow.view().backdrop_at == at
     unlocked_staff(flow)
     assert flow.view().backdrop_result is None  # last visit's result is not news
+
+
+def test_usb_exchange_one_at_a_time_and_its_outcome_shown_on_the_sync_page(flow: SessionFlow) -> None:
+    from kiosk.flow import UsbOutcome
+
+    flow.press(Button.STAFF)
+    flow.drain_effects()
+    flow.press(Button.USB_EXCHANGE)  # locked: nothing
+    assert kinds(flow) == [] and flow.view().usb is None
+    flow.enter_pin("2468")
+    flow.press(Button.USB_EXCHANGE)
+    flow.press(Button.USB_EXCHANGE)  # a second touch while working: nothing more
+    assert kinds(flow) == [EffectKind.USB_EXCHANGE]
+    view = flow.view()
+    assert (view.usb, view.staff_page) == (UsbOutcome(UsbResult.WORKING), "sync")
+    flow.usb_exchanged(UsbOutcome(UsbResult.NO_STICK))
+    assert flow.view().usb == UsbOutcome(UsbResult.NO_STICK)
+    flow.press(Button.USB_EXCHANGE)  # stick plugged in: try again
+    assert kinds(flow) == [EffectKind.USB_EXCHANGE]
+    done = UsbOutcome(UsbResult.DONE, acknowledged=3, exported=2)
+    flow.usb_exchanged(done)
+    assert flow.view().usb == done
+    flow.press(Button.STAFF_EXIT)
+    assert flow.view().usb is None
+    unlocked_staff(flow)
+    assert flow.view().usb is None  # last visit's outcome is not news
 
 
 def test_sync_detail_reaches_the_view_and_survives_queue_updates(flow: SessionFlow) -> None:

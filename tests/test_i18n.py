@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
-                         message_key)
+                         UsbResult, message_key)
 from kiosk.i18n import LANGUAGES, LOCALE_DIR, Translator, catalog_path, load_catalog, required_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 KIOSK = ROOT / "kiosk"
 # A quoted string that is a catalog key, e.g. 'button.agree' or "ui.staff.queue".
 KEY_LITERAL = re.compile(
-    r"""["']((?:state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason)\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)["']"""
+    r"""["']((?:state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason|usb)\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)["']"""
 )
 # The photo engine's check codes on the final photo: each needs check.<CODE>.
 CHECK_CODE = re.compile(r"""(?:problems\.append|_band)\(\s*["']([A-Z0-9_]+)["']""")
@@ -60,7 +60,7 @@ def test_enum_members_have_texts() -> None:
         catalog = load_catalog(lang)
         for state in State:
             assert f"state.{state.value}.title" in catalog and f"state.{state.value}.body" in catalog, (lang, state)
-        for enum in (Button, Hint, KioskStatus, Device, Problem, SyncProblem, RejectReason, BackdropResult):
+        for enum in (Button, Hint, KioskStatus, Device, Problem, SyncProblem, RejectReason, BackdropResult, UsbResult):
             for member in enum:
                 assert message_key(member) in catalog, (lang, member)
         for problem in Problem:

@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from kiosk.codes import BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem  # noqa: E402
+from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,  # noqa: E402
+                         UsbResult)
 from kiosk.config import Config, parse_config  # noqa: E402
-from kiosk.flow import RejectedCapture, SyncInfo, View  # noqa: E402
+from kiosk.flow import RejectedCapture, SyncInfo, UsbOutcome, View  # noqa: E402
 from kiosk.schedule import SessionWindow  # noqa: E402
 
 # The samples' wall clock: a Sunday morning at a Beijing learning centre.
@@ -150,6 +151,19 @@ def samples() -> list[tuple[str, View]]:
         ("staff_sync_ok", V(
             S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=0, sync_configured=True,
             sync=SyncInfo(configured=True, last_success=at(0, 10, 29)), **staff,
+        )),
+        # an offline booth's USB exchange: done with a problem, refused, under way
+        ("staff_usb_done", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=0,
+            usb=UsbOutcome(UsbResult.DONE, acknowledged=1234, exported=56, problems=2), **staff,
+        )),
+        ("staff_usb_not_enrolled", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=56,
+            usb=UsbOutcome(UsbResult.NOT_ENROLLED), **staff,
+        )),
+        ("staff_usb_working", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=56,
+            usb=UsbOutcome(UsbResult.WORKING), **staff,
         )),
         ("staff_rejected", V(
             S.STAFF, KioskStatus.STAFF, staff_page="rejected", queue_depth=12, sync_configured=True,

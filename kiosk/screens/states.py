@@ -15,7 +15,7 @@ from kivy.app import App
 from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.codes import KioskStatus, State, message_key
+from kiosk.codes import KioskStatus, State, UsbResult, message_key
 from kiosk.flow import ENTRY_PROBLEM, View
 from kiosk.schedule import SessionWindow
 from kiosk.idnumber import entry_problem, group_id
@@ -230,6 +230,23 @@ class StaffScreen(PinScreen):
         if problem is None or not view.sync_configured:
             return ""
         return _tr(message_key(problem), n=view.sync.rejected_total)
+
+    @staticmethod
+    def queue_text(view: View, _lang: str) -> str:
+        # An offline booth's backlog goes to the school on a USB stick.
+        key = "ui.staff.queue" if view.sync_configured else "ui.staff.queue_offline"
+        return _tr(key, n=view.queue_depth)
+
+    @staticmethod
+    def usb_text(view: View, _lang: str) -> str:
+        """How the USB exchange staff just started went ('' when none)."""
+        usb = view.usb
+        if usb is None:
+            return ""
+        if usb.result != UsbResult.DONE:
+            return _tr(message_key(usb.result))
+        text = _tr("usb.done", acknowledged=usb.acknowledged, exported=usb.exported)
+        return text + (_tr("usb.problems", problems=usb.problems) if usb.problems else "")
 
     @staticmethod
     def free_disk_text(view: View, _lang: str) -> str:
