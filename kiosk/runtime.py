@@ -313,9 +313,13 @@ class KioskRuntime:
         except Exception:  # staff get a message, never a stuck "working"
             log.exception("USB exchange failed")
             outcome = UsbOutcome(UsbResult.FAILED)
-        pending = self.store.pending_count()
-        self.post(lambda f: (f.set_sync(pending, f.sync.online), f.usb_exchanged(outcome),
-                             self._refresh_rejected()))
+        self.post(lambda f: f.usb_exchanged(outcome))
+        try:
+            pending = self.store.pending_count()
+        except (sqlite3.Error, StoreError) as err:
+            log.error("counting the queue after the USB exchange failed: %s", err)
+            return
+        self.post(lambda f: (f.set_sync(pending, f.sync.online), self._refresh_rejected()))
 
     def _exchange_with_stick(self) -> UsbOutcome:
         sticks = mounted_sticks(self.config.sync.usb_roots)
