@@ -168,8 +168,23 @@ def cut_out_portrait(rgb: np.ndarray) -> Cutout:
     part = rgb[cy0:cy1, cx0:cx1]
     alpha = fg[cy0:cy1, cx0:cx1]
     extra = max(0, int(eye + 16 * fw) - cy1)
-    part = np.concatenate([part, np.repeat(part[-1:], extra, axis=0)])
-    alpha = np.concatenate([alpha, np.repeat(alpha[-1:], extra, axis=0)])
+    # The last row smoothed sideways: a plain garment, not the suit's zips and
+    # straps drawn out into stripes.
+    k = max(3, int(fw * 0.3)) | 1
+    weight = alpha[-8:].astype(np.float32) / 255  # only the person's own colours
+    colour = (part[-8:].astype(np.float32) * weight[..., None]).sum(axis=0, keepdims=True)
+    colour = cv2.blur(colour, (k, 1), borderType=cv2.BORDER_REPLICATE)
+    weights = cv2.blur(weight.sum(axis=0, keepdims=True), (k, 1), borderType=cv2.BORDER_REPLICATE)
+    smooth = colour / np.maximum(weights, 1e-3)[..., None]
+    fade = np.minimum(1.0, np.arange(1, extra + 1, dtype=np.float32) / max(1.0, 0.5 * fw))[:, None, None]
+    below = part[-1:].astype(np.float32) * (1 - fade) + smooth * fade  # no seam where the photo ends
+    part = np.concatenate([part, np.clip(below.round(), 0, 255).astype(part.dtype)])
+    # ... and whole: the span of the last row, without the gaps grabCut left.
+    body = np.flatnonzero(alpha[-1] > 127)
+    span = np.zeros_like(alpha[-1:])
+    if body.size:
+        span[0, body[0]:body[-1] + 1] = 255
+    alpha = np.concatenate([alpha, np.repeat(span, extra, axis=0)])
     local = pts - (cx0, cy0)
     roll = math.degrees(math.atan2(pts[473, 1] - pts[468, 1], pts[473, 0] - pts[468, 0]))
     tucked, tucked_alpha = _paint_ears(part, alpha, local, fw)
