@@ -149,8 +149,9 @@ class SyncAgent:
         )
         self._token: str | None = None
         self._token_stamp: tuple[int, int] | None = None
-        self._etag = self._cached_etag()
+        self._etag = self._cached_etag(self.roster_cache)
         self._schedule_doc = self._cached_schedule()
+        self._schedule_etag = self._cached_etag(self.schedule_cache)
         self._lock = threading.Lock()
         self._status = SyncStatus(queue_depth=store.pending_count())
         self._online = False
@@ -450,14 +451,18 @@ class SyncAgent:
     def _pull_schedule(self) -> None:
         """The centre's sessions: cached on disk (rewritten only when they changed)
         and handed to the runtime when they differ from what it has."""
+        headers = {"If-None-Match": self._schedule_etag} if self._schedule_etag else {}
         try:
-            reply = self._request("GET", f"{API}/schedule")
+            reply = self._request("GET", f"{API}/schedule", headers=headers)
         except _Transient as err:
             self._online = False
             self._report(error=str(err), problem=err.problem)
             return
         if reply.status_code == 401:
             raise _AuthStop(_UNAUTHORISED)
+        if reply.status_code == 304:
+            self._contact_ok()
+            return
         if reply.status_code != 200:
             log.warning("schedule: server answered %d", reply.status_code)
             return
@@ -471,11 +476,15 @@ class SyncAgent:
             log.error("%s", err)
             return
         self._contact_ok()
-        if document == self._schedule_doc:
+        etag = reply.headers.get("etag", "") or None
+        if document == self._schedule_doc and etag == self._schedule_etag:
             return
-        cache = {"fetched_at": self._now().isoformat(), "schedule": document}
+        cache = {"etag": etag, "fetched_at": self._now().isoformat(), "schedule": document}
         write_private_file(self.schedule_cache,
                            json.dumps(cache, ensure_ascii=False).encode("utf-8"))
+        self._schedule_etag = etag
+        if document == self._schedule_doc:
+            return  # the same sessions (an older cache without the version)
         self._schedule_doc = document
         log.info("new schedule from the school server: %d sessions", len(schedule))
         self._on_schedule(schedule)
@@ -557,9 +566,10 @@ class SyncAgent:
         except (OSError, ValueError, AttributeError):
             return None
 
-    def _cached_etag(self) -> str | None:
+    @staticmethod
+    def _cached_etag(cache: Path) -> str | None:
         try:
-            return json.loads(self.roster_cache.read_text(encoding="utf-8")).get("etag") or None
+            return json.loads(cache.read_text(encoding="utf-8")).get("etag") or None
         except (OSError, ValueError, AttributeError):
             return None
 

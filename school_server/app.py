@@ -6,6 +6,8 @@ capture ids and kiosk ids only.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -125,22 +127,29 @@ def create_app(state: ServerState | None) -> FastAPI:
     def roster(request: Request, me: Me, db: DB) -> Any:
         """The roster of this kiosk's centre (no other centre's rows)."""
         out = roster_for(db, me.centre, _state(app).roster_key)
-        etag = f'"{out.version}"'
-        if _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers={"ETag": etag})
-        return JSONResponse(jsonable_encoder(out), headers={"ETag": etag})
+        return _unless_unchanged(request, jsonable_encoder(out), f'"{out.version}"')
 
     @app.get("/api/v1/schedule", response_model=ScheduleOut, tags=["kiosk"],
-             responses=_errors(401))
-    def schedule(me: Me, db: DB) -> ScheduleOut:
+             responses={304: {"description": "Unchanged since the If-None-Match version"},
+                        **_errors(401)})
+    def schedule(request: Request, me: Me, db: DB) -> Any:
         """Capture sessions at this kiosk's centre, by start time."""
-        return schedule_for(db, me.centre)
+        body = jsonable_encoder(schedule_for(db, me.centre))
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+        return _unless_unchanged(request, body, f'"{digest[:32]}"')
 
     return app
 
 
 def _state(app: FastAPI) -> ServerState:
     return app.state.server
+
+
+def _unless_unchanged(request: Request, body: Any, etag: str) -> Response:
+    """The document with its ETag, or 304 when the kiosk already holds that version."""
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse(body, headers={"ETag": etag})
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

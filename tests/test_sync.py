@@ -527,6 +527,9 @@ def test_schedule_is_pulled_cached_and_known_after_an_offline_restart(
     wait_until(lambda: proxy.count("GET", "/api/v1/schedule") >= 3, what="refreshes")
     assert len(booth.schedules) == 1  # unchanged: no news for the runtime...
     assert cache.stat().st_mtime_ns == written  # ...and no rewrite of the SD card
+    # ...and no body on the wire: the kiosk names the version it has.
+    answers = [e.upstream_status for e in proxy.log if e.path.startswith("/api/v1/schedule")]
+    assert answers[0] == 200 and set(answers[1:3]) == {304}, answers
 
     schedule = booth.schedules[0]
     assert [s.name for s in schedule.sessions] == ["sched-past", "sched-now", "sched-later"]

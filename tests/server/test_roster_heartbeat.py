@@ -93,6 +93,19 @@ def test_schedule_is_the_kiosks_own_centre_by_start(deployment: Deployment, tmp_
     assert schedule["sessions"][0]["starts_at"] == "2026-06-20T01:00:00Z"
 
 
+def test_schedule_etag_skips_an_unchanged_schedule(deployment: Deployment, tmp_path: Path) -> None:
+    _import(deployment, tmp_path, "schedule", SCHEDULE)
+    kiosk = deployment.enrol("Haidian")
+    with kiosk.client() as client:
+        etag = client.get("/api/v1/schedule").headers["etag"]
+        same = client.get("/api/v1/schedule", headers={"If-None-Match": etag})
+        assert same.status_code == 304 and same.content == b""
+        _import(deployment, tmp_path, "schedule", SCHEDULE.replace("2026-06-B", "2026-06-C"))
+        changed = client.get("/api/v1/schedule", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        assert [s["session"] for s in changed.json()["sessions"]] == ["2026-06-a", "2026-06-c"]
+
+
 def test_heartbeat_is_stored_and_shown_by_progress(deployment: Deployment, tmp_path: Path) -> None:
     _import(deployment, tmp_path, "roster", ROSTER)
     kiosk = deployment.enrol("Haidian", "booth-beat")
