@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import kiosk
+from kiosk.codes import UsbResult
 from kiosk.store import SEALED_SUFFIX, CaptureStore, Outgoing
 from kiosk.sync import TOKEN_FILE, _upload_body
 
@@ -70,12 +71,12 @@ EXIT_OK, EXIT_FAILED, EXIT_NOTHING = 0, 1, 3
 class BundleError(Exception):
     """A user-facing failure; the message says what happened and what to do.
 
-    reason: a short code for staff mode (kiosk.codes.UsbResult values):
-    other_kiosk, no_space, not_enrolled or failed."""
+    reason: what staff mode shows for it (other booth's files, stick full or
+    read-only, booth not enrolled, anything else)."""
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, message: str, reason: str = "failed") -> None:
+    def __init__(self, message: str, reason: UsbResult = UsbResult.FAILED) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -203,7 +204,7 @@ def _prepare(dest: Path, kiosk_id: str) -> dict[str, Any] | None:
         if previous.get("kiosk_id") != kiosk_id:
             raise BundleError(f"{dest} holds a bundle from kiosk {previous.get('kiosk_id')!r} "
                               f"(this is kiosk {kiosk_id!r}): use another folder, one per booth",
-                              "other_kiosk")
+                              UsbResult.OTHER_KIOSK)
     try:
         dest.mkdir(mode=0o700, parents=True, exist_ok=True)
         (dest / CAPTURES_DIR).mkdir(mode=0o700, exist_ok=True)
@@ -234,7 +235,7 @@ def _check_space(store: CaptureStore, items: list[Outgoing], captures: Path, des
     if needed > free:
         raise BundleError(f"not enough space in {dest}: the bundle needs about "
                           f"{_mb(needed)}, {_mb(free)} free; free some space or use a bigger "
-                          "stick (nothing was written)", "no_space")
+                          "stick (nothing was written)", UsbResult.NO_SPACE)
 
 
 def _body_size(item: Outgoing, sealed_size: int) -> int:
@@ -271,10 +272,10 @@ def _write_error(err: OSError, dest: Path, previous: dict[str, Any] | None) -> B
             else "no bundle was written")
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return BundleError(f"{dest} is full: {kept}; free some space or use a bigger stick",
-                           "no_space")
+                           UsbResult.NO_SPACE)
     if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return BundleError(f"{dest} is not writable ({err.strerror}): is the stick "
-                           f"write-protected or mounted read-only? {kept}", "no_space")
+                           f"write-protected or mounted read-only? {kept}", UsbResult.NO_SPACE)
     return BundleError(f"cannot write to {dest}: {err.strerror or type(err).__name__}; {kept}")
 
 
@@ -308,12 +309,12 @@ def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retent
     doc = _read_receipts(Path(bundle_dir))
     if doc["kiosk_id"] != kiosk_id:
         raise BundleError(f"{path} is for kiosk {doc['kiosk_id']!r}; "
-                          f"this booth is kiosk {kiosk_id!r}: nothing applied", "other_kiosk")
+                          f"this booth is kiosk {kiosk_id!r}: nothing applied", UsbResult.OTHER_KIOSK)
     if not token:
         raise BundleError(f"this booth has no enrolment token, so it cannot tell the school's "
                           f"receipts from forged ones: nothing applied. Enrol it once where it "
                           f"can reach the school server (`kiosk enrol`), then import again",
-                          "not_enrolled")
+                          UsbResult.NOT_ENROLLED)
     mac = doc.get("mac")
     if not isinstance(mac, str) or not hmac.compare_digest(mac, receipts_mac(doc, token)):
         raise BundleError(f"{path} is not signed for this booth: edited or forged, or the "

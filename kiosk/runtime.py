@@ -305,11 +305,12 @@ class KioskRuntime:
         back, tap again."""
         try:
             outcome = self._exchange_with_stick()
-        except (BundleError, OSError, sqlite3.Error, StoreError) as err:
+        except BundleError as err:
             log.error("USB exchange failed: %s", err)
-            reason = getattr(err, "reason", "failed")
-            outcome = UsbOutcome(UsbResult(reason) if reason in UsbResult._value2member_map_
-                                 else UsbResult.FAILED)
+            outcome = UsbOutcome(err.reason)
+        except (OSError, sqlite3.Error, StoreError) as err:
+            log.error("USB exchange failed: %s", err)
+            outcome = UsbOutcome(UsbResult.FAILED)
         except Exception:  # staff get a message, never a stuck "working"
             log.exception("USB exchange failed")
             outcome = UsbOutcome(UsbResult.FAILED)

@@ -477,15 +477,16 @@ class SyncAgent:
             return
         self._contact_ok()
         etag = reply.headers.get("etag", "") or None
-        if document == self._schedule_doc and etag == self._schedule_etag:
+        if (document, etag) == (self._schedule_doc, self._schedule_etag):
             return
         cache = {"etag": etag, "fetched_at": self._now().isoformat(), "schedule": document}
         write_private_file(self.schedule_cache,
                            json.dumps(cache, ensure_ascii=False).encode("utf-8"))
-        self._schedule_etag = etag
-        if document == self._schedule_doc:
-            return  # the same sessions (an older cache without the version)
-        self._schedule_doc = document
+        # Only the version may be new (a cache written before versions were kept).
+        changed = document != self._schedule_doc
+        self._schedule_doc, self._schedule_etag = document, etag
+        if not changed:
+            return
         log.info("new schedule from the school server: %d sessions", len(schedule))
         self._on_schedule(schedule)
 

@@ -755,6 +755,16 @@ def test_stick_full_half_way_keeps_the_previous_bundle(make_booth: Callable[...,
 
 # ------------------------------------------------------- staff mode's USB stick
 
+def usb_runtime(booth: Booth, public_key: bytes | None, media: Path, config_file: Path) -> Any:
+    """The booth's kiosk (simulated devices) looking for sticks inside media."""
+    from kiosk.runtime import KioskRuntime
+
+    write_config(config_file, booth.kiosk_id, booth.data_dir, public_key)
+    with config_file.open("a", encoding="utf-8") as f:
+        f.write(f'usb_roots = ["{media}"]\n')
+    return KioskRuntime(load_config(config_file).as_demo())
+
+
 def staff_taps_usb(runtime: Any) -> Any:
     """Staff mode, PIN, "USB stick in/out"; the outcome once it is done."""
     from kiosk.codes import Button, UsbResult
@@ -780,17 +790,12 @@ def test_staff_exchange_with_a_usb_stick_both_ways(make_booth: Callable[..., Boo
 
     from kiosk.codes import UsbResult
     from kiosk.flow import UsbOutcome
-    from kiosk.runtime import KioskRuntime
     from kiosk.usb import bundle_dir
 
     booth = make_booth()
     ids = [booth.save(n) for n in range(3)]
     media = tmp_path / "media"
-    config_file = tmp_path / "usb.toml"
-    write_config(config_file, booth.kiosk_id, booth.data_dir, deployment.public_key)
-    with config_file.open("a", encoding="utf-8") as f:
-        f.write(f'usb_roots = ["{media}"]\n')
-    runtime = KioskRuntime(load_config(config_file).as_demo())
+    runtime = usb_runtime(booth, deployment.public_key, media, tmp_path / "usb.toml")
 
     def exchange() -> UsbOutcome:
         return staff_taps_usb(runtime)
@@ -826,16 +831,10 @@ def test_usb_exchange_refusals_are_messages(make_booth: Callable[..., Booth],
     from usb_stick import mounted_tmpfs
 
     from kiosk.codes import UsbResult
-    from kiosk.runtime import KioskRuntime
     from kiosk.usb import bundle_dir
 
-    def outcome(booth: Booth, media: Path, sealed: bool = True) -> UsbResult:
-        config_file = tmp_path / f"{booth.kiosk_id}-usb.toml"
-        write_config(config_file, booth.kiosk_id, booth.data_dir,
-                     deployment.public_key if sealed else None)
-        with config_file.open("a", encoding="utf-8") as f:
-            f.write(f'usb_roots = ["{media}"]\n')
-        runtime = KioskRuntime(load_config(config_file).as_demo())
+    def outcome(booth: Booth, media: Path) -> UsbResult:
+        runtime = usb_runtime(booth, deployment.public_key, media, tmp_path / f"{booth.kiosk_id}-usb.toml")
         try:
             return staff_taps_usb(runtime).result
         finally:
@@ -850,6 +849,13 @@ def test_usb_exchange_refusals_are_messages(make_booth: Callable[..., Booth],
         assert outcome(booth, media) == UsbResult.MANY_STICKS
     with mounted_tmpfs(media / "full", "size=16k"):
         assert outcome(booth, media) == UsbResult.NO_SPACE
+        # Without the school's key nothing leaves the booth (checked before the stick).
+        runtime = usb_runtime(booth, None, media, tmp_path / "no-key.toml")
+        try:
+            assert staff_taps_usb(runtime).result == UsbResult.NOT_SEALED
+        finally:
+            runtime.stop()
+            runtime.store.close()
     with mounted_tmpfs(media / "stick"):
         assert outcome(booth, media) == UsbResult.DONE
         # Receipts on the stick, but this booth holds no token to check them with.
