@@ -106,6 +106,8 @@ class KioskRuntime:
         self._frame_for_analysis: tuple[np.ndarray, tuple[State, int]] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
         self._threads: list[threading.Thread] = []
+        # Devices whose first open was tried (either way): systemd's READY=1 waits for both.
+        self._tried: set[Device] = set()
         self._next_disk_check = 0.0
         self._next_purge = 0.0
         self._still_analyser_obj: FaceAnalyser | None = None
@@ -193,6 +195,11 @@ class KioskRuntime:
     def latest_frame(self) -> np.ndarray | None:
         """Newest preview frame for the screen (RGB), while the camera runs."""
         return self._latest_frame if self.flow.state in CAMERA_STATES else None
+
+    @property
+    def devices_up(self) -> bool:
+        """Camera and reader have each had their first try: the screen tells the truth."""
+        return {Device.CAMERA, Device.ID_READER} <= self._tried
 
     def post(self, event: FlowEvent) -> None:
         """Thread-safe: queue an event for the flow."""
@@ -481,6 +488,8 @@ class KioskRuntime:
             log.error("%s unavailable: %s", device.value, err)
             self.post(lambda f: f.device_failed(device))
             return False
+        finally:
+            self._tried.add(device)
         self.post(lambda f: f.device_ok(device))
         return True
 

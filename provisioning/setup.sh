@@ -15,6 +15,8 @@ SUDO=""
 
 apt_packages=(
   python3-venv python3-dev gcc
+  # OpenCV (mediapipe's cv2) links libgthread: no import without it on a bare Debian 12
+  libglib2.0-0
   # Kivy's SDL2 window on Mesa (also headless: offscreen EGL or Xvfb)
   libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 xvfb xauth
   # Simplified Chinese font for every label
@@ -32,7 +34,8 @@ if grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
   extras="${extras},pcsc"
 fi
 if $on_pi || $testing; then
-  # pyscard builds against libpcsclite-dev; pcscd is the PC/SC service.
+  # pyscard has no aarch64 wheel: pip builds it (about a minute on a Pi 4)
+  # with gcc and libpcsclite-dev; pcscd is the PC/SC service.
   apt_packages+=(libpcsclite-dev libpcsclite1 pcscd)
 fi
 if $testing; then
@@ -44,6 +47,8 @@ if $testing; then
   apt_packages+=(postgresql fuse3 libfuse3-3)
   # sox reads the spoken prompts back independently of our own WAV code.
   apt_packages+=(sox)
+  # The booth's shell scripts are checked by tests/test_booth_install.py.
+  apt_packages+=(shellcheck)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

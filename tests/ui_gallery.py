@@ -198,6 +198,7 @@ class StandInRuntime:
         self.view = view
         self.frame = sample_frame()
         self.on_prompt = None
+        self.devices_up = True
         self.pressed: list[str] = []
 
     def start(self) -> None: ...

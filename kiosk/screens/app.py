@@ -18,6 +18,7 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 import logging  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any, Protocol  # noqa: E402
@@ -36,6 +37,7 @@ from kiosk.flow import View  # noqa: E402
 from kiosk.i18n import LANGUAGES, Translator  # noqa: E402
 from kiosk.prompts import PromptPlayer  # noqa: E402
 from kiosk.screens.overlay import DEFAULT_FACE_SHARE  # noqa: E402
+from kiosk.sdnotify import ServiceNotifier  # noqa: E402
 
 if TYPE_CHECKING:
     from kiosk.script import ScriptRunner
@@ -53,6 +55,7 @@ class Runtime(Protocol):
     """What the app needs of kiosk.runtime.KioskRuntime."""
 
     on_prompt: Any
+    devices_up: bool
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -146,6 +149,7 @@ class KioskApp(App):
         self._shown: State | None = None
         self._finished = False
         self._event: Any = None
+        self.notifier = ServiceNotifier()
 
     # ---------------------------------------------------------- lifecycle
 
@@ -171,6 +175,7 @@ class KioskApp(App):
         self._event = Clock.schedule_interval(self._tick, 1 / POLL_HZ)
 
     def on_stop(self) -> None:
+        self.notifier.stopping()
         if self._event is not None:
             self._event.cancel()
         self.runtime.stop()
@@ -182,6 +187,8 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         view = self.runtime.poll()
+        # systemd's watchdog: pings stop when this clock stops (a frozen UI).
+        self.notifier.tick(time.monotonic(), self.runtime.devices_up)
         if self._shot is not None:
             self._advance_shot()
         else:
@@ -369,6 +376,13 @@ def run_app(config: Config, script: Path | None = None, screenshots: str | None 
 
     configure_kivy(config)
     runtime = KioskRuntime(config)
+    from kivy.core.window import Window  # noqa: F401  (opens the window)
+
+    from kiosk.hardware.display import FAULT_HOLD, headless_refusal, refuse_to_start, sdl_video_driver
+
+    refusal = headless_refusal(sdl_video_driver(), config)
+    if refusal is not None:
+        return refuse_to_start(runtime, refusal, FAULT_HOLD)
     demo = config.camera.backend == "simulated" and config.id_reader.backend == "simulated"
     app = KioskApp(runtime, config, screenshots=Path(screenshots) if screenshots else None, demo=demo)
     if script is not None:
@@ -384,3 +398,4 @@ def run_app(config: Config, script: Path | None = None, screenshots: str | None 
         runtime.stop()  # release camera and reader before the process dies (on_stop did not run)
         raise
     return app.exit_code
+

@@ -1,0 +1,127 @@
+"""What a Raspberry Pi booth is installed from: the unit, the scripts, the pins.
+
+The defects found when the project was installed into an arm64 Debian 12
+root under qemu (issue 14) each have a test here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT = ROOT / "systemd" / "photo-kiosk.service"
+PI_MARKERS = {"platform_machine": "aarch64", "sys_platform": "linux", "python_version": "3.11",
+              "python_full_version": "3.11.2", "platform_system": "Linux", "os_name": "posix",
+              "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+
+
+def unit_entries(path: Path = UNIT) -> list[tuple[str, str, str]]:
+    """(section, key, value) for every line of a systemd unit (keys may repeat)."""
+    entries, section = [], ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        entries.append((section, key.strip(), value.strip()))
+    return entries
+
+
+def unit_values(key: str, section: str = "Service") -> list[str]:
+    return [v for s, k, v in unit_entries() if s == section and k == key]
+
+
+def test_unit_names_the_kmsdrm_driver_and_not_the_pi3_dispmanx() -> None:
+    env = " ".join(unit_values("Environment"))
+    assert "SDL_VIDEODRIVER=kmsdrm" in env
+    assert "KIVY_BCM_DISPMANX_ID" not in UNIT.read_text()
+
+
+def test_unit_starts_on_a_console_image() -> None:
+    assert unit_values("WantedBy", "Install") == ["multi-user.target"]
+    assert "graphical.target" not in " ".join(v for _, _, v in unit_entries())
+
+
+def test_install_creates_every_group_the_unit_needs() -> None:
+    wanted = set(" ".join(unit_values("SupplementaryGroups")).split())
+    script = (ROOT / "provisioning" / "install-booth.sh").read_text()
+    loop = re.search(r"for group in ([^;]+);\s*do\s*\n\s*getent group", script)
+    assert loop, "install-booth.sh must create the unit's groups"
+    assert wanted and wanted <= set(loop.group(1).split()), wanted
+
+
+def test_setup_installs_glib_for_opencv() -> None:
+    text = (ROOT / "provisioning" / "setup.sh").read_text()
+    packages = re.search(r"apt_packages=\((.*?)\n\)", text, re.S)
+    assert packages and "libglib2.0-0" in packages.group(1).split()
+
+
+def test_setup_keeps_the_pyscard_build_tools_on_a_pi() -> None:
+    text = (ROOT / "provisioning" / "setup.sh").read_text()
+    base = re.search(r"apt_packages=\((.*?)\n\)", text, re.S)
+    assert base and "gcc" in base.group(1).split()
+    pi_block = re.search(r"if \$on_pi \|\| \$testing; then(.*?)\nfi", text, re.S)
+    assert pi_block and "libpcsclite-dev" in pi_block.group(1)
+
+
+def test_lgpio_is_pinned_to_the_real_aarch64_wheel() -> None:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    on_pi = [r for r in map(Requirement, deps)
+             if r.name == "lgpio" and (r.marker is None or r.marker.evaluate(PI_MARKERS))]
+    assert [str(r.specifier) for r in on_pi] == ["==0.2.2.0"]
+    here = {**PI_MARKERS, "platform_machine": "x86_64"}
+    assert not [r for r in map(Requirement, deps) if r.name == "lgpio" and r.marker.evaluate(here)]
+
+
+def copy_tree(src: Path, dest: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "provisioning" / "copy-tree.sh"), str(src), str(dest)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_booth_gets_the_source_never_the_working_data(tmp_path: Path) -> None:
+    src = tmp_path / "checkout"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "var", "tests"))
+    capture = src / "var" / "kiosk-data" / "outbox" / "demo-capture.jpg"
+    capture.parent.mkdir(parents=True)
+    capture.write_bytes(b"demo")
+    (src / "kiosk" / "__pycache__").mkdir(exist_ok=True)
+    dest = tmp_path / "opt"
+    (dest / "var").mkdir(parents=True)
+    (dest / "var" / "booth.db").write_text("the booth's own data")
+    (dest / "kiosk").mkdir()
+    (dest / "kiosk" / "removed_module.py").write_text("from an older release")
+
+    out = copy_tree(src, dest)
+    assert out.returncode == 0, out.stderr
+    assert (dest / "kiosk" / "cli.py").is_file() and (dest / "systemd" / "photo-kiosk.service").is_file()
+    assert not (dest / "var" / "kiosk-data").exists()  # no demo capture in the outbox
+    assert (dest / "var" / "booth.db").read_text() == "the booth's own data"
+    assert not (dest / "kiosk" / "removed_module.py").exists()
+    assert not list(dest.rglob("__pycache__"))
+
+
+def test_copy_tree_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path) -> None:
+    out = copy_tree(tmp_path, tmp_path / "opt")
+    assert out.returncode == 1
+    assert "is missing: is" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "opt").exists()
+
+
+def test_shell_scripts_pass_shellcheck() -> None:
+    from services_required import service_missing
+
+    if shutil.which("shellcheck") is None:
+        service_missing("shellcheck is not installed (apt install shellcheck)", "the shellcheck test")
+    scripts = sorted(str(p) for p in (ROOT / "provisioning").glob("*.sh"))
+    out = subprocess.run(["shellcheck", "--severity=style", *scripts], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
