@@ -420,6 +420,29 @@ def cmd_guide(args: argparse.Namespace) -> int:
     return 0 if not hints else 1
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check every part of the booth; exit 0 all well, 1 something needs staff."""
+    import json
+
+    from kiosk.doctor import CHECK_NAMES, Status, all_well, as_json, check_booth
+    from kiosk.i18n import Translator
+
+    config = _load(args)
+    tr = Translator(config.kiosk.language).t
+    findings = check_booth(config)
+    if args.json:
+        print(json.dumps(as_json(findings, tr), ensure_ascii=False, indent=2))
+        return 0 if all_well(findings) else 1
+    marks = {Status.OK: "ok", Status.PROBLEM: "!!", Status.SKIPPED: "--"}
+    for f in findings:
+        print(f"[{marks[f.status]}] {tr(CHECK_NAMES[f.check])}: {tr(f.key, **f.figures)}")
+        if f.fix_key:
+            print(f"     -> {tr(f.fix_key, **f.figures)}")
+    problems = sum(f.status == Status.PROBLEM for f in findings)
+    print(tr("doctor.all_ok") if not problems else tr("doctor.some_wrong", count=problems))
+    return 0 if not problems else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Diploma photo kiosk (毕业生图像采集)")
     p.add_argument("--config", help=f"TOML config (default: $KIOSK_CONFIG or {DEFAULT_CONFIG} or built-in demo defaults)")
@@ -495,6 +518,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cb.add_argument("image", nargs="?", help="a frame of the empty, lit booth (default: take a still)")
     cb.set_defaults(func=cmd_calibrate_backdrop)
+
+    dr = sub.add_parser("doctor", help="check camera, lights, LED, reader, disk, clock, server, "
+                                       "enrolment, backdrop; exit 0 all well, 1 something to fix")
+    dr.add_argument("--demo", action="store_true", help="simulated camera, card reader and GPIO")
+    dr.add_argument("--json", action="store_true", help="print one JSON object")
+    dr.set_defaults(func=cmd_doctor)
     return p
 
 

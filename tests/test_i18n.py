@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KIOSK = ROOT / "kiosk"
 # A quoted string that is a catalog key, e.g. 'button.agree' or "ui.staff.queue".
 KEY_LITERAL = re.compile(
-    r"""["']((?:state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason|usb)\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)["']"""
+    r"""["']((?:state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason|usb|doctor)\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)["']"""
 )
 # The photo engine's check codes on the final photo: each needs check.<CODE>.
 CHECK_CODE = re.compile(r"""(?:problems\.append|_band)\(\s*["']([A-Z0-9_]+)["']""")
