@@ -64,6 +64,7 @@ STAFF_PAGES = {
     Button.STAFF_SYNC: "sync",
     Button.STAFF_REJECTED: "rejected",
     Button.STAFF_SCHEDULE: "schedule",
+    Button.STAFF_DOCTOR: "doctor",
 }
 # Sessions staff mode lists (today's and the coming ones).
 STAFF_SCHEDULE_ROWS = 6
@@ -117,6 +118,7 @@ class EffectKind(str, Enum):
     RETRY_REJECTED = "retry_rejected"  # staff: queue the refused captures again
     CALIBRATE_BACKDROP = "calibrate_backdrop"  # staff: measure the empty backdrop
     USB_EXCHANGE = "usb_exchange"  # staff: receipts from the USB stick, pending captures onto it
+    RUN_DOCTOR = "run_doctor"  # staff: the booth checks (kiosk/doctor.py) on the running devices
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,9 @@ class View:
     backdrop_at: datetime | None = None
     backdrop_result: BackdropResult | None = None
     usb: UsbOutcome | None = None  # staff mode's USB exchange in this visit
+    # Staff mode's booth check page: kiosk.doctor.Finding's of the last run in this visit.
+    doctor: tuple[Any, ...] = ()
+    doctor_running: bool = False
 
 
 class SessionFlow:
@@ -270,6 +275,8 @@ class SessionFlow:
         self.backdrop_at: datetime | None = None  # set by the runtime
         self.backdrop_result: BackdropResult | None = None
         self.usb: UsbOutcome | None = None
+        self.doctor: tuple[Any, ...] = ()
+        self.doctor_running = False
         self.consent_version = consent_version
         self._staff_pin = staff_pin
         # student_ref of an earlier capture with this 采集码, if any
@@ -390,6 +397,8 @@ class SessionFlow:
             backdrop_at=self.backdrop_at,
             backdrop_result=self.backdrop_result if self.state == State.STAFF else None,
             usb=self.usb if self.state == State.STAFF else None,
+            doctor=self.doctor if self.state == State.STAFF else (),
+            doctor_running=self.doctor_running,
         )
 
     def session_now(self) -> str:
@@ -447,6 +456,8 @@ class SessionFlow:
             self._leave_staff()
         elif button in STAFF_PAGES and st == State.STAFF and self.staff_unlocked:
             self.staff_page = STAFF_PAGES[button]
+            if button == Button.STAFF_DOCTOR:
+                self._run_doctor()
         elif button == Button.RETRY_REJECTED and st == State.STAFF and self.staff_unlocked:
             self._effects.append(Effect(EffectKind.RETRY_REJECTED))
         elif (button == Button.CALIBRATE_BACKDROP and st == State.STAFF and self.staff_unlocked
@@ -682,6 +693,15 @@ class SessionFlow:
         self.backdrop_result = result
         self.backdrop_at = at
 
+    def _run_doctor(self) -> None:
+        if not self.doctor_running:  # a second tap while it runs changes nothing
+            self.doctor_running = True
+            self._effects.append(Effect(EffectKind.RUN_DOCTOR))
+
+    def doctor_done(self, findings: tuple[Any, ...]) -> None:
+        """The runtime finished the booth checks staff started."""
+        self.doctor, self.doctor_running = tuple(findings), False
+
     def usb_exchanged(self, outcome: UsbOutcome) -> None:
         """The runtime finished the USB exchange staff started."""
         self.usb = outcome
@@ -719,6 +739,8 @@ class SessionFlow:
             self.backdrop_result = None  # an old result is not news on the next visit
         if not self._usb_working():
             self.usb = None
+        if not self.doctor_running:
+            self.doctor = ()  # last visit's checks are not news
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None

@@ -232,6 +232,8 @@ class KioskRuntime:
                 lambda result: self.flow.backdrop_calibrated(result, _parse_time(self.backdrop.calibrated_at)))
         elif kind == EffectKind.USB_EXCHANGE:
             self._worker.submit(self._usb_exchange)
+        elif kind == EffectKind.RUN_DOCTOR:
+            self._worker.submit(self._run_doctor)
 
     def _take_still(self) -> None:
         try:
@@ -352,6 +354,18 @@ class KioskRuntime:
                  acknowledged, len(exported.exported))
         return UsbOutcome(UsbResult.DONE, acknowledged, len(exported.exported),
                           problems + len(exported.damaged) + exported.unsealed)
+
+    def _run_doctor(self) -> None:
+        """Staff mode's booth check (worker thread), on the devices the kiosk holds."""
+        from kiosk.doctor import Devices, device_checks, system_checks
+
+        try:
+            findings = device_checks(Devices(self.camera, self.lights, self.status_led, self.reader))
+            findings += system_checks(self.config)
+        except Exception:  # staff get the page back, never a stuck "checking"
+            log.exception("the booth check failed")
+            findings = []
+        self.post(lambda f: f.doctor_done(tuple(findings)))
 
     def _still_analyser(self) -> FaceAnalyser:
         # Only the worker thread uses it; made on first use (model load ~0.1 s).

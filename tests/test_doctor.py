@@ -189,3 +189,37 @@ def test_cli_bad_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     cfg.write_text("[kiosk]\nstaff_pin = 12\n", encoding="utf-8")
     assert cli.main(["--config", str(cfg), "doctor"]) == 2
     assert "staff_pin" in capsys.readouterr().err
+
+
+def test_staff_mode_doctor_page_runs_the_checks_on_the_kiosks_devices(tmp_path: Path) -> None:
+    import time
+
+    from kiosk.codes import Button, State
+    from kiosk.runtime import KioskRuntime
+
+    config = booth_config(tmp_path, roster={"path": str(Path(__file__).parent.parent / "examples" /
+                                                        "roster-demo.csv")})
+    runtime = KioskRuntime(config)
+    runtime.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not runtime.devices_up and time.monotonic() < deadline:
+            runtime.poll()
+            time.sleep(0.05)
+        runtime.press(Button.STAFF)
+        runtime.enter_pin(config.kiosk.staff_pin)
+        runtime.press(Button.STAFF_DOCTOR)
+        view = runtime.poll()
+        assert view.state == State.STAFF and view.staff_page == "doctor" and view.doctor_running
+        while not view.doctor and time.monotonic() < deadline:
+            time.sleep(0.05)
+            view = runtime.poll()
+        assert [f.check for f in view.doctor] == list(Check)
+        found = by_check(view.doctor)
+        assert found[Check.CAMERA].status == found[Check.ID_READER].status == Status.OK
+        assert found[Check.BACKDROP].status == Status.PROBLEM
+        assert not view.doctor_running and view.status == KioskStatus.STAFF
+        runtime.press(Button.STAFF_EXIT)
+        assert runtime.poll().doctor == ()  # not shown outside staff mode
+    finally:
+        runtime.stop()

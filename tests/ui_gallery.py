@@ -188,7 +188,29 @@ def samples() -> list[tuple[str, View]]:
         ("staff_schedule_unknown", V(
             S.STAFF, KioskStatus.STAFF, staff_page="schedule", session="demo-session", **staff,
         )),
+        ("staff_doctor", V(S.STAFF, KioskStatus.STAFF, staff_page="doctor", doctor=doctor_findings(), **staff)),
+        ("staff_doctor_running", V(S.STAFF, KioskStatus.STAFF, staff_page="doctor", doctor_running=True,
+                                   **staff)),
     ]
+
+
+def doctor_findings() -> tuple:
+    """A booth with an unplugged reader, no network time and no calibration yet."""
+    from kiosk import doctor as d
+    from kiosk.doctor import Check, Finding, Status
+
+    ok = Status.OK
+    return (
+        Finding(Check.CAMERA, ok, "doctor.camera.ok", figures={"preview": "640x480", "still": "4056x3040"}),
+        Finding(Check.LIGHTS, ok, "doctor.lights.ok"),
+        Finding(Check.STATUS_LED, ok, "doctor.status_led.ok"),
+        Finding(Check.ID_READER, Status.PROBLEM, *d.ID_READER_NOT_FOUND),
+        Finding(Check.DISK, ok, "doctor.disk.ok", figures={"free_mb": 11878}),
+        Finding(Check.CLOCK, Status.PROBLEM, *d.CLOCK_UNSYNCED, figures={"now": "2026-11-22 10:30"}),
+        Finding(Check.SERVER, ok, "doctor.server.ok", figures={"url": "https://photo.school.example"}),
+        Finding(Check.ENROLMENT, ok, "doctor.enrolment.ok", figures={"kiosk": "booth-01"}),
+        Finding(Check.BACKDROP, Status.PROBLEM, *d.BACKDROP_NOT_CALIBRATED),
+    )
 
 
 class StandInRuntime:

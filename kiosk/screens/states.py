@@ -274,6 +274,29 @@ class StaffScreen(PinScreen):
         more = view.sync.rejected_total - min(len(view.sync.rejected), REJECTED_ROWS)
         return _tr("ui.staff.rejected_more", n=more) if more > 0 else ""
 
+    # ---------------------------------------------------------- doctor page
+
+    @staticmethod
+    def doctor_title(view: View, _lang: str) -> str:
+        if view.doctor_running or not view.doctor:
+            return _tr("doctor.running")
+        problems = sum(f.status.value == "problem" for f in view.doctor)
+        return _tr("doctor.some_wrong", count=problems) if problems else _tr("doctor.all_ok")
+
+    @staticmethod
+    def doctor_rows(view: View, _lang: str) -> list:
+        """One row per check: its name | what was found (and, for a problem, what to do)."""
+        from kiosk.doctor import CHECK_NAMES
+
+        colour = {"ok": style.GREEN, "problem": style.RED, "skipped": style.MUTED}
+        rows = []
+        for f in () if view.doctor_running else view.doctor:
+            text = _tr(f.key, **f.figures)
+            if f.fix_key:
+                text += "  " + _tr(f.fix_key, **f.figures)
+            rows.append([(_tr(CHECK_NAMES[f.check]), colour[f.status.value]), (text, colour[f.status.value])])
+        return rows
+
     # -------------------------------------------------------- schedule page
 
     @staticmethod
