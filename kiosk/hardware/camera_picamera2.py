@@ -1,20 +1,26 @@
 """The Pi camera through picamera2 (libcamera).
 
-UNTESTED ON HARDWARE: written from the picamera2 manual; no Pi camera was
-available when it was written. picamera2 only imports on Raspberry Pi OS
-(apt python3-picamera2, venv with --system-site-packages), so it is imported
-inside the methods, never at module level.
+picamera2 only imports on Raspberry Pi OS (apt python3-picamera2, venv with
+--system-site-packages), so it is imported inside the methods, never at
+module level. tests/fake_picamera2 stands in for it in CI; no Pi camera was
+at hand to try this on.
 
 Preview: one 'main' RGB888 stream at config.preview_size, started once.
 picamera2's "RGB888" is B,G,R in memory (libcamera/DRM naming), so frames are
-reversed to R,G,B. Still: switch_mode_and_capture_array() with a still
-configuration at config.still_size; picamera2 switches back to the preview
-mode by itself after the capture.
+reversed to R,G,B. Still: exposure and white balance are first given time to
+settle under the booth's lights (the lamps come on for posing) and then
+locked, so the still is exposed like the preview the student saw; a Camera
+Module 3 (autofocus) runs one focus scan; then
+switch_mode_and_capture_array() with a still configuration at
+config.still_size (picamera2 switches back to the preview mode by itself),
+and AE/AWB are let go again for the next student.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +30,11 @@ from kiosk.hardware.camera import CameraError
 if TYPE_CHECKING:
     from kiosk.config import CameraConfig
 
+log = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 2.0  # at most this long for AE to converge before the still
+SETTLE_FRAMES = 60  # ...or this many frames
+
 
 class Picamera2Camera:
     def __init__(self, config: CameraConfig) -> None:
@@ -32,6 +43,7 @@ class Picamera2Camera:
         self.still_size: tuple[int, int] = tuple(config.still_size)  # type: ignore[assignment]
         self._cam: Any = None
         self._still_config: Any = None
+        self.autofocus = False  # a Camera Module 3: its lens focuses
         # preview_frame and capture_still may come from different threads;
         # picamera2 must not switch mode under a running capture_array.
         self._lock = threading.Lock()
@@ -44,6 +56,12 @@ class Picamera2Camera:
                 from picamera2 import Picamera2
 
                 cam = Picamera2()
+            except IndexError:  # picamera2's way of saying "no camera attached"
+                raise CameraError("no camera found (check the ribbon cable)") from None
+            except Exception as err:  # ImportError, RuntimeError "Failed to acquire camera", ...
+                raise CameraError(f"camera start failed: {err}") from err
+            self._cam = cam
+            try:
                 preview = cam.create_preview_configuration(
                     main={"size": self.preview_size, "format": "RGB888"}
                 )
@@ -51,9 +69,13 @@ class Picamera2Camera:
                     main={"size": self.still_size, "format": "RGB888"}
                 )
                 cam.configure(preview)
+                self.autofocus = "AfMode" in cam.camera_controls
+                if self.autofocus:
+                    from libcamera import controls
+
+                    cam.set_controls({"AfMode": controls.AfModeEnum.Continuous})
                 cam.start()
-                self._cam = cam
-            except Exception as err:  # ImportError, RuntimeError from libcamera, ...
+            except Exception as err:
                 self._close_quietly()
                 raise CameraError(f"camera start failed: {err}") from err
 
@@ -71,11 +93,32 @@ class Picamera2Camera:
         with self._lock:
             cam = self._require()
             try:
-                bgr = cam.switch_mode_and_capture_array(self._still_config, "main")
+                self._settle_and_lock(cam)
+                try:
+                    bgr = cam.switch_mode_and_capture_array(self._still_config, "main")
+                finally:
+                    cam.set_controls({"AeEnable": True, "AwbEnable": True})
             except Exception as err:
                 self._close_quietly()
                 raise CameraError(f"still capture failed: {err}") from err
         return np.ascontiguousarray(bgr[:, :, 2::-1])
+
+    def _settle_and_lock(self, cam: Any) -> None:
+        """Wait for AE to converge (AeLocked), then fix exposure, gain and colour gains."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        metadata: dict[str, Any] = {}
+        for _ in range(SETTLE_FRAMES):
+            metadata = cam.capture_metadata()
+            if metadata.get("AeLocked") or time.monotonic() > deadline:
+                break
+        if not metadata.get("AeLocked"):
+            log.warning("exposure had not settled before the still; locking it as it is")
+        cam.set_controls({"AeEnable": False, "AwbEnable": False,
+                          "ExposureTime": int(metadata["ExposureTime"]),
+                          "AnalogueGain": float(metadata["AnalogueGain"]),
+                          "ColourGains": tuple(metadata["ColourGains"])})
+        if self.autofocus and not cam.autofocus_cycle():
+            log.warning("autofocus did not lock before the still")
 
     def is_available(self) -> bool:
         try:
