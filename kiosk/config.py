@@ -118,7 +118,10 @@ class SimulatedCameraConfig(_Section):
 
 
 class CameraConfig(_Section):
-    backend: Literal["simulated", "picamera2"] = "simulated"
+    # 'picamera2': the Pi camera (CSI ribbon); 'opencv': a USB webcam (V4L2).
+    backend: Literal["simulated", "picamera2", "opencv"] = "simulated"
+    # The USB webcam for 'opencv': its device path (a /dev/v4l/by-id/ name survives replugging).
+    device: str = "/dev/video0"
     preview_size: tuple[int, int] = (640, 480)
     still_size: tuple[int, int] = (4056, 3040)
     simulated: SimulatedCameraConfig = SimulatedCameraConfig()

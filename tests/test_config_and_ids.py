@@ -61,7 +61,7 @@ def test_bad_value_names_key_and_allowed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(p)
     text = str(err.value)
-    assert "camera.backend" in text and "'simulated' or 'picamera2'" in text and "'webcam'" in text
+    assert "camera.backend" in text and "'simulated', 'picamera2' or 'opencv'" in text and "'webcam'" in text
     assert "flow.max_retakes" in text and "greater than or equal to 0" in text
 
 

@@ -1,7 +1,8 @@
 """Camera interface: a live preview stream and a full-resolution still.
 
-Backends: camera_sim.SimulatedCamera (laptop demo, tests) and
-camera_picamera2.Picamera2Camera (the Pi camera). Frames are RGB uint8
+Backends: camera_sim.SimulatedCamera (laptop demo, tests),
+camera_picamera2.Picamera2Camera (the Pi camera) and
+camera_opencv.OpenCvCamera (a USB webcam through OpenCV/V4L2). Frames are RGB uint8
 numpy arrays of shape (height, width, 3).
 """
 
@@ -47,4 +48,8 @@ def make_camera(config: CameraConfig) -> Camera:
         from kiosk.hardware.camera_picamera2 import Picamera2Camera
 
         return Picamera2Camera(config)
+    if config.backend == "opencv":
+        from kiosk.hardware.camera_opencv import OpenCvCamera
+
+        return OpenCvCamera(config)
     raise ValueError(f"unknown camera backend {config.backend!r}")
