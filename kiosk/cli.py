@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.config import Config, ConfigError, load_config
+from kiosk.config import KIOSK_ID, PATTERN_HELP, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,8 +76,18 @@ def cmd_make_prompts(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    load_config(Path(args.file))
-    print(f"{args.file}: ok")
+    """Validate a config file and the roster it names; exit 0 ok, 2 not."""
+    from kiosk.roster import CsvRoster, RosterError
+
+    config = load_config(Path(args.file))
+    try:
+        # Any key will do to read the file; the booth's own stays in its data_dir.
+        roster = CsvRoster(config.roster.path, centre=config.kiosk.centre,
+                           session=config.kiosk.session, secret=b"check-config")
+    except RosterError as err:
+        print(f"{args.file}: roster: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: ok (roster {config.roster.path}: {len(roster)} students)")
     return 0
 
 
@@ -86,6 +97,9 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
     config = load_config(_config_path(args.config))
     kiosk_id = args.kiosk_id or config.kiosk.id
+    if not re.fullmatch(KIOSK_ID, kiosk_id):
+        print(f"enrol: --kiosk-id {kiosk_id!r}: {PATTERN_HELP['kiosk.id']}", file=sys.stderr)
+        return 2
     try:
         path = enrol(args.server, args.code, kiosk_id, config.kiosk.data_dir)
     except EnrolError as err:
