@@ -290,20 +290,28 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: str) -> tuple[bytes, np.ndarray] | None:
-    """(file bytes, RGB uint8 array), or None when it is not a readable image."""
-    import io
-
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: str, command: str) -> tuple[bytes, np.ndarray] | None:
+    """(file bytes, RGB uint8 array), or None with the reason printed (exit 2)."""
+    from kiosk.imageio_safe import ImageError, read_image
 
     try:
-        data = Path(path).read_bytes()
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (OSError, UnidentifiedImageError, ValueError):
+        return read_image(path)
+    except ImageError as err:
+        print(f"{command}: {err}", file=sys.stderr)
         return None
-    return data, np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _out_problem(out: str) -> str | None:
+    """Why --out cannot be written, or None; checked before the slow work."""
+    path = Path(out)
+    if path.is_dir():
+        return f"--out {out}: is a folder: give a file name, e.g. {path / 'photo.jpg'}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"--out {out}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"--out {out}: cannot write into {folder}"
+    return None
 
 
 def _backdrop(config: Config):  # type: ignore[no-untyped-def]
@@ -320,9 +328,8 @@ def cmd_calibrate_backdrop(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if args.image:
-        read = _read_image(args.image)
+        read = _read_image(args.image, "calibrate-backdrop")
         if read is None:
-            print(f"calibrate-backdrop: {args.image}: not a readable image", file=sys.stderr)
             return 2
         frame = read[1]
     else:
@@ -366,9 +373,11 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
     config = _load(args)
     spec, backdrop = config.photo, _backdrop(config)
     settings = replace(DEFAULT_MEASURE_SETTINGS, backdrop=backdrop)
-    read = _read_image(args.image)
+    if args.out and (problem := _out_problem(args.out)):
+        print(f"check-photo: {problem}", file=sys.stderr)
+        return 2
+    read = _read_image(args.image, "check-photo")
     if read is None:
-        print(f"check-photo: {args.image}: not a readable image", file=sys.stderr)
         return 2
     data, rgb = read
     spec_jpeg: bytes | None = None
@@ -384,7 +393,11 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
                 photo = process_still(rgb, analyser, spec, settings=settings)
                 problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg
     if args.out and spec_jpeg is not None:
-        Path(args.out).write_bytes(spec_jpeg)
+        try:
+            Path(args.out).write_bytes(spec_jpeg)
+        except OSError as err:
+            print(f"check-photo: --out {args.out}: cannot write: {err.strerror}", file=sys.stderr)
+            return 2
     result = {
         "compliant": not problems,
         "problems": [{"code": c, "message": problem_message(c, measures, spec)} for c in problems],
@@ -416,9 +429,8 @@ def cmd_guide(args: argparse.Namespace) -> int:
     config = _load(args)
     backdrop = _backdrop(config)
     settings = replace(DEFAULT_SETTINGS, measures=replace(DEFAULT_SETTINGS.measures, backdrop=backdrop))
-    read = _read_image(args.image)
+    read = _read_image(args.image, "guide")
     if read is None:
-        print(f"guide: {args.image}: not a readable image", file=sys.stderr)
         return 2
     with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
         hints = hints_for(analyser.analyse(read[1]), config.photo, settings)
