@@ -219,7 +219,7 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     """Read one card; exit 0 read, 1 reader/card error, 2 no card in time."""
     import json
     import time
-    from datetime import date
+    from datetime import datetime
 
     from pydantic import ValidationError
 
@@ -227,7 +227,8 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
     from kiosk.idnumber import is_valid, mask_id
 
-    reader_config = _load(args).id_reader
+    config = _load(args)
+    reader_config = config.id_reader
     if args.port is not None or args.baud is not None:
         # A port or baud on the command line means the SAM serial reader.
         update: dict = {"backend": "sam"}
@@ -260,13 +261,14 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     finally:
         reader.close()
 
-    expired = card.valid_until is not None and card.valid_until < date.today()
+    today = datetime.now(config.kiosk.tz()).date()  # the booth's date, not the host's
+    expired = card.valid_until is not None and card.valid_until < today
     result = {
         "name": card.name,
         "sex": card.sex,
         "birth_date": card.birth_date.isoformat() if card.birth_date else None,
         "id_number_masked": mask_id(card.id_number),  # never the full number
-        "id_number_valid": is_valid(card.id_number),
+        "id_number_valid": is_valid(card.id_number, today),
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "expired": expired,
     }
