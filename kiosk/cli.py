@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.config import Config, ConfigError, load_config
+from kiosk.config import KIOSK_ID, PATTERN_HELP, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,8 +76,18 @@ def cmd_make_prompts(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    load_config(Path(args.file))
-    print(f"{args.file}: ok")
+    """Validate a config file and the roster it names; exit 0 ok, 2 not."""
+    from kiosk.roster import CsvRoster, RosterError
+
+    config = load_config(Path(args.file))
+    try:
+        # Any key will do to read the file; the booth's own stays in its data_dir.
+        roster = CsvRoster(config.roster.path, centre=config.kiosk.centre,
+                           session=config.kiosk.session, secret=b"check-config")
+    except RosterError as err:
+        print(f"{args.file}: roster: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: ok (roster {config.roster.path}: {len(roster)} students)")
     return 0
 
 
@@ -86,6 +97,9 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
     config = load_config(_config_path(args.config))
     kiosk_id = args.kiosk_id or config.kiosk.id
+    if not re.fullmatch(KIOSK_ID, kiosk_id):
+        print(f"enrol: --kiosk-id {kiosk_id!r}: {PATTERN_HELP['kiosk.id']}", file=sys.stderr)
+        return 2
     try:
         path = enrol(args.server, args.code, kiosk_id, config.kiosk.data_dir)
     except EnrolError as err:
@@ -205,7 +219,7 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     """Read one card; exit 0 read, 1 reader/card error, 2 no card in time."""
     import json
     import time
-    from datetime import date
+    from datetime import datetime
 
     from pydantic import ValidationError
 
@@ -213,7 +227,8 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
     from kiosk.idnumber import is_valid, mask_id
 
-    reader_config = _load(args).id_reader
+    config = _load(args)
+    reader_config = config.id_reader
     if args.port is not None or args.baud is not None:
         # A port or baud on the command line means the SAM serial reader.
         update: dict = {"backend": "sam"}
@@ -246,13 +261,14 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     finally:
         reader.close()
 
-    expired = card.valid_until is not None and card.valid_until < date.today()
+    today = datetime.now(config.kiosk.tz()).date()  # the booth's date, not the host's
+    expired = card.valid_until is not None and card.valid_until < today
     result = {
         "name": card.name,
         "sex": card.sex,
         "birth_date": card.birth_date.isoformat() if card.birth_date else None,
         "id_number_masked": mask_id(card.id_number),  # never the full number
-        "id_number_valid": is_valid(card.id_number),
+        "id_number_valid": is_valid(card.id_number, today),
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "expired": expired,
     }
@@ -276,20 +292,28 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: str) -> tuple[bytes, np.ndarray] | None:
-    """(file bytes, RGB uint8 array), or None when it is not a readable image."""
-    import io
-
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: str, command: str) -> tuple[bytes, np.ndarray] | None:
+    """(file bytes, RGB uint8 array), or None with the reason printed (exit 2)."""
+    from kiosk.imageio_safe import ImageError, read_image
 
     try:
-        data = Path(path).read_bytes()
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (OSError, UnidentifiedImageError, ValueError):
+        return read_image(path)
+    except ImageError as err:
+        print(f"{command}: {err}", file=sys.stderr)
         return None
-    return data, np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _out_problem(out: str) -> str | None:
+    """Why --out cannot be written, or None; checked before the slow work."""
+    path = Path(out)
+    if path.is_dir():
+        return f"--out {out}: is a folder: give a file name, e.g. {path / 'photo.jpg'}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"--out {out}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"--out {out}: cannot write into {folder}"
+    return None
 
 
 def _backdrop(config: Config):  # type: ignore[no-untyped-def]
@@ -306,9 +330,8 @@ def cmd_calibrate_backdrop(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if args.image:
-        read = _read_image(args.image)
+        read = _read_image(args.image, "calibrate-backdrop")
         if read is None:
-            print(f"calibrate-backdrop: {args.image}: not a readable image", file=sys.stderr)
             return 2
         frame = read[1]
     else:
@@ -352,9 +375,11 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
     config = _load(args)
     spec, backdrop = config.photo, _backdrop(config)
     settings = replace(DEFAULT_MEASURE_SETTINGS, backdrop=backdrop)
-    read = _read_image(args.image)
+    if args.out and (problem := _out_problem(args.out)):
+        print(f"check-photo: {problem}", file=sys.stderr)
+        return 2
+    read = _read_image(args.image, "check-photo")
     if read is None:
-        print(f"check-photo: {args.image}: not a readable image", file=sys.stderr)
         return 2
     data, rgb = read
     spec_jpeg: bytes | None = None
@@ -370,7 +395,11 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
                 photo = process_still(rgb, analyser, spec, settings=settings)
                 problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg
     if args.out and spec_jpeg is not None:
-        Path(args.out).write_bytes(spec_jpeg)
+        try:
+            Path(args.out).write_bytes(spec_jpeg)
+        except OSError as err:
+            print(f"check-photo: --out {args.out}: cannot write: {err.strerror}", file=sys.stderr)
+            return 2
     result = {
         "compliant": not problems,
         "problems": [{"code": c, "message": problem_message(c, measures, spec)} for c in problems],
@@ -402,9 +431,8 @@ def cmd_guide(args: argparse.Namespace) -> int:
     config = _load(args)
     backdrop = _backdrop(config)
     settings = replace(DEFAULT_SETTINGS, measures=replace(DEFAULT_SETTINGS.measures, backdrop=backdrop))
-    read = _read_image(args.image)
+    read = _read_image(args.image, "guide")
     if read is None:
-        print(f"guide: {args.image}: not a readable image", file=sys.stderr)
         return 2
     with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
         hints = hints_for(analyser.analyse(read[1]), config.photo, settings)

@@ -18,6 +18,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Seconds = Annotated[float, Field(ge=0)]
+# The school server's kiosk id pattern (school_server/schemas.py KIOSK_ID; a
+# test keeps them equal): the server refuses any other, and the id names the
+# booth's folder on a USB stick.
+KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# What a pattern means, said in words, for keys that have one.
+PATTERN_HELP = {
+    "kiosk.id": "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                "(the school server's rule)",
+    "kiosk.staff_pin": "4 to 8 digits",
+}
+# Keys whose values a config error never repeats.
+SECRET_KEYS = frozenset({"kiosk.staff_pin"})
+# A config file is a few KB; refuse anything that is clearly not one before reading it all.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class _Section(BaseModel):
@@ -25,7 +39,7 @@ class _Section(BaseModel):
 
 
 class KioskSection(_Section):
-    id: str = "demo-kiosk-01"
+    id: Annotated[str, Field(pattern=KIOSK_ID)] = "demo-kiosk-01"
     centre: str = "demo-centre"
     # Recorded with each capture until the school server's schedule is known;
     # then the session whose window covers now is.
@@ -47,6 +61,14 @@ class KioskSection(_Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a known time zone (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        # Missing is fine (created at start); an existing file is not a folder.
+        if value.exists() and not value.is_dir():
+            raise ValueError("exists but is not a folder")
         return value
 
     def tz(self) -> ZoneInfo:
@@ -277,9 +299,15 @@ def _describe(err: ValidationError, source: str) -> str:
             lines.append(f"  {key}: unknown key (see examples/kiosk.toml for the allowed keys)")
         else:
             got = e.get("input")
-            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"  {key}: {e['msg']}{got_text}")
+            got_text = "" if isinstance(got, dict) or key in SECRET_KEYS else f" (got {_short(got)})"
+            msg = PATTERN_HELP.get(key, e["msg"]) if e["type"] == "string_pattern_mismatch" else e["msg"]
+            lines.append(f"  {key}: {msg.removeprefix('Value error, ')}{got_text}")
     return "\n".join(lines)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def parse_config(data: dict, source: str = "config") -> Config:
@@ -294,9 +322,22 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file: {err.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KB: not a config file")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:  # tomllib recurses once per nested array or table
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     return parse_config(data, str(path))

@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from enum import Enum
 from typing import Any, Callable, Protocol
 
@@ -401,6 +401,10 @@ class SessionFlow:
             doctor_running=self.doctor_running,
         )
 
+    def today(self) -> date:
+        """The booth's date: the injected wall clock in [kiosk] timezone (not the host's)."""
+        return self._now().astimezone(self.tz).date()
+
     def session_now(self) -> str:
         """The session a capture identified now is recorded under: the one whose
         window covers now when a schedule is known ('' between sessions: only
@@ -434,7 +438,7 @@ class SessionFlow:
         elif button == Button.AGREE and st == State.CONSENT:
             assert self.student is not None
             self.student.consent_version = self.consent_version
-            self.student.consent_time = datetime.now(timezone.utc)
+            self.student.consent_time = self._now()
             self._agree()
         elif button == Button.DECLINE and st == State.CONSENT:
             self._to_attract()
@@ -478,10 +482,11 @@ class SessionFlow:
         if self.state not in (State.ATTRACT, State.IDENTIFY):
             return
         self._touch()
-        if not is_valid(card.id_number) and not card.uid:
+        today = self.today()
+        if not is_valid(card.id_number, today) and not card.uid:
             self._card_problem(Problem.CARD_INVALID_NUMBER)
             return
-        if card.valid_until is not None and card.valid_until < datetime.now().date():
+        if card.valid_until is not None and card.valid_until < today:
             self._card_problem(Problem.CARD_EXPIRED)
             return
         self._card_errors = 0
@@ -601,7 +606,7 @@ class SessionFlow:
         self._touch()
         number = normalise(text)
         self.id_entry = number
-        found = entry_problem(number)
+        found = entry_problem(number, self.today())
         if found is not None:
             self.problem = ENTRY_PROBLEM[found]
             return

@@ -103,7 +103,7 @@ def test_unreadable_file_exits_2(tmp_path, content):
     path = tmp_path / "photo.jpg"
     path.write_bytes(content)
     proc = kiosk("check-photo", str(path), "--json")
-    assert proc.returncode == 2 and "not a readable image" in proc.stderr
+    assert proc.returncode == 2 and "not a JPEG or PNG image" in proc.stderr
     assert kiosk("guide", str(path)).returncode == 2
 
 

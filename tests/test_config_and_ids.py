@@ -142,3 +142,93 @@ def test_every_demo_and_roster_number_has_a_plausible_area() -> None:
     rows = csv.DictReader((Path(__file__).parents[1] / "examples" / "roster-demo.csv").open(encoding="utf-8"))
     for row in rows:
         assert area_code_plausible(row["id_number"])
+
+
+# ------------------------------------------------------- bad config files (issue 12 item 14)
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, what the one-line message must say)."""
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes('[kiosk]\ncentre = "中心"\n'.encode("gbk"))
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# padding\n" * 200_000, encoding="utf-8")
+    return {
+        "gbk": (gbk, "not UTF-8 text (save it as UTF-8)"),
+        "binary": (binary, "not UTF-8 text (save it as UTF-8)"),
+        "folder": (folder, "is a folder, not a config file"),
+        "deep": (deep, "not valid TOML: nested too deeply"),
+        "huge": (huge, "larger than 1024 KB: not a config file"),
+    }
+
+
+@pytest.mark.parametrize("name", ["gbk", "binary", "folder", "deep", "huge"])
+def test_unreadable_config_files_give_one_line(tmp_path: Path, name: str) -> None:
+    path, expected = _bad_files(tmp_path)[name]
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: {expected}"
+
+
+def test_check_config_cli_exit_2_without_traceback(tmp_path: Path) -> None:
+    for path, expected in _bad_files(tmp_path).values():
+        res = subprocess.run([sys.executable, "-m", "kiosk.cli", "check-config", str(path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2, (path, res.stderr[-2000:])
+        assert res.stderr.strip() == f"{path}: {expected}"
+
+
+def test_config_error_never_echoes_the_staff_pin() -> None:
+    for bad in ("98x76543", 9876543210, "123456789"):
+        with pytest.raises(ConfigError) as err:
+            parse_config({"kiosk": {"staff_pin": bad}})
+        text = str(err.value)
+        assert "kiosk.staff_pin" in text and str(bad) not in text
+
+
+def test_data_dir_must_be_a_folder(tmp_path: Path) -> None:
+    afile = tmp_path / "data"
+    afile.write_text("not a folder")
+    with pytest.raises(ConfigError, match="kiosk.data_dir: exists but is not a folder"):
+        parse_config({"kiosk": {"data_dir": str(afile)}})
+    assert parse_config({"kiosk": {"data_dir": str(tmp_path / "new")}}).kiosk.data_dir == tmp_path / "new"
+
+
+def test_kiosk_id_follows_the_servers_pattern() -> None:
+    from kiosk.config import KIOSK_ID
+    from school_server.schemas import KIOSK_ID as SERVER_KIOSK_ID
+
+    assert KIOSK_ID == SERVER_KIOSK_ID
+    for bad in ("", "../booth", "booth 7", "-booth", "b" * 65, "站点1"):
+        with pytest.raises(ConfigError, match="kiosk.id: 1 to 64 letters"):
+            parse_config({"kiosk": {"id": bad}})
+    assert parse_config({"kiosk": {"id": "centre-3.booth_7"}}).kiosk.id == "centre-3.booth_7"
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"id_number,name\n", "missing column 'programme'"),
+    (b"", "the roster file is empty"),
+    ("id_number,name,programme,centre,session\n110101200103151236,张三,x,c,s\n".encode("gbk"),
+     "not UTF-8 text"),
+])
+def test_check_config_reads_the_roster(tmp_path: Path, content: bytes, expected: str) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(content)
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[roster]\npath = "{roster}"\n', encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "kiosk.cli", "check-config", str(cfg)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    [line] = res.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith(f"{cfg}: roster: {roster}: ") and expected in line

@@ -884,3 +884,64 @@ def test_view_shows_todays_session_window_and_staff_the_schedule(clock: Clock,
     assert [s.name for s in rows] == ["morning", "afternoon", "evening", "monday"]
     assert [s.when(wall.now) for s in rows] == ["past", "past", "past", "later"]
     assert flow.view().makeup_mode is False
+
+
+# ------------------------------------------- the booth's date, not the host's (issue 12 item 7)
+
+
+@pytest.fixture
+def host_in_new_york():
+    """The host's local time zone is New York; the booth is in Shanghai (13 h ahead)."""
+    import os
+    import time
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+# 00:30 on 2031-03-02 in Shanghai, still 2031-03-01 on the host (and years
+# from the real date, so the host's own clock cannot give the right answer).
+BOOTH_MIDNIGHT = datetime(2031, 3, 1, 16, 30, tzinfo=timezone.utc)
+
+
+def shanghai_flow(clock: Clock) -> SessionFlow:
+    roster = DictRoster({GOOD_ID: RosterOutcome.EXPECTED})
+    return SessionFlow(FlowConfig(), roster, consent_version="v", staff_pin="2468", clock=clock,
+                       tz=ZoneInfo("Asia/Shanghai"), now=lambda: BOOTH_MIDNIGHT)
+
+
+def test_card_expiring_yesterday_in_the_booths_zone_is_expired(clock: Clock, host_in_new_york) -> None:
+    assert datetime.fromtimestamp(BOOTH_MIDNIGHT.timestamp()).date() == date(2031, 3, 1)  # host
+    flow = shanghai_flow(clock)
+    assert flow.today() == date(2031, 3, 2)
+    flow.card_presented(card(valid_until=date(2031, 3, 1)))
+    assert flow.problem == Problem.CARD_EXPIRED and flow.state == State.IDENTIFY
+    flow.card_presented(card(valid_until=date(2031, 3, 2)))  # valid through today
+    assert flow.state == State.CONFIRM
+
+
+def test_birth_date_and_consent_time_use_the_booths_clock(clock: Clock, host_in_new_york) -> None:
+    born_today = make_id("11010120310302001")  # born on the booth's today: not in the future
+    flow = shanghai_flow(clock)
+    flow.roster.outcomes[born_today] = RosterOutcome.EXPECTED
+    flow.card_presented(card(born_today))
+    assert flow.state == State.CONFIRM
+    flow.press(Button.CONFIRM_IDENTITY)
+    flow.press(Button.AGREE)
+    assert flow.student is not None and flow.student.consent_time == BOOTH_MIDNIGHT
+    flow.press(Button.CANCEL)
+    # Typed by staff: the same date decides.
+    flow.press(Button.START)
+    flow.press(Button.MANUAL_ENTRY)
+    flow.enter_pin("2468")
+    flow.enter_id_number(make_id("11010120310303001"))  # tomorrow in Shanghai
+    assert flow.problem == Problem.ID_BAD_BIRTH_DATE
+    flow.enter_id_number(born_today)
+    assert flow.state == State.CONFIRM
