@@ -18,13 +18,18 @@ from pathlib import Path
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from school_server.private_files import private_dir, private_umask
+
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        # Private from the start: whatever a command (or SQLite, uvicorn,
+        # boto3) creates is the server user's alone.
+        with private_umask():
+            return args.run(args)
     except (ValueError, OSError) as err:
         print(f"photo-server {args.command}: {err}", file=sys.stderr)
         return 1
@@ -84,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from school_server.settings import load_settings
 
-    return load_settings(args.data, args.config)
+    settings = load_settings(args.data, args.config)
+    private_dir(settings.data_dir)
+    return settings
 
 
 @contextmanager
