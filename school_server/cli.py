@@ -60,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8700)
     command("migrate", _migrate, "bring the database schema up to date")
     command("keygen", _keygen, "make the sealing key pair (once) and print the public key")
-    p = command("enrol-code", _enrol_code, "print a one-time enrolment code for a new kiosk")
-    p.add_argument("--centre", required=True)
+    p = command("enrol-code", _enrol_code,
+                "print a one-time enrolment code for a new kiosk (or, with --kiosk, to "
+                "re-enrol that kiosk id while it is active: a reimaged booth)")
+    p.add_argument("--centre", help="the kiosk's centre (required without --kiosk; with it, "
+                                    "default: where the kiosk is enrolled)")
+    p.add_argument("--kiosk", metavar="KIOSK_ID", help="the code enrols only this kiosk id")
     p.add_argument("--hours", type=float, default=24.0, help="valid for (default 24)")
     p = command("revoke", _revoke, "revoke a kiosk's token")
     p.add_argument("kiosk_id")
@@ -150,7 +154,7 @@ def _enrol_code(args: argparse.Namespace) -> int:
     if not 0 < args.hours < float("inf"):
         raise ValueError("--hours must be a positive number")
     with _database(args) as session:
-        print(create_enrolment_code(session, args.centre, args.hours))
+        print(create_enrolment_code(session, args.centre, args.hours, args.kiosk))
     return 0
 
 
