@@ -71,6 +71,7 @@ def create_app(state: ServerState | None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes if state
                        else DEFAULT_MAX_BODY)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
 
     @app.get("/api/v1/health", response_model=Health, tags=["ops"])
     def health(db: DB) -> Health:
@@ -166,3 +167,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
               for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # A bug or a database failure: the kiosk gets JSON like every other
+    # answer (and retries a 5xx); uvicorn logs the traceback, whose SQL
+    # parameters the engine hides (db.make_engine).
+    return JSONResponse({"detail": "internal server error; the server log says why"},
+                        status_code=500)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,10 +16,11 @@ from datetime import timedelta
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from school_server.models import CENTRE_CHARS, Centre, EnrolmentCode, Kiosk, name_key, utcnow
-from school_server.schemas import text_problem
+from school_server.schemas import KIOSK_ID, text_problem
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,10 @@ def ensure_centre(db: Session, centre: str) -> str:
     return key
 
 
-def create_enrolment_code(db: Session, centre: str, hours: float) -> str:
-    """A new one-time code for a kiosk at centre; printed once, stored hashed."""
+def create_enrolment_code(db: Session, centre: str | None, hours: float,
+                          for_kiosk: str | None = None) -> str:
+    """A new one-time code, printed once, stored hashed: for a new kiosk at
+    centre, or (for_kiosk) to re-enrol that kiosk id, at centre or where it is."""
     now = utcnow()
     if not (0 < hours < float("inf")):
         raise ValueError("hours must be a positive number")
@@ -70,10 +74,21 @@ def create_enrolment_code(db: Session, centre: str, hours: float) -> str:
         expires_at = now + timedelta(hours=hours)
     except OverflowError:
         raise ValueError("hours too large: the code would expire after the year 9999") from None
+    if for_kiosk is not None:
+        if not re.match(KIOSK_ID, for_kiosk):
+            raise ValueError("kiosk id must be 1-64 of A-Z a-z 0-9 _ . - (starting with a "
+                             "letter or digit)")
+        if centre is None:
+            kiosk = db.get(Kiosk, for_kiosk)
+            if kiosk is None:
+                raise ValueError(f"no kiosk {for_kiosk!r} enrolled: give --centre")
+            centre = kiosk.centre
+    if centre is None:
+        raise ValueError("give --centre (or --kiosk for an enrolled kiosk)")
     key = ensure_centre(db, centre)
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     db.add(EnrolmentCode(code_hash=sha256_hex(raw), centre=key, created_at=now,
-                         expires_at=expires_at))
+                         expires_at=expires_at, for_kiosk=for_kiosk))
     db.commit()
     return "-".join(raw[i:i + 5] for i in range(0, _CODE_LENGTH, 5))
 
@@ -81,8 +96,11 @@ def create_enrolment_code(db: Session, centre: str, hours: float) -> str:
 def redeem_enrolment_code(db: Session, code: str, kiosk_id: str) -> str:
     """Spend the code, (re-)enrol kiosk_id at its centre, return a new token.
 
-    Re-enrolling an existing kiosk_id (a reimaged booth) rotates its token and
-    lifts a revocation: it takes a fresh staff-made code either way.
+    A kiosk id that is enrolled and not revoked belongs to a working booth:
+    only a code made for that id (`enrol-code --kiosk`) re-enrols it (a
+    reimaged booth keeps its name); any other code is refused, unspent, so a
+    typo or a stranger cannot cut the booth off. After `revoke` any fresh
+    code re-enrols the id and lifts the revocation.
     """
     now = utcnow()
     row = db.scalar(select(EnrolmentCode).where(
@@ -93,6 +111,11 @@ def redeem_enrolment_code(db: Session, code: str, kiosk_id: str) -> str:
         raise EnrolmentRefused("enrolment code already used")
     if row.expires_at <= now:
         raise EnrolmentRefused("enrolment code expired")
+    if row.for_kiosk is not None and row.for_kiosk != kiosk_id:
+        raise EnrolmentRefused("this enrolment code was made for another kiosk id")
+    kiosk = db.get(Kiosk, kiosk_id)
+    if kiosk is not None and kiosk.revoked_at is None and row.for_kiosk != kiosk_id:
+        raise _in_use(kiosk_id)
     # The conditional UPDATE makes "single use" hold under concurrent requests.
     spent = db.execute(update(EnrolmentCode)
                        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
@@ -101,16 +124,29 @@ def redeem_enrolment_code(db: Session, code: str, kiosk_id: str) -> str:
         db.rollback()
         raise EnrolmentRefused("enrolment code already used")
     token = secrets.token_urlsafe(32)
-    kiosk = db.get(Kiosk, kiosk_id)
     if kiosk is None:
         db.add(Kiosk(kiosk_id=kiosk_id, centre=row.centre, token_hash=sha256_hex(token),
                      enrolled_at=now))
     else:
         kiosk.centre, kiosk.token_hash = row.centre, sha256_hex(token)
         kiosk.enrolled_at, kiosk.revoked_at = now, None
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:
+        # Another code enrolled this new kiosk id at the same moment; this
+        # code stays unspent (the rollback undoes the UPDATE above).
+        db.rollback()
+        raise _in_use(kiosk_id) from None
     log.info("kiosk %s enrolled at centre %s", kiosk_id, row.centre)
     return token
+
+
+def _in_use(kiosk_id: str) -> EnrolmentRefused:
+    log.warning("enrolment as active kiosk %s refused: the code was not made for it", kiosk_id)
+    return EnrolmentRefused(
+        f"kiosk id {kiosk_id} belongs to an enrolled booth; staff: revoke it first "
+        f"(photo-server revoke {kiosk_id}) or make a code for it "
+        f"(photo-server enrol-code --kiosk {kiosk_id})")
 
 
 def revoke_kiosk(db: Session, kiosk_id: str) -> bool:

@@ -18,13 +18,18 @@ from pathlib import Path
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from school_server.private_files import private_dir, private_umask
+
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        # Private from the start: whatever a command (or SQLite, uvicorn,
+        # boto3) creates is the server user's alone.
+        with private_umask():
+            return args.run(args)
     except (ValueError, OSError) as err:
         print(f"photo-server {args.command}: {err}", file=sys.stderr)
         return 1
@@ -55,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8700)
     command("migrate", _migrate, "bring the database schema up to date")
     command("keygen", _keygen, "make the sealing key pair (once) and print the public key")
-    p = command("enrol-code", _enrol_code, "print a one-time enrolment code for a new kiosk")
-    p.add_argument("--centre", required=True)
+    p = command("enrol-code", _enrol_code,
+                "print a one-time enrolment code for a new kiosk (or, with --kiosk, to "
+                "re-enrol that kiosk id while it is active: a reimaged booth)")
+    p.add_argument("--centre", help="the kiosk's centre (required without --kiosk; with it, "
+                                    "default: where the kiosk is enrolled)")
+    p.add_argument("--kiosk", metavar="KIOSK_ID", help="the code enrols only this kiosk id")
     p.add_argument("--hours", type=float, default=24.0, help="valid for (default 24)")
     p = command("revoke", _revoke, "revoke a kiosk's token")
     p.add_argument("kiosk_id")
@@ -84,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from school_server.settings import load_settings
 
-    return load_settings(args.data, args.config)
+    settings = load_settings(args.data, args.config)
+    private_dir(settings.data_dir)
+    return settings
 
 
 @contextmanager
@@ -143,7 +154,7 @@ def _enrol_code(args: argparse.Namespace) -> int:
     if not 0 < args.hours < float("inf"):
         raise ValueError("--hours must be a positive number")
     with _database(args) as session:
-        print(create_enrolment_code(session, args.centre, args.hours))
+        print(create_enrolment_code(session, args.centre, args.hours, args.kiosk))
     return 0
 
 

@@ -79,8 +79,10 @@ def ingest_capture(db: Session, store: ObjectStore, me: KioskIdentity, capture_i
     if existing is not None:
         return Stored(_repeat(existing, body.digest, me), created=False)
     # Object first, row second: a row (and so a receipt) never exists
-    # without its bytes. A crash in between leaves an unreferenced object
-    # that the kiosk's retry overwrites with the same bytes.
+    # without its bytes. A crash or a failed commit in between leaves an
+    # unreferenced object that the kiosk's retry overwrites with the same
+    # bytes; it is not deleted, as an identical upload running at the same
+    # time may be committing a row that points at it.
     key = capture_key(capture_id, body.digest)
     try:
         store.put(key, sealed)
@@ -102,9 +104,21 @@ def ingest_capture(db: Session, store: ObjectStore, me: KioskIdentity, capture_i
         existing = db.get(Capture, capture_id)
         if existing is None:
             raise
+        if existing.object_key != key:
+            # It was another capture: no row can ever point at our object.
+            # (Another digest's object only: the winner's is never touched.)
+            _discard(store, key, capture_id)
         return Stored(_repeat(existing, body.digest, me), created=False)
     log.info("capture %s from kiosk %s stored (%d bytes)", capture_id, me.kiosk_id, len(sealed))
     return Stored(receipt(row), created=True)
+
+
+def _discard(store: ObjectStore, key: str, capture_id: str) -> None:
+    try:
+        store.delete(key)
+    except OSError as err:
+        log.warning("capture %s: could not remove the losing upload's object %s: %s",
+                    capture_id, key, err.strerror or type(err).__name__)
 
 
 def receipt(row: Capture) -> Receipt:

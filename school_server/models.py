@@ -96,6 +96,9 @@ class EnrolmentCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     used_by: Mapped[str | None] = mapped_column(String(64))
+    # Set: the code enrols only this kiosk id, and may re-enrol it while it
+    # is active (a reimaged booth). Unset: any new or revoked kiosk id.
+    for_kiosk: Mapped[str | None] = mapped_column(String(64))
 
 
 class Capture(Base):

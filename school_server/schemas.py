@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -58,6 +58,15 @@ def _int32(value: int) -> int:
     return value
 
 
+def _utc_representable(value: datetime) -> datetime:
+    # Stored as UTC: 0001-01-01T00:00+08:00 is in the year 0 there, which
+    # no datetime (and no database column) holds.
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("must fall within the years 1 to 9999 once in UTC") from None
+
+
 StoredText = Annotated[str, AfterValidator(_no_nul)]
 SessionName = Annotated[str, AfterValidator(_no_nul), AfterValidator(_session_fits)]
 Int32 = Annotated[int, AfterValidator(_int32)]
@@ -80,7 +89,8 @@ class EnrolResponse(BaseModel):
 class CaptureUpload(_Strict):
     kiosk_id: str = Field(pattern=KIOSK_ID, description="Must be the token's own kiosk")
     session: SessionName = Field(min_length=1, max_length=SESSION_CHARS)
-    created_at: AwareDatetime = Field(description="When the kiosk took it (kiosk clock)")
+    created_at: Annotated[AwareDatetime, AfterValidator(_utc_representable)] = Field(
+        description="When the kiosk took it (kiosk clock); within the years 1 to 9999 in UTC")
     sealed: str = Field(min_length=1,
                         description="base64 of a PyNaCl SealedBox to the server's public key")
     digest: str = Field(pattern=SHA256_HEX, description="sha256 hex of the sealed bytes")

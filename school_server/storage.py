@@ -27,6 +27,9 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def delete(self, key: str) -> None:
+        """Remove the object under key (nothing happens when there is none)."""
+
 
 def capture_key(capture_id: str, digest: str) -> str:
     return f"captures/{capture_id}/{digest}.sealed"
@@ -70,6 +73,12 @@ class LocalStore:
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
+    def delete(self, key: str) -> None:
+        target = self.path(key)
+        target.unlink(missing_ok=True)
+        if target.parent.exists():
+            _fsync_dir(target.parent)
+
 
 class S3Store:
     """An S3 bucket (AWS, SeaweedFS, MinIO). Needs the `s3` extra (boto3).
@@ -94,6 +103,10 @@ class S3Store:
         with self._as_os_error():
             reply = self.client.get_object(Bucket=self.bucket, Key=self.prefix + _check_key(key))
             return reply["Body"].read()
+
+    def delete(self, key: str) -> None:
+        with self._as_os_error():
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + _check_key(key))
 
     @contextmanager
     def _as_os_error(self) -> Iterator[None]:

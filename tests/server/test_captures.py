@@ -67,6 +67,8 @@ def test_concurrent_conflicting_uploads_keep_the_first(deployment: Deployment) -
     key = f"captures/{capture_id}/{receipt['digest']}.sealed"
     assert deployment.stored_object(key) == base64.b64decode(bodies[winner]["sealed"])
     assert kiosk.put(capture_id, bodies[1 - winner]).status_code == 409
+    # The losers' objects are gone (they had stored theirs before losing the insert).
+    assert deployment.stored_keys(f"captures/{capture_id}/") == [key]
 
 
 def test_same_id_other_digest_is_409(deployment: Deployment) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -76,3 +77,54 @@ def test_revoking_an_unknown_kiosk_fails(deployment: Deployment) -> None:
     result = deployment.cli("revoke", "no-such-kiosk")
     assert result.code == 1
     assert "no kiosk" in result.err
+
+
+def _works(dep: Deployment, token: str) -> str | None:
+    """The centre the token's kiosk is at, or None when the token is refused."""
+    reply = httpx.get(f"{dep.server.url}/api/v1/schedule",
+                      headers={"Authorization": f"Bearer {token}"})
+    return reply.json()["centre"] if reply.status_code == 200 else None
+
+
+def test_an_active_kiosk_id_is_not_taken_over(deployment: Deployment) -> None:
+    """Any code used to take over a working booth's id (even at another
+    centre) is refused, unspent; the booth keeps working."""
+    booth = deployment.enrol("Haidian")
+    code = deployment.enrol_code("Xihu")
+    reply = _enrol(deployment, code, booth.kiosk_id)
+    assert reply.status_code == 403
+    detail = reply.json()["detail"]
+    assert f"photo-server revoke {booth.kiosk_id}" in detail and "--kiosk" in detail
+    assert _works(deployment, booth.token) == "haidian"
+    # The refused code was not spent: it still enrols a new booth.
+    assert _enrol(deployment, code, "booth-new-xihu").status_code == 200
+
+
+def test_a_code_made_for_a_kiosk_id_re_enrols_only_that_kiosk(deployment: Deployment) -> None:
+    booth = deployment.enrol("Haidian")
+    made = deployment.cli("enrol-code", "--kiosk", booth.kiosk_id)  # centre: where it is
+    assert made.code == 0, made.err
+    code = made.out.strip()
+    other = _enrol(deployment, code, "booth-someone-else")
+    assert other.status_code == 403 and "another kiosk id" in other.json()["detail"]
+    reimaged = _enrol(deployment, code, booth.kiosk_id)
+    assert reimaged.status_code == 200
+    assert _works(deployment, reimaged.json()["token"]) == "haidian"
+    assert _works(deployment, booth.token) is None  # the old token is rotated out
+    # A code for an unknown kiosk id needs its centre; a malformed id is refused.
+    unknown = deployment.cli("enrol-code", "--kiosk", "booth-not-yet")
+    assert unknown.code == 1 and "--centre" in unknown.err and "Traceback" not in unknown.err
+    assert deployment.cli("enrol-code", "--kiosk", "booth-not-yet", "--centre", "Xihu").code == 0
+    bad = deployment.cli("enrol-code", "--kiosk", "../booth", "--centre", "Xihu")
+    assert bad.code == 1 and "kiosk id" in bad.err
+    assert deployment.cli("enrol-code").code == 1
+
+
+def test_concurrent_enrolments_of_one_new_id_enrol_it_once(deployment: Deployment) -> None:
+    codes = [deployment.enrol_code("Haidian") for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda code: _enrol(deployment, code, "booth-race"), codes))
+    assert sorted(r.status_code for r in replies) == [200] + [403] * 5, [r.text for r in replies]
+    # The losers' codes are unspent.
+    losers = [code for code, r in zip(codes, replies) if r.status_code == 403]
+    assert _enrol(deployment, losers[0], "booth-race-2").status_code == 200
