@@ -44,6 +44,9 @@ if $testing; then
   apt_packages+=(postgresql fuse3 libfuse3-3)
   # sox reads the spoken prompts back independently of our own WAV code.
   apt_packages+=(sox)
+  # The school office's pages are tested in a real headless browser
+  # (Playwright drives Debian's chromium; its own browser download is not used).
+  apt_packages+=(chromium)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
