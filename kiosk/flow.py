@@ -785,6 +785,10 @@ def code_problem(payload: str) -> Problem | None:
     text = payload.strip()
     if len(text) < 16:
         return Problem.CODE_INVALID
+    # A 采集码 is printable text; control characters would ride into the
+    # export's spreadsheet (issue 12).
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in payload):
+        return Problem.CODE_INVALID
     lowered = text.lower()
     if lowered.startswith(("http://", "https://", "weixin://", "wxp://", "alipay")):
         return Problem.CODE_INVALID

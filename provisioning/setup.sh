@@ -49,6 +49,9 @@ if $testing; then
   apt_packages+=(sox)
   # The booth's shell scripts are checked by tests/test_booth_install.py.
   apt_packages+=(shellcheck)
+  # The school office's pages are tested in a real headless browser
+  # (Playwright drives Debian's chromium; its own browser download is not used).
+  apt_packages+=(chromium)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -32,6 +32,7 @@ from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, Enro
                                    ScheduleOut)
 from school_server.settings import Settings
 from school_server.storage import ObjectStore, open_store
+from school_server.web import mount_office
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def create_app(state: ServerState | None) -> FastAPI:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
         return _unless_unchanged(request, body, f'"{digest[:32]}"')
 
+    mount_office(app)  # the school office's web pages (/office), outside the API schema
     return app
 
 

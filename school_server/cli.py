@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
                 "store the captures of an offline booth's bundle (`kiosk export DIR`) as its "
                 "uploads would be, and write DIR/receipts.json for `kiosk import-receipts`")
     p.add_argument("dir", type=Path, help="the bundle folder (holds manifest.json)")
+    p = command("add-user", _add_user,
+                "add an office account (or set its password and role); the password is "
+                "asked for, or read from the first line of standard input")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=("viewer", "reviewer", "admin"),
+                   help="viewer: progress, missing list, booths; reviewer: also review "
+                        "photos; admin: also corrections, export, audit log")
     command("progress", _progress, "captures per centre and session, kiosks' last heartbeats")
     p = sub.add_parser("openapi", help="write the OpenAPI document")
     p.add_argument("--out", type=Path, default=OPENAPI_FILE)
@@ -244,6 +251,23 @@ def _import_bundle(args: argparse.Namespace) -> int:
     print(f"{len(result.receipts)} receipts written to {path}; on the booth: "
           f"kiosk import-receipts {args.dir}")
     return 1 if result.refused else 0
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from school_server.accounts import add_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the two passwords differ; nothing changed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _database(args) as session:
+        add_user(session, args.username, password, args.role)
+    print(f"user {args.username} ({args.role}) can log in at /office")
+    return 0
 
 
 def _progress(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ The output holds personal data: the folder is 0700, the files 0600.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from school_server.models import Capture, name_key
+from school_server.people_csv import control_characters, write_private_csv
 from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,12 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
     records: list[dict[str, Any]] = []
     for cap in db.scalars(query):
         try:
-            doc = _open(store, box, cap)
+            doc = open_capture(store, box, cap)
             photos = {k: v for k, v in doc.items() if k.endswith(PHOTO_SUFFIX)}
             if "spec_jpeg" not in photos:
                 raise ValueError("no spec_jpeg in the sealed document")
+            if control_characters(str(doc.get("code_payload") or "")):
+                raise ValueError("code_payload holds control characters (not a 采集码)")
             for name, b64 in photos.items():
                 stem = "" if name == "spec_jpeg" else "." + name.removesuffix(PHOTO_SUFFIX)
                 _write_private(out / f"{cap.capture_id}{stem}.jpg", base64.b64decode(b64))
@@ -77,7 +79,8 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
     return result
 
 
-def _open(store: ObjectStore, box: SealedBox, cap: Capture) -> dict[str, Any]:
+def open_capture(store: ObjectStore, box: SealedBox, cap: Capture) -> dict[str, Any]:
+    """The capture's sealed document, decrypted in memory."""
     sealed = store.get(cap.object_key)
     if hashlib.sha256(sealed).hexdigest() != cap.digest:
         raise ValueError("stored object does not match its digest")
@@ -99,12 +102,7 @@ def _reason(err: Exception) -> str:
 
 def _write_manifest(path: Path, records: list[dict[str, Any]]) -> None:
     extra = sorted({k for r in records for k in r} - set(SERVER_COLUMNS))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # utf-8-sig: Excel then shows the Chinese names correctly.
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*SERVER_COLUMNS, *extra])
-        writer.writeheader()
-        writer.writerows(records)
+    write_private_csv(path, [*SERVER_COLUMNS, *extra], records)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -168,3 +168,70 @@ def name_key(value: str) -> str:
     """Centre and session names as stored and compared: stripped, casefolded
     (the kiosk compares them the same way)."""
     return value.strip().casefold()
+
+
+# ---------------------------------------------------------------- the office's web pages
+
+STAFF_ROLES = ("viewer", "reviewer", "admin")  # each may do what the ones before it may
+REVIEW_DECISIONS = ("pending", "approved", "rejected")
+USERNAME_CHARS = 64
+
+
+class StaffUser(Base):
+    """An office account (`photo-server add-user`); the password as an argon2 hash."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r) for r in STAFF_ROLES)})", name="role"),
+    )
+
+    username: Mapped[str] = mapped_column(String(USERNAME_CHARS), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class StaffSession(Base):
+    """A logged-in browser: the cookie's sha256 (never the cookie) and its CSRF token."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("staff_users.username"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what when. Append-only: the code only inserts, and triggers
+    (see the 0002 migration) refuse UPDATE and DELETE in the database."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(USERNAME_CHARS))  # no FK: outlives the account
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaptureReview(Base):
+    """Whose a capture is (learnt by opening it with the private key, in
+    memory) and the office's decision on it."""
+
+    __tablename__ = "capture_reviews"
+    __table_args__ = (
+        CheckConstraint(f"decision IN ({', '.join(repr(d) for d in REVIEW_DECISIONS)})",
+                        name="decision"),
+    )
+
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.capture_id"), primary_key=True)
+    student_ref: Mapped[str] = mapped_column(String(STUDENT_REF_CHARS), index=True)
+    decision: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(64))
+    reviewer: Mapped[str | None] = mapped_column(String(USERNAME_CHARS))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

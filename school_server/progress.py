@@ -1,40 +1,111 @@
-"""`photo-server progress`: captures per centre and session against the
-roster, and each kiosk's last heartbeat. Counts captures, not students: the
-server cannot see whose photo a sealed capture holds."""
+"""Progress: captures per centre and session against the roster, each
+kiosk's last heartbeat (`photo-server progress` and the office's pages).
+
+The server cannot see whose photo a sealed capture holds until it is opened
+with the private key; opened captures get a CaptureReview row (student_ref,
+decision), which is what approved / rejected / missing count."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from school_server.models import Capture, Heartbeat, Kiosk, RosterRow
+from school_server.models import Capture, CaptureReview, Heartbeat, Kiosk, RosterRow, utcnow
+
+# A kiosk beats every 60 s ([sync] heartbeat_seconds); silent for this many
+# beats, it is shown red.
+HEARTBEAT_SECONDS = 60
+SILENT_AFTER_BEATS = 3
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    centre: str
+    session: str
+    expected: int  # students on the roster
+    received: int  # captures stored
+    approved: int
+    rejected: int
+    missing: int  # expected students with no capture that is not rejected
+
+    @property
+    def done_percent(self) -> int:
+        return round(100 * (self.expected - self.missing) / self.expected) if self.expected else 0
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    kiosk_id: str
+    centre: str
+    revoked: bool
+    last_heartbeat: datetime | None
+    status: str
+    queue_depth: int | None
+    free_mb: int | None
+    version: str
+    last_error: str
+    silent: bool  # no heartbeat for SILENT_AFTER_BEATS beats (or never)
+
+
+def accepted_capture_exists(student_ref):  # type: ignore[no-untyped-def]
+    """SQL: the student has a capture the office has not rejected."""
+    return exists().where(CaptureReview.student_ref == student_ref,
+                          CaptureReview.decision != "rejected")
+
+
+def progress_rows(db: Session) -> list[ProgressRow]:
+    received: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for c, s, n, ok, no in db.execute(
+            select(Capture.centre, Capture.session, func.count(),
+                   func.count(case((CaptureReview.decision == "approved", 1))),
+                   func.count(case((CaptureReview.decision == "rejected", 1))))
+            .outerjoin(CaptureReview).group_by(Capture.centre, Capture.session)):
+        received[(c, s)] = (n, ok, no)
+    expected: dict[tuple[str, str], tuple[int, int]] = {}
+    missing = ~accepted_capture_exists(RosterRow.student_ref)
+    for c, s, n, m in db.execute(
+            select(RosterRow.centre, RosterRow.session, func.count(func.distinct(RosterRow.student_ref)),
+                   func.count(func.distinct(case((missing, RosterRow.student_ref)))))
+            .group_by(RosterRow.centre, RosterRow.session)):
+        expected[(c, s)] = (n, m)
+    return [ProgressRow(c, s, expected.get((c, s), (0, 0))[0], *received.get((c, s), (0, 0, 0)),
+                        expected.get((c, s), (0, 0))[1])
+            for c, s in sorted(set(received) | set(expected))]
+
+
+def fleet_rows(db: Session, now: datetime | None = None) -> list[FleetRow]:
+    now = now or utcnow()
+    silent_before = now - timedelta(seconds=HEARTBEAT_SECONDS * SILENT_AFTER_BEATS)
+    out = []
+    for kiosk, beat in db.execute(select(Kiosk, Heartbeat).outerjoin(Heartbeat)
+                                  .order_by(Kiosk.centre, Kiosk.kiosk_id)):
+        at = beat.at if beat else None
+        out.append(FleetRow(kiosk.kiosk_id, kiosk.centre, kiosk.revoked_at is not None, at,
+                            beat.status if beat else "", beat.queue_depth if beat else None,
+                            beat.free_mb if beat else None, beat.version if beat else "",
+                            (beat.last_error or "") if beat else "",
+                            silent=at is None or at < silent_before))
+    return out
 
 
 def progress_report(db: Session) -> str:
-    captured = dict(((c, s), n) for c, s, n in db.execute(
-        select(Capture.centre, Capture.session, func.count()).group_by(Capture.centre,
-                                                                       Capture.session)))
-    roster = dict(((c, s), n) for c, s, n in db.execute(
-        select(RosterRow.centre, RosterRow.session, func.count(func.distinct(RosterRow.student_ref)))
-        .group_by(RosterRow.centre, RosterRow.session)))
     lines = ["Captures by centre and session"]
-    rows = [(c, s, str(captured.get((c, s), 0)), str(roster.get((c, s), 0)))
-            for c, s in sorted(set(captured) | set(roster))]
-    lines += _table(("centre", "session", "captures", "roster"), rows)
+    rows = [(r.centre, r.session, str(r.received), str(r.expected), str(r.approved),
+             str(r.rejected), str(r.missing)) for r in progress_rows(db)]
+    lines += _table(("centre", "session", "captures", "roster", "approved", "rejected",
+                     "missing"), rows)
     lines += ["", "Kiosks"]
-    kiosks = db.execute(select(Kiosk, Heartbeat).outerjoin(Heartbeat).order_by(Kiosk.centre,
-                                                                               Kiosk.kiosk_id))
     krows = []
-    for kiosk, beat in kiosks:
-        state = "revoked" if kiosk.revoked_at else "active"
-        if beat is None:
-            krows.append((kiosk.kiosk_id, kiosk.centre, state, "never", "", "", "", "", ""))
+    for k in fleet_rows(db):
+        state = "revoked" if k.revoked else "active"
+        if k.last_heartbeat is None:
+            krows.append((k.kiosk_id, k.centre, state, "never", "", "", "", "", ""))
         else:
-            krows.append((kiosk.kiosk_id, kiosk.centre, state, _when(beat.at), beat.status,
-                          str(beat.queue_depth), str(beat.free_mb), beat.version,
-                          (beat.last_error or "")[:60]))
+            krows.append((k.kiosk_id, k.centre, state, _when(k.last_heartbeat), k.status,
+                          str(k.queue_depth), str(k.free_mb), k.version, k.last_error[:60]))
     lines += _table(("kiosk", "centre", "state", "last heartbeat", "status", "queue",
                      "free_mb", "version", "last_error"), krows)
     return "\n".join(lines)

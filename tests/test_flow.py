@@ -296,6 +296,13 @@ def test_code_problem_accepts_opaque_payload() -> None:
     assert code_problem("q9A+/zX0lK3mN8pR2sT5uV7wY1bC4dE6==") is None
 
 
+@pytest.mark.parametrize("payload", ["q9A+/zX0lK3mN8pR\n=HYPERLINK(1)", "q9A+/zX0lK3mN8pR\x00ab",
+                                     "q9A+/zX0lK3mN8pR\x1b[2Jab", "q9A+/zX0lK3mN8pR\x85ab"])
+def test_code_problem_refuses_control_characters(payload: str) -> None:
+    # They would ride into the office's spreadsheet (issue 12 item 2).
+    assert code_problem(payload) == Problem.CODE_INVALID
+
+
 # -------------------------------------------------------------- guide, auto
 
 

@@ -22,7 +22,8 @@ from school_server.settings import load_settings
 from .harness import drop_database, fresh_database_url, run_cli
 
 TABLES = {"centres", "kiosks", "enrolment_codes", "captures", "roster_rows", "schedule",
-          "heartbeats", "alembic_version"}
+          "heartbeats", "alembic_version", "staff_users", "staff_sessions", "audit_log",
+          "capture_reviews"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

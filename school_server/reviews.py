@@ -1,0 +1,102 @@
+"""The office's review of captures: opening them with the private key (in
+memory only), learning whose they are, approving or rejecting.
+
+`serve` runs without the private key unless the admin puts it in the data
+dir; without it nothing can be opened and the pages say so."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from school_server.export import open_capture
+from school_server.models import Capture, CaptureReview, RosterRow, utcnow
+from school_server.progress import accepted_capture_exists
+from school_server.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+# Why a photo is rejected; the texts are in the office catalogs (reject.<code>).
+REJECT_REASONS = ("not_the_student", "photo_quality", "wrong_background", "glasses_glare",
+                  "expression", "other")
+
+
+@dataclass(frozen=True)
+class MissingStudent:
+    name: str
+    programme: str
+    centre: str
+    session: str
+
+
+def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
+    """Open every capture not yet identified and record whose it is (pending
+    review). Returns how many could not be opened."""
+    box, failed = SealedBox(key), 0
+    new = db.scalars(select(Capture).where(~select(CaptureReview.capture_id).where(
+        CaptureReview.capture_id == Capture.capture_id).exists())).all()
+    for cap in new:
+        try:
+            doc = open_capture(store, box, cap)
+        except (OSError, ValueError, CryptoError) as err:
+            log.error("capture %s: cannot be opened for review (%s)", cap.capture_id,
+                      type(err).__name__)
+            failed += 1
+            continue
+        db.add(CaptureReview(capture_id=cap.capture_id, decision="pending",
+                             student_ref=str(doc.get("student_ref") or "")[:64]))
+    db.commit()
+    return failed
+
+
+def unidentified_count(db: Session) -> int:
+    return len(db.scalars(select(Capture.capture_id).where(~select(CaptureReview.capture_id).where(
+        CaptureReview.capture_id == Capture.capture_id).exists())).all())
+
+
+def missing_students(db: Session, centre: str, session: str | None = None) -> list[MissingStudent]:
+    """Expected students of the centre (and session) with no accepted capture."""
+    query = (select(RosterRow).where(RosterRow.centre == centre,
+                                     ~accepted_capture_exists(RosterRow.student_ref))
+             .order_by(RosterRow.session, RosterRow.name, RosterRow.id))
+    if session is not None:
+        query = query.where(RosterRow.session == session)
+    seen: set[str] = set()
+    out = []
+    for row in db.scalars(query):
+        if row.student_ref not in seen:
+            seen.add(row.student_ref)
+            out.append(MissingStudent(row.name, row.programme, row.centre, row.session))
+    return out
+
+
+def review_queue(db: Session) -> list[tuple[Capture, CaptureReview]]:
+    return [(c, r) for c, r in db.execute(
+        select(Capture, CaptureReview).join(CaptureReview)
+        .where(CaptureReview.decision == "pending").order_by(Capture.received_at))]
+
+
+def open_for_review(db: Session, store: ObjectStore, key: PrivateKey,
+                    capture_id: str) -> dict[str, Any] | None:
+    cap = db.get(Capture, capture_id)
+    return None if cap is None else open_capture(store, SealedBox(key), cap)
+
+
+def decide(db: Session, capture_id: str, decision: str, reason: str | None,
+           reviewer: str) -> CaptureReview:
+    if decision not in ("approved", "rejected"):
+        raise ValueError("decision must be approved or rejected")
+    if decision == "rejected" and reason not in REJECT_REASONS:
+        raise ValueError("a rejection needs a reason code")
+    review = db.get(CaptureReview, capture_id)
+    if review is None:
+        raise LookupError(capture_id)
+    review.decision, review.reviewer, review.decided_at = decision, reviewer, utcnow()
+    review.reason = reason if decision == "rejected" else None
+    return review

@@ -1,0 +1,247 @@
+"""Routes of the office's pages. Thin: the data comes from progress.py,
+reviews.py, accounts.py and audit.py; the pages are templates/*.html.
+
+Every page needs a session (else: the login page); forms that change
+anything carry the session's CSRF token; roles gate review (reviewer) and
+export, corrections and the audit log (admin)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from nacl.public import PrivateKey
+from sqlalchemy.orm import Session
+
+from school_server import accounts, audit, keys, reviews
+from school_server.accounts import LoginOutcome, Staff
+from school_server.auth import get_db
+from school_server.models import name_key
+from school_server.people_csv import csv_lines
+from school_server.progress import SILENT_AFTER_BEATS, fleet_rows, progress_rows
+from school_server.web.texts import DEFAULT_LANGUAGE, LANGUAGES, translator
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "office_session"
+LOGIN_CSRF_COOKIE = "office_login_csrf"
+LANG_COOKIE = "office_lang"
+PREFIX = "/office"
+REFRESH_SECONDS = 30
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+DB = Annotated[Session, Depends(get_db)]
+
+
+class NeedLogin(Exception):
+    """No valid session: the login page."""
+
+
+class Forbidden(Exception):
+    """Logged in, but the role does not allow it."""
+
+
+def _lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def current_staff(request: Request, db: DB) -> Staff:
+    staff = accounts.session_staff(db, request.cookies.get(SESSION_COOKIE))
+    if staff is None:
+        raise NeedLogin()
+    return staff
+
+
+def role(needed: str):  # type: ignore[no-untyped-def]
+    def check(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
+        if not staff.may(needed):
+            raise Forbidden()
+        return staff
+    return check
+
+
+Viewer = Annotated[Staff, Depends(role("viewer"))]
+Reviewer = Annotated[Staff, Depends(role("reviewer"))]
+Admin = Annotated[Staff, Depends(role("admin"))]
+
+
+def check_csrf(staff: Staff, token: str) -> None:
+    if not hmac.compare_digest(staff.csrf_token.encode(), token.encode()):
+        raise Forbidden()
+
+
+def page(request: Request, name: str, staff: Staff | None, status: int = 200,
+         **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    zone = ZoneInfo(request.app.state.server.settings.timezone)
+
+    def when(at: datetime | None) -> str:
+        """A stored (UTC) time in the school's time zone."""
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+    return templates.TemplateResponse(request, name, {
+        "t": translator(lang), "lang": lang, "staff": staff, "prefix": PREFIX, "when": when,
+        **context}, status_code=status)
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str,
+                max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+
+
+def mount_office(app: FastAPI) -> None:
+    """Add the office's pages (and their error pages) to the API's app."""
+    app.include_router(router, include_in_schema=False)
+
+    @app.exception_handler(NeedLogin)
+    async def _need_login(request: Request, exc: NeedLogin) -> Response:
+        return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return page(request, "forbidden.html", None, status=403)
+
+
+router = APIRouter(prefix=PREFIX)
+
+
+@router.get("/login")
+def login_page(request: Request, error: str = "") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = page(request, "login.html", None, csrf=token, error=error)
+    _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, db: DB, username: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
+        raise Forbidden()
+    outcome, token = accounts.log_in(db, username.strip(), password)
+    if outcome is not LoginOutcome.OK or token is None:
+        error = "locked" if outcome is LoginOutcome.LOCKED else "bad"
+        return RedirectResponse(f"{PREFIX}/login?error={error}", status_code=303)
+    response = RedirectResponse(f"{PREFIX}/progress", status_code=303)
+    _set_cookie(response, request, SESSION_COOKIE, token,
+                max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DB, staff: Viewer, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(staff, csrf)
+    accounts.log_out(db, request.cookies.get(SESSION_COOKIE, ""))
+    audit.record(db, staff.username, audit.Action.LOGOUT)
+    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/lang/{lang}")
+def set_language(request: Request, lang: str, next: str = f"{PREFIX}/progress") -> Response:
+    # Only our own pages as the target: no open redirect.
+    target = next if next.startswith(PREFIX + "/") and "//" not in next else f"{PREFIX}/progress"
+    response = RedirectResponse(target, status_code=303)
+    if lang in LANGUAGES:
+        _set_cookie(response, request, LANG_COOKIE, lang, max_age=365 * 86400)
+    return response
+
+
+@router.get("")
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse(f"{PREFIX}/progress", status_code=303)
+
+
+@router.get("/progress")
+def progress(request: Request, db: DB, staff: Viewer) -> Response:
+    unidentified = _identify(request, db)  # first: the counts need to know whose captures are
+    rows = progress_rows(db)
+    biggest = max([max(r.expected, r.received) for r in rows] or [1]) or 1
+    return page(request, "progress.html", staff, rows=rows, biggest=biggest,
+                refresh=REFRESH_SECONDS, unidentified=unidentified)
+
+
+@router.get("/missing")
+def missing(request: Request, db: DB, staff: Viewer, centre: str = "",
+            session: str = "") -> Response:
+    unidentified = _identify(request, db)
+    students = (reviews.missing_students(db, name_key(centre), name_key(session) or None)
+                if centre.strip() else [])
+    return page(request, "missing.html", staff, students=students, centre=centre,
+                session=session, unidentified=unidentified,
+                centres=sorted({r.centre for r in progress_rows(db)}))
+
+
+@router.get("/missing.csv")
+def missing_csv(request: Request, db: DB, staff: Viewer, centre: str, session: str = "") -> Response:
+    _identify(request, db)
+    students = reviews.missing_students(db, name_key(centre), name_key(session) or None)
+    audit.record(db, staff.username, audit.Action.DOWNLOAD_MISSING,
+                 f"{name_key(centre)}/{name_key(session)}", f"{len(students)} rows")
+    name = translator(_lang(request))("missing.file")
+    return _csv_download(f"{name}-{name_key(centre)}.csv", ["name", "programme", "centre", "session"],
+                         [vars(s) for s in students])
+
+
+@router.get("/fleet")
+def fleet(request: Request, db: DB, staff: Viewer) -> Response:
+    return page(request, "fleet.html", staff, kiosks=fleet_rows(db),
+                silent_beats=SILENT_AFTER_BEATS, refresh=REFRESH_SECONDS)
+
+
+@router.get("/audit")
+def audit_page(request: Request, db: DB, staff: Admin) -> Response:
+    return page(request, "audit.html", staff, entries=list(audit.entries(db, limit=500)))
+
+
+@router.get("/audit.csv")
+def audit_csv(db: DB, staff: Admin) -> Response:
+    audit.record(db, staff.username, audit.Action.DOWNLOAD_AUDIT)
+    rows = ({"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action,
+             "target": e.target, "detail": e.detail} for e in audit.entries(db))
+    return _csv_download("audit.csv", ["id", "at", "username", "action", "target", "detail"], rows)
+
+
+def _csv_download(filename: str, header: list[str], rows: Iterable[dict[str, Any]]) -> Response:
+    # A BOM first: Excel reads UTF-8 (Chinese names) only with one.
+    return StreamingResponse(chain(["\ufeff"], csv_lines(header, rows)),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition":
+                                      f"attachment; filename*=UTF-8''{quote(filename)}",
+                                      "Cache-Control": "no-store"})
+
+
+@dataclass(frozen=True)
+class Identified:
+    key_here: bool  # the private key is in the data dir: captures can be opened
+    unidentified: int  # captures whose student is not known (not opened)
+
+
+def _private_key(request: Request) -> PrivateKey | None:
+    path = request.app.state.server.settings.private_key_file
+    return keys.load_private_key(path) if path.exists() else None
+
+
+def _identify(request: Request, db: Session) -> Identified:
+    """Open new captures (in memory) when the private key is here."""
+    key = _private_key(request)
+    if key is not None:
+        reviews.identify_new(db, request.app.state.server.store, key)
+    return Identified(key is not None, reviews.unidentified_count(db))
