@@ -281,12 +281,15 @@ def _read_image(path: str) -> tuple[bytes, np.ndarray] | None:
     import io
 
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         data = Path(path).read_bytes()
         img = Image.open(io.BytesIO(data))
         img.load()
+        # A phone photo is stored sideways with an EXIF Orientation tag:
+        # analyse it the way it is shown.
+        img = ImageOps.exif_transpose(img)
     except (OSError, UnidentifiedImageError, ValueError):
         return None
     return data, np.ascontiguousarray(np.asarray(img.convert("RGB")))
@@ -362,7 +365,7 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
         if args.as_is:
             problems, measures = check_spec_jpeg(data, analyser, spec, settings=settings)
         else:
-            faces = len(analyser.analyse(rgb).faces)
+            faces = analyser.analyse(rgb).face_count
             if faces != 1:  # nothing to crop around
                 problems = ["NO_FACE" if faces == 0 else "MULTIPLE_FACES"]
                 measures = {"faces": faces}
