@@ -387,7 +387,7 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
         if args.as_is:
             problems, measures = check_spec_jpeg(data, analyser, spec, settings=settings)
         else:
-            faces = len(analyser.analyse(rgb).faces)
+            faces = analyser.analyse(rgb).face_count
             if faces != 1:  # nothing to crop around
                 problems = ["NO_FACE" if faces == 0 else "MULTIPLE_FACES"]
                 measures = {"faces": faces}

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # The Pi HQ camera's still is 12.3 Mpx (4056x3040) and a phone's full-resolution
 # photo up to 50 Mpx (8160x6120); above that nothing real is checked here.
@@ -70,6 +70,9 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[bytes, n
         raise ImageError(_too_large(path, width * height, max_pixels, f"{width}x{height} = "))
     try:
         img.load()
+        # A phone photo is stored sideways with an EXIF Orientation tag:
+        # analyse it the way it is shown.
+        img = ImageOps.exif_transpose(img)
         rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
     except (OSError, ValueError, SyntaxError) as err:
         raise ImageError(f"{path}: damaged or truncated image ({err})") from None

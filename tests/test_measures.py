@@ -35,6 +35,7 @@ ALL_CODES = {
     "UNDEREXPOSED", "OVEREXPOSED", "UNEVEN_LIGHTING", "BLURRY", "BACKGROUND_COLOUR",
     "BACKGROUND_UNEVEN", "BACKGROUND_SHADOW", "CLOTHING_MATCHES_BACKGROUND",
     "EYEBROWS_COVERED", "EARS_COVERED", "GLASSES_GLARE", "TINTED_GLASSES", "SHOULDERS_NOT_LEVEL",
+    "LOW_RESOLUTION",
 }
 
 
@@ -68,7 +69,10 @@ def test_default_pose_is_frontal(default_photo):
     yaw, pitch = head_pose(face)
     assert abs(yaw) < 2.5
     checks = measure_face(rgb, face)
-    assert abs(checks["HEAD_PITCH"].value) < 2.5
+    # The pitch zero is the mean of several frontal portraits
+    # (tests/test_face_set.py), not this one's own reading: she reads a
+    # little chin-down of it, well inside the +-5 deg band.
+    assert abs(checks["HEAD_PITCH"].value) < 4.0
 
 
 # ------------------------------------------------ stills, as the kiosk sees them

@@ -5,12 +5,13 @@ FrameAnalysis, so a frame is run through the face model once. The model is
 mediapipe's legacy FaceMesh (468 landmarks + 10 iris points), which ships
 inside the mediapipe 0.10.18 wheel: nothing is downloaded at run time.
 
-A preview stream tracks one face: FaceMesh asked for two faces reruns its
-face detector on every frame while it holds only one (8.2-8.9 ms a 640x480
-frame here, against 5.0-5.5 ms for one). Instead the short-range face
-detector of the same wheel (3 ms) counts the people in view every
-COUNT_EVERY frames, for the "only you in the picture" hint. Stills and
-checks (static_image_mode) look for two faces in the one pass.
+People are counted by the full-range face detector of the same wheel
+(model_selection=1): FaceMesh's own detector is the short-range one, which
+misses faces under about a tenth of the frame (the people at the back of a
+group photo, a second person behind the student). A preview stream tracks
+one face (FaceMesh asked for two reruns its detector on every frame) and
+counts people every COUNT_EVERY frames, for the "only you in the picture"
+hint; stills and checks (static_image_mode) count on every image.
 
 Coordinates are pixels of the analysed image, x to the right, y down, in the
 camera's own (unmirrored) orientation. "left_eye" is the eye on the image's
@@ -84,8 +85,8 @@ class FrameAnalysis:
     # with every measure that needs more than the landmarks.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     backdrop: Backdrop = field(default_factory=Backdrop, repr=False)
-    # People the preview's detector counted beyond `faces` (tracking mode
-    # analyses one face; see the module docstring).
+    # People the full-range detector counted beyond the faces FaceMesh
+    # found (see the module docstring).
     extra_faces: int = 0
 
     @property
@@ -180,9 +181,9 @@ class FaceAnalyser:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=0.5,
         )
-        # Tracking mode: people are counted every COUNT_EVERY frames.
-        self._counter = None if static_image_mode else mp.solutions.face_detection.FaceDetection(
-            model_selection=0, min_detection_confidence=min_detection_confidence)
+        self._counter = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_detection_confidence)
+        self._count_every = 1 if static_image_mode else COUNT_EVERY
         self._frames = 0
         self._people = 0  # the last count
         self.backdrop = backdrop  # staff may recalibrate it while running
@@ -194,10 +195,9 @@ class FaceAnalyser:
         h, w = rgb.shape[:2]
         result = self._mesh.process(rgb)
         faces = [self._face(rgb, landmark_array(lms), w, h) for lms in (result.multi_face_landmarks or [])]
-        if self._counter is not None:
-            if self._frames % COUNT_EVERY == 0:
-                self._people = len(self._counter.process(rgb).detections or [])
-            self._frames += 1
+        if self._frames % self._count_every == 0:
+            self._people = len(self._counter.process(rgb).detections or [])
+        self._frames += 1
         # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
         mean_luma = float(luma(np.ascontiguousarray(rgb[::4, ::4])).mean())
         return FrameAnalysis(width=w, height=h, faces=faces, mean_luma=mean_luma,
@@ -249,8 +249,7 @@ class FaceAnalyser:
 
     def close(self) -> None:
         self._mesh.close()
-        if self._counter is not None:
-            self._counter.close()
+        self._counter.close()
 
     def __enter__(self) -> FaceAnalyser:
         return self

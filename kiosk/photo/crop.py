@@ -40,6 +40,10 @@ class SpecGeometry:
     # The crop aims this far inside each band, so that re-measuring the
     # encoded photo (a few px of landmark jitter) still lands in band.
     margin: float = 12
+    # A still is refused (LOW_RESOLUTION) when its face is narrower than
+    # face_width[0] or the crop would enlarge it more than this: enlarging
+    # invents no detail (a 45 px face blown up 5x is not a photo).
+    max_upscale: float = 1.5
 
     def scaled(self, spec: PhotoConfig) -> SpecGeometry:
         """The bands for a frame of spec.height (they are defined for 640)."""
@@ -53,6 +57,7 @@ class SpecGeometry:
             centre_tolerance=self.centre_tolerance * f,
             max_roll_deg=self.max_roll_deg,
             margin=self.margin * f,
+            max_upscale=self.max_upscale,
         )
 
 

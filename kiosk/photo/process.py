@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from kiosk.config import PhotoConfig
-from kiosk.photo.analysis import FaceAnalyser, FrameAnalysis
-from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings, measure_face
+from kiosk.photo.analysis import FaceAnalyser, FaceInfo, FrameAnalysis
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings, measure_face
 from kiosk.photo.crop import (
     GEOMETRY,
     CropError,
@@ -26,6 +26,7 @@ from kiosk.photo.crop import (
     crop_to_spec,
     encode_jpeg,
     encode_original,
+    plan_crop,
 )
 
 __all__ = ["NoFaceError", "PhotoError", "SpecPhoto", "check_spec_jpeg", "process_still"]
@@ -63,8 +64,10 @@ def check_spec_jpeg(
     measures: dict[str, Any] = {"jpeg_bytes": len(jpeg)}
     img = Image.open(io.BytesIO(jpeg))
     img.load()
+    file_format = img.format
+    img = ImageOps.exif_transpose(img)  # judged as it is shown (EXIF Orientation)
     measures.update(
-        format=img.format,
+        format=file_format,
         mode=img.mode,
         size=img.size,
         progressive=bool(img.info.get("progressive") or img.info.get("progression")),
@@ -73,7 +76,7 @@ def check_spec_jpeg(
     if img.size != (spec.width, spec.height):
         problems.append("WRONG_SIZE")
     if (
-        img.format != "JPEG"
+        file_format != "JPEG"
         or img.mode != "RGB"
         or measures["progressive"]
         or measures["dpi"] != (spec.dpi, spec.dpi)
@@ -85,12 +88,12 @@ def check_spec_jpeg(
 
     rgb = np.asarray(img.convert("RGB"))
     analysis = analyser.analyse(rgb)
-    measures["faces"] = len(analysis.faces)
+    measures["faces"] = analysis.face_count
+    if analysis.face_count > 1:
+        problems.append("MULTIPLE_FACES")
+        return problems, measures
     if not analysis.faces:
         problems.append("NO_FACE")
-        return problems, measures
-    if len(analysis.faces) > 1:
-        problems.append("MULTIPLE_FACES")
         return problems, measures
     g = geometry.scaled(spec)
     f = analysis.faces[0]
@@ -129,9 +132,21 @@ def check_spec_jpeg(
     return problems, measures
 
 
+def low_resolution(face: FaceInfo, width: int, height: int, spec: PhotoConfig,
+                   geometry: SpecGeometry = GEOMETRY) -> Measure:
+    """LOW_RESOLUTION: the face's width in the still, in pixels, against the
+    narrowest the spec photo may show (no enlarging into the band) and the
+    width the crop may enlarge by at most geometry.max_upscale."""
+    g = geometry.scaled(spec)
+    plan = plan_crop(face, width, height, spec, geometry)
+    need = max(g.face_width[0], plan.face_width_out / g.max_upscale)
+    ok = face.face_width >= need
+    return Measure("LOW_RESOLUTION", round(face.face_width, 1), (round(need, 1), None), ok)
+
+
 def _one_face(analysis: FrameAnalysis) -> None:
-    if len(analysis.faces) != 1:
-        raise NoFaceError(len(analysis.faces))
+    if analysis.face is None:
+        raise NoFaceError(analysis.face_count)
 
 
 def process_still(
@@ -148,10 +163,14 @@ def process_still(
     _one_face(analysis)
     face = analysis.faces[0]
     problems: list[str] = []
+    resolution = low_resolution(face, analysis.width, analysis.height, spec, geometry)
     measures: dict[str, Any] = {
         "still_size": (analysis.width, analysis.height),
         "still_face_width_px": round(face.face_width, 1),
+        "upscale": round(plan_crop(face, analysis.width, analysis.height, spec, geometry).scale, 2),
     }
+    if not resolution.passed:
+        problems.append("LOW_RESOLUTION")
     try:
         crop = crop_to_spec(still, face, spec, geometry)
     except CropError as err:
@@ -162,6 +181,7 @@ def process_still(
     measures.update(quality=encoded.quality, jpeg_kb=round(encoded.kb, 1))
     checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, settings)
     measures.update(more)
+    measures.setdefault("checks", {})["LOW_RESOLUTION"] = resolution.as_dict()
     problems += [p for p in checked if p not in problems]
     return SpecPhoto(
         spec_jpeg=encoded.data,

@@ -23,10 +23,10 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "HEAD_PITCH": ("head tilted up/down (pitch)", " deg", 1),
     "EYES_CLOSED": ("eye opening", "", 2),
     "MOUTH_OPEN": ("mouth opening", "", 2),
-    "UNDEREXPOSED": ("face brightness (median luma)", "", 0),
+    "UNDEREXPOSED": ("face brightness (highlights: 99th percentile luma)", "", 0),
     "OVEREXPOSED": ("clipped face pixels", "", 2),
     "UNEVEN_LIGHTING": ("left/right face brightness difference", "", 2),
-    "BLURRY": ("face sharpness", "", 1),
+    "BLURRY": ("face sharpness (fine/coarse gradient energy)", "", 2),
     "BACKGROUND_COLOUR": ("background colour distance from the backdrop", "", 0),
     "BACKGROUND_UNEVEN": ("background variation", "", 1),
     "CLOTHING_MATCHES_BACKGROUND": ("share of clothing in the backdrop colour", "", 2),
@@ -36,6 +36,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "EARS_COVERED": ("share of hair beside the cheeks at ear height", "", 2),
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
     "TINTED_GLASSES": ("eye area brightness / cheek brightness", "", 2),
+    "LOW_RESOLUTION": ("face width in the image", " px", 0),
 }
 _NOT_MEASURED = {
     "HEAD_TOP_OUT_OF_BAND": "top of the hair not found against the backdrop (cut off or no backdrop)",
