@@ -132,7 +132,7 @@ install -m 0644 "$src/systemd/photo-kiosk.service" /etc/systemd/system/photo-kio
 install -D -m 0644 "$src/systemd/system.conf.d/photo-kiosk-watchdog.conf" /etc/systemd/system.conf.d/photo-kiosk-watchdog.conf
 install -D -m 0644 "$src/systemd/journald.conf.d/photo-kiosk.conf" /etc/systemd/journald.conf.d/photo-kiosk.conf
 # Staff mode's USB button: a stick plugged in is mounted at /media/kiosk-usb.
-install -m 0644 "$src/provisioning/99-photo-kiosk-usb.rules" /etc/udev/rules.d/99-photo-kiosk-usb.rules
+install -D -m 0644 "$src/provisioning/99-photo-kiosk-usb.rules" /etc/udev/rules.d/99-photo-kiosk-usb.rules
 udevadm control --reload-rules 2>/dev/null || true
 systemctl daemon-reload 2>/dev/null || true
 systemctl enable photo-kiosk.service
