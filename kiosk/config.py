@@ -187,6 +187,10 @@ class GpioConfig(_Section):
     lights_level: Annotated[float, Field(gt=0, le=1)] = 1.0
     # Common-cathode RGB LED: red, green, blue.
     status_led_pins: tuple[int, int, int] = (17, 27, 22)
+    # A push button to ground for staff (inside the booth's door): a press opens
+    # staff mode, a long press opens it on the booth check page. -1: no button.
+    staff_button_pin: Annotated[int, Field(ge=-1, le=27)] = -1
+    staff_button_hold_seconds: Annotated[float, Field(gt=0, le=30)] = 3.0
 
 
 class RosterConfig(_Section):

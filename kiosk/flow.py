@@ -277,6 +277,7 @@ class SessionFlow:
         self.usb: UsbOutcome | None = None
         self.doctor: tuple[Any, ...] = ()
         self.doctor_running = False
+        self._doctor_after_pin = False  # the staff button was held: check page once unlocked
         self.consent_version = consent_version
         self._staff_pin = staff_pin
         # student_ref of an earlier capture with this 采集码, if any
@@ -586,6 +587,10 @@ class SessionFlow:
             self.staff_unlocked = True
             self._pin_errors = 0
             self.problem = None
+            if self._doctor_after_pin and self.state == State.STAFF:
+                self._doctor_after_pin = False
+                self.staff_page = "doctor"
+                self._run_doctor()
         else:
             self._pin_errors += 1
             self.problem = Problem.PIN_WRONG
@@ -698,6 +703,15 @@ class SessionFlow:
         self.backdrop_result = result
         self.backdrop_at = at
 
+    def staff_button(self, long: bool) -> None:
+        """The physical staff button: a press opens staff mode (the PIN still
+        guards it); a long press opens it on the booth check page."""
+        if self.state in (State.ATTRACT, State.CALL_STAFF):
+            self.press(Button.STAFF)
+            self._doctor_after_pin = long and self.state == State.STAFF
+        elif long and self.state == State.STAFF and self.staff_unlocked:
+            self.press(Button.STAFF_DOCTOR)
+
     def _run_doctor(self) -> None:
         if not self.doctor_running:  # a second tap while it runs changes nothing
             self.doctor_running = True
@@ -746,6 +760,8 @@ class SessionFlow:
             self.usb = None
         if not self.doctor_running:
             self.doctor = ()  # last visit's checks are not news
+        if st != State.STAFF:
+            self._doctor_after_pin = False
         if st == State.ATTRACT:
             self._wipe()
             self.problem = None

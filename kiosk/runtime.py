@@ -38,6 +38,7 @@ from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
 from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
 from kiosk.hardware.lights import Lights, LightsError
+from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.analysis import FaceAnalyser
 from kiosk.photo.backdrop import Backdrop, CalibrationError, calibrate, load_backdrop
@@ -89,6 +90,14 @@ class KioskRuntime:
         pin_factory = use_pin_factory(config.gpio.pin_factory)
         self.lights = Lights(config.gpio.lights_pins, config.gpio.lights_level, pin_factory)
         self.status_led = StatusLed(config.gpio.status_led_pins, pin_factory)
+        self.staff_button: StaffButton | None = None
+        if config.gpio.staff_button_pin >= 0:
+            try:
+                self.staff_button = StaffButton(
+                    config.gpio.staff_button_pin, config.gpio.staff_button_hold_seconds, pin_factory,
+                    on_press=lambda long: self.post(lambda f: f.staff_button(long)))
+            except StaffButtonError as err:  # the on-screen staff corner still works
+                log.error("staff button unavailable: %s", err)
         self.camera: Camera = make_camera(config.camera)
         self.reader: CardReader = make_card_reader(config.id_reader)
         self.on_prompt: Callable[[str], None] = lambda key: log.info("prompt %s", key)
@@ -150,7 +159,10 @@ class KioskRuntime:
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.sync_agent is not None:
             self.sync_agent.stop()
-        for close in (self.camera.close, self.reader.close, self.lights.close, self.status_led.close):
+        closers = [self.camera.close, self.reader.close, self.lights.close, self.status_led.close]
+        if self.staff_button is not None:
+            closers.append(self.staff_button.close)
+        for close in closers:
             try:
                 close()
             except Exception:  # closing a broken device must not stop the others

@@ -6,9 +6,11 @@ root under qemu (issue 14) each have a test here.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -125,3 +127,31 @@ def test_shell_scripts_pass_shellcheck() -> None:
     scripts = sorted(str(p) for p in (ROOT / "provisioning").glob("*.sh"))
     out = subprocess.run(["shellcheck", "--severity=style", *scripts], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
+
+
+def wheel_check():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_aarch64_wheels",
+                                                  ROOT / "provisioning" / "check_aarch64_wheels.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_wheel_check_resolves_for_the_pi_not_for_this_machine() -> None:
+    check = wheel_check()
+    reqs = check.for_the_pi(check.requirements(["demo", "pcsc"]))
+    names = {Requirement(r).name for r in reqs}
+    assert "lgpio" in names and "pyscard" in names and "kivy" in names and "segno" in names
+    assert "lgpio==0.2.2.0" in reqs  # the marker was evaluated for aarch64 and dropped
+    assert all(Requirement(r).marker is None for r in reqs)
+
+
+@pytest.mark.skipif(os.environ.get("KIOSK_SLOW_TESTS", "") in ("", "0"),
+                    reason="slow, needs the package registry: set KIOSK_SLOW_TESTS=1")
+def test_every_dependency_has_an_aarch64_wheel() -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "provisioning" / "check_aarch64_wheels.py")],
+                         capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "lgpio-0.2.2.0-cp311-cp311-manylinux_2_34_aarch64.whl" in out.stdout
