@@ -35,31 +35,53 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the booth. Exit 0 (window closed, or the script stored a capture),
+    1 the script failed, 2 bad config or script, 3 the capture store cannot be
+    opened. A bad roster does not stop it: the booth waits for staff."""
+    import sqlite3
+
+    from kiosk.store import StoreError
+
     config = _load(args)
     if args.headless and not args.script:
         print("kiosk run --headless needs --script FILE", file=sys.stderr)
         return 2
-    if args.headless:
-        from kiosk.runtime import KioskRuntime
-        from kiosk.script import ScriptError, ScriptRunner, run_headless
+    try:
+        if args.headless:
+            return _run_headless(config, Path(args.script))
+        from kiosk.screens.app import run_app
 
-        try:
-            text = Path(args.script).read_text(encoding="utf-8")
-            runtime = KioskRuntime(config)
-            runner = ScriptRunner(runtime, text)
-        except (OSError, ScriptError) as err:
-            print(f"script: {err}", file=sys.stderr)
-            return 2
-        try:
-            result = run_headless(runtime, runner)
-        except ScriptError as err:
-            print(f"script: {err}", file=sys.stderr)
-            return 2
-        print(("ok: " if result.ok else "failed: ") + result.reason + (f" ({result.capture_id})" if result.capture_id else ""))
-        return 0 if result.ok else 1
-    from kiosk.screens.app import run_app
+        return run_app(config, script=Path(args.script) if args.script else None,
+                       screenshots=args.screenshots)
+    except (StoreError, sqlite3.Error, OSError) as err:
+        # Nothing can be kept safe without the store: say so instead of a traceback.
+        print(f"run: cannot start: {err}", file=sys.stderr)
+        return 3
 
-    return run_app(config, script=Path(args.script) if args.script else None, screenshots=args.screenshots)
+
+def _run_headless(config: Config, script: Path) -> int:
+    from kiosk.runtime import KioskRuntime
+    from kiosk.script import ScriptError, ScriptRunner, run_headless
+
+    try:
+        text = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"script: {script}: {getattr(err, 'strerror', None) or 'not UTF-8 text'}", file=sys.stderr)
+        return 2
+    runtime = KioskRuntime(config)
+    try:
+        runner = ScriptRunner(runtime, text)
+    except ScriptError as err:
+        runtime.stop()
+        print(f"script: {err}", file=sys.stderr)
+        return 2
+    try:
+        result = run_headless(runtime, runner)  # stops the runtime
+    except ScriptError as err:
+        print(f"script: {err}", file=sys.stderr)
+        return 2
+    print(("ok: " if result.ok else "failed: ") + result.reason + (f" ({result.capture_id})" if result.capture_id else ""))
+    return 0 if result.ok else 1
 
 
 def cmd_make_prompts(args: argparse.Namespace) -> int:

@@ -63,6 +63,7 @@ class Device(str, Enum):
     LIGHTS = "lights"
     STATUS_LED = "status_led"
     STORE = "store"
+    ROSTER = "roster"  # the list of expected graduates could not be read
 
 
 class Problem(str, Enum):
@@ -98,6 +99,8 @@ class Problem(str, Enum):
     LIGHTS_FAILED = "lights_failed"
     STORE_FAILED = "store_failed"
     DISK_FULL = "disk_full"
+    ROSTER_UNUSABLE = "roster_unusable"
+    INTERNAL_ERROR = "internal_error"  # an unexpected error in the kiosk's own code
     STAFF_REQUESTED = "staff_requested"
     PIN_WRONG = "pin_wrong"
 

@@ -74,7 +74,10 @@ DEVICE_PROBLEM = {
     Device.LIGHTS: Problem.LIGHTS_FAILED,
     Device.STATUS_LED: Problem.LIGHTS_FAILED,
     Device.STORE: Problem.STORE_FAILED,
+    Device.ROSTER: Problem.ROSTER_UNUSABLE,
 }
+# The student is being told how the save went: a failure waits until they have heard.
+TELLING = frozenset({State.SAVING, State.RECEIPT})
 
 
 class RosterOutcome(str, Enum):
@@ -200,6 +203,8 @@ class View:
     state: State
     status: KioskStatus
     problem: Problem | None = None
+    # For staff: what exactly is wrong (e.g. the roster file's reason), '' if nothing more.
+    problem_detail: str = ""
     name_masked: str = ""
     id_masked: str = ""
     programme: str = ""
@@ -292,6 +297,9 @@ class SessionFlow:
         self.id_entry = ""
         self.sync = SyncInfo()
         self._failed: dict[Device, Problem] = {}
+        self._details: dict[Device, str] = {}  # what staff need to know beyond the problem
+        # An unexpected error while the student was told about their save: shown after.
+        self._pending_problem: Problem | None = None
         self._card_errors = 0
         self._pin_errors = 0
         self._effects: list[Effect] = []
@@ -361,6 +369,8 @@ class SessionFlow:
             state=self.state,
             status=self.status,
             problem=self.problem,
+            problem_detail=next((self._details.get(d, "") for d, p in self._failed.items()
+                                 if p == self.problem), ""),
             name_masked=mask_name(s.card.name) if s else "",
             id_masked=mask_id(s.card.id_number) if s else "",
             programme=s.match.programme if s else "",
@@ -553,25 +563,42 @@ class SessionFlow:
 
     def save_failed(self, problem: Problem = Problem.STORE_FAILED) -> None:
         if self.state == State.SAVING:
-            self.device_failed(Device.STORE, problem)
+            log.warning("device %s failed: %s", Device.STORE.value, problem.value)
+            self._failed[Device.STORE] = problem
+            self.problem = problem
+            self._call_staff()
 
     def is_failed(self, device: Device) -> bool:
         return device in self._failed
 
-    def device_failed(self, device: Device, problem: Problem | None = None) -> None:
-        """The failsafe: any device error sends the student to staff."""
+    def device_failed(self, device: Device, problem: Problem | None = None, detail: str = "") -> None:
+        """The failsafe: any device error sends the student to staff, except
+        while a saved photo is being confirmed to them (they hear it first,
+        then the kiosk goes to staff) or while staff are here."""
         problem = problem or DEVICE_PROBLEM[device]
         log.warning("device %s failed: %s", device.value, problem.value)
         self._failed[device] = problem
+        self._details[device] = detail
         if self.state in (State.CAPTURING, State.COUNTDOWN):
             self._effects.append(Effect(EffectKind.LIGHTS_OFF))
-        if self.state != State.STAFF:
+        if self.state not in TELLING and self.state != State.STAFF:
             self.problem = problem
             if self.state != State.CALL_STAFF:
                 self._call_staff()
 
+    def internal_error(self) -> None:
+        """An unexpected error in the kiosk's own code (logged by the caller):
+        the student goes to staff rather than the kiosk dying. Not a device:
+        the call_staff timeout or a staff visit brings the kiosk back."""
+        if self.state in TELLING:
+            self._pending_problem = Problem.INTERNAL_ERROR
+        elif self.state not in (State.STAFF, State.CALL_STAFF):
+            self.problem = Problem.INTERNAL_ERROR
+            self._call_staff()
+
     def device_ok(self, device: Device) -> None:
         """A failed device works again; with all back, the kiosk recovers."""
+        self._details.pop(device, None)
         if self._failed.pop(device, None) is None:
             return
         log.info("device %s is back", device.value)
@@ -768,6 +795,11 @@ class SessionFlow:
             self.staff_unlocked = False
             self._card_errors = 0
             self._effects.append(Effect(EffectKind.LIGHTS_OFF))
+            # What failed while a student was told about their save: staff now.
+            pending, self._pending_problem = self._pending_problem, None
+            if self._failed or pending:
+                self.problem = next(iter(self._failed.values()), pending)
+                self._call_staff()
         elif st == State.MANUAL_ENTRY:
             # The PIN first, every time; the card problem of identify is gone.
             self.problem = None

@@ -19,7 +19,7 @@ import queue
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -31,12 +31,12 @@ from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle,
 from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
 from kiosk.flow import (
-    CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, SessionFlow,
-    SyncInfo, UsbOutcome, View,
+    CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, RosterMatch,
+    RosterOutcome, SessionFlow, SyncInfo, UsbOutcome, View,
 )
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
-from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
+from kiosk.hardware.id_reader import CardReader, CardReadError, IdCard, ReaderError, make_card_reader
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
@@ -46,8 +46,8 @@ from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings, GuidanceSmo
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
-from kiosk.roster import kiosk_secret, open_roster
-from kiosk.schedule import Schedule, load_cached_schedule
+from kiosk.roster import RosterError, kiosk_secret, open_roster
+from kiosk.schedule import Schedule, SessionSlot, load_cached_schedule
 from kiosk.store import CaptureStore, StoreError
 from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
 from kiosk.usb import bundle_dir, mounted_sticks
@@ -62,6 +62,17 @@ PURGE_PERIOD = 3600.0
 STAFF_CHECK_PERIOD = 2.0  # staff mode: free disk and refused captures refresh sooner
 REJECTED_SHOWN = 20  # refused captures handed to staff mode (the count is always whole)
 IDLE_PERIOD = 0.05  # how soon the camera thread notices a camera state
+ROSTER_RETRY_PERIOD = 5.0  # an unusable roster file is read again this often (fixed by staff)
+# The same unexpected error is logged with its traceback at most this often.
+ERROR_LOG_PERIOD = 60.0
+
+
+class UnusableRoster:
+    """Stands in for a roster file that cannot be read: the kiosk is out of
+    service (Device.ROSTER failed), and nobody is recognised meanwhile."""
+
+    def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
+        return RosterMatch(RosterOutcome.NOT_EXPECTED)
 
 
 class KioskRuntime:
@@ -75,8 +86,17 @@ class KioskRuntime:
                                   public_key=config.sync.public_key_bytes(),
                                   code_secret=kiosk_secret(data_dir))
         self.store.recover()
+        self._error_logged: dict[str, float] = {}
         # The server's roster once the sync agent has fetched it, else the CSV.
-        self.roster: Roster = open_roster(config, data_dir, self.store.has_capture)
+        # A bad file does not stop the booth: it waits for staff, telling them why.
+        roster_problem = ""
+        try:
+            self.roster: Roster = self._open_roster()
+        except RosterError as err:
+            log.error("roster unusable: %s", err)
+            self.roster, roster_problem = UnusableRoster(), str(err)
+        self._roster_reason = roster_problem
+        self._next_roster_try = 0.0
         self.flow = SessionFlow(
             config.flow,
             self.roster,
@@ -87,6 +107,8 @@ class KioskRuntime:
             session=config.kiosk.session,
             tz=config.kiosk.tz(),
         )
+        if roster_problem:
+            self.flow.device_failed(Device.ROSTER, detail=roster_problem)
         pin_factory = use_pin_factory(config.gpio.pin_factory)
         self.lights = Lights(config.gpio.lights_pins, config.gpio.lights_level, pin_factory)
         self.status_led = StatusLed(config.gpio.status_led_pins, pin_factory)
@@ -141,9 +163,9 @@ class KioskRuntime:
 
     def start(self) -> None:
         self._threads = [
-            threading.Thread(target=self._reader_loop, name="card-reader", daemon=True),
-            threading.Thread(target=self._camera_loop, name="camera", daemon=True),
-            threading.Thread(target=self._analysis_loop, name="frame-analysis", daemon=True),
+            threading.Thread(target=self._guarded_loop, args=(loop,), name=name, daemon=True)
+            for loop, name in ((self._reader_loop, "card-reader"), (self._camera_loop, "camera"),
+                               (self._analysis_loop, "frame-analysis"))
         ]
         for t in self._threads:
             t.start()
@@ -155,7 +177,9 @@ class KioskRuntime:
         with self._frame_ready:
             self._frame_ready.notify_all()
         for t in self._threads:
-            t.join(timeout=3)
+            # Long enough for the analysis thread to finish loading its model under load:
+            # the process leaving while it is inside mediapipe aborts (SIGABRT).
+            t.join(timeout=10)
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.sync_agent is not None:
             self.sync_agent.stop()
@@ -170,32 +194,109 @@ class KioskRuntime:
         self.store.close()
 
     def poll(self) -> View:
-        """Apply what the devices reported, let time pass, do what the flow asks."""
+        """Apply what the devices reported, let time pass, do what the flow asks.
+
+        Never raises: an unexpected error in one step sends the student to
+        staff (internal_error) and the next steps still run."""
         while True:
             try:
                 event = self._events.get_nowait()
             except queue.Empty:
                 break
-            event(self.flow)
+            self._guarded("an event", event, self.flow)
         if self.flow.state != self._last_state:
             self._last_state = self.flow.state
             if self.flow.state == State.STAFF:
                 self._next_disk_check = 0.0  # staff see fresh figures at once
-        self._check_disk()
-        self.flow.tick()
+        self._guarded("the disk check", self._check_disk)
+        self._guarded("the roster check", self._check_roster)
+        self._guarded("the timeouts", self.flow.tick)
         for effect in self.flow.drain_effects():
-            self._carry_out(effect)
+            self._guarded(f"effect {effect.kind.value}", self._carry_out, effect)
         if self.flow.state != self._camera_state[0]:
             self._camera_state = (self.flow.state, self._camera_state[1] + 1)
+        self._guarded("the status LED", self._show_status)
+        return self.flow.view()
+
+    def internal_error(self, where: str, err: BaseException) -> None:
+        """Thread-safe: an unexpected error (here, in a device thread or in the
+        window) is logged and the student sent to staff, never a dead kiosk."""
+        self._log_unexpected(where, err)
+        self.post(lambda f: f.internal_error())
+
+    def press(self, button: Button) -> None:
+        self.flow.press(button)
+
+    # ------------------------------------------------------- safety net
+
+    def _guarded(self, where: str, step: Callable[..., object], *args: object) -> None:
+        try:
+            step(*args)
+        except Exception as err:
+            self._log_unexpected(where, err)
+            self.flow.internal_error()
+
+    def _log_unexpected(self, where: str, err: BaseException) -> None:
+        # The traceback once a minute per place and kind: a failing disk must not flood the log.
+        key = f"{where}:{type(err).__name__}"
+        now = time.monotonic()
+        if now - self._error_logged.get(key, -ERROR_LOG_PERIOD) >= ERROR_LOG_PERIOD:
+            self._error_logged[key] = now
+            log.error("unexpected error in %s", where, exc_info=err)
+        else:
+            log.error("unexpected error in %s again: %s", where, type(err).__name__)
+
+    def _submit(self, job: Callable[..., None], *args: object) -> None:
+        """Run job on the worker; an error it lets out reaches the flow, not the void."""
+        future = self._worker.submit(job, *args)
+        name = getattr(job, "__name__", "a job").lstrip("_")
+
+        def check(done: Future) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                self.internal_error(f"the worker ({name})", done.exception())  # type: ignore[arg-type]
+
+        future.add_done_callback(check)
+
+    def _guarded_loop(self, loop: Callable[[], None]) -> None:
+        """A device thread: restarted after an unexpected error, which goes to staff."""
+        while not self._stop.is_set():
+            try:
+                loop()
+                return
+            except Exception as err:
+                self.internal_error(f"the {threading.current_thread().name} thread", err)
+                self._stop.wait(RECOVERY_PERIOD)
+
+    def _show_status(self) -> None:
         try:
             self.status_led.show(self.flow.status)
         except StatusLedError as err:
             log.error("status LED failed: %s", err)
             self.flow.device_failed(Device.STATUS_LED)
-        return self.flow.view()
 
-    def press(self, button: Button) -> None:
-        self.flow.press(button)
+    # ------------------------------------------------------------ roster
+
+    def _open_roster(self) -> Roster:
+        return open_roster(self.config, self.config.kiosk.data_dir, self.store.has_capture)
+
+    def _check_roster(self) -> None:
+        """While the roster is unusable, read it again now and then (worker thread)."""
+        now = self._clock()
+        if self.flow.is_failed(Device.ROSTER) and now >= self._next_roster_try:
+            self._next_roster_try = now + ROSTER_RETRY_PERIOD
+            self._submit(self._reload_roster)
+
+    def _reload_roster(self) -> None:
+        try:
+            roster = self._open_roster()
+        except RosterError as err:
+            reason = str(err)
+            if reason != self._roster_reason:  # staff see the newest reason
+                self._roster_reason = reason
+                self.post(lambda f: f.device_failed(Device.ROSTER, detail=reason))
+            return
+        log.info("roster readable again")
+        self.post(lambda f: self._use_roster(roster))
 
     def enter_pin(self, pin: str) -> None:
         self.flow.enter_pin(pin)
@@ -231,9 +332,9 @@ class KioskRuntime:
             self.flow.device_failed(Device.LIGHTS)
             return
         if kind == EffectKind.TAKE_STILL:
-            self._worker.submit(self._take_still)
+            self._submit(self._take_still)
         elif kind == EffectKind.SAVE_CAPTURE:
-            self._worker.submit(self._save, effect.arg)
+            self._submit(self._save, effect.arg)
         elif kind == EffectKind.PROMPT:
             if not self.config.audio.muted:
                 self.on_prompt(effect.arg)
@@ -243,9 +344,9 @@ class KioskRuntime:
             self.calibrate_backdrop(
                 lambda result: self.flow.backdrop_calibrated(result, _parse_time(self.backdrop.calibrated_at)))
         elif kind == EffectKind.USB_EXCHANGE:
-            self._worker.submit(self._usb_exchange)
+            self._submit(self._usb_exchange)
         elif kind == EffectKind.RUN_DOCTOR:
-            self._worker.submit(self._run_doctor)
+            self._submit(self._run_doctor)
 
     def _take_still(self) -> None:
         try:
@@ -280,7 +381,7 @@ class KioskRuntime:
     def calibrate_backdrop(self, done: Callable[[BackdropResult], None]) -> None:
         """Staff, with the booth empty: measure the backdrop from a still
         under the booth's lights. done(result) runs on the UI thread."""
-        self._worker.submit(self._calibrate_backdrop, done)
+        self._submit(self._calibrate_backdrop, done)
 
     def _calibrate_backdrop(self, done: Callable[[BackdropResult], None]) -> None:
         result = BackdropResult.OK
@@ -403,15 +504,26 @@ class KioskRuntime:
             log.error("saving the capture failed: %s", err)
             self.post(lambda f: f.save_failed(problem))
             return
+        except Exception as err:  # not saved: the student must not be told it was
+            self._log_unexpected("saving the capture", err)
+            self.post(lambda f: f.save_failed(Problem.STORE_FAILED))
+            return
+        # Committed: the student is told first, whatever happens after.
         log.info("capture %s saved", capture_id)
+        self.post(lambda f: f.saved(capture_id))
         if self.sync_agent is not None:
             self.sync_agent.wake()
-        pending = self.store.pending_count()
-        self.post(lambda f: (f.set_sync(pending, f.sync.online), f.saved(capture_id)))
+        try:
+            pending = self.store.pending_count()
+        except Exception as err:  # the queue's count is refreshed by the next disk check
+            self._log_unexpected("counting the queue after a save", err)
+            return
+        self.post(lambda f: f.set_sync(pending, f.sync.online))
 
     def _use_roster(self, roster: Roster) -> None:
-        # UI thread: a fresh roster from the school server replaces the old one.
+        # UI thread: a fresh roster (the school server's, or the file read again) replaces the old one.
         self.roster = self.flow.roster = roster
+        self.flow.device_ok(Device.ROSTER)
 
     def _use_schedule(self, schedule: Schedule) -> None:
         # UI thread: the school's new schedule decides the session from now on.
@@ -459,10 +571,17 @@ class KioskRuntime:
             return
         staff = self.flow.state == State.STAFF
         self._next_disk_check = now + (STAFF_CHECK_PERIOD if staff else DISK_CHECK_PERIOD)
-        self.flow.set_sync(self.store.pending_count(), self.flow.sync.online)
+        try:
+            pending = self.store.pending_count()
+            free_mb = self.store.free_mb()
+        except (sqlite3.Error, StoreError, OSError) as err:
+            # The database or the card is failing: out of service until it answers again.
+            log.error("the capture store is not answering: %s: %s", type(err).__name__, err)
+            self.flow.device_failed(Device.STORE, Problem.STORE_FAILED)
+            return
+        self.flow.set_sync(pending, self.flow.sync.online)
         if staff:
             self._refresh_rejected()
-        free_mb = self.store.free_mb()
         self.flow.set_free_disk(free_mb)
         full = free_mb < self.config.kiosk.min_free_mb
         if full and not self.flow.is_failed(Device.STORE):
@@ -472,7 +591,7 @@ class KioskRuntime:
             self.flow.device_ok(Device.STORE)
         if self.sync_agent is None and now >= self._next_purge:
             self._next_purge = now + PURGE_PERIOD
-            self._worker.submit(self._purge_offline)
+            self._submit(self._purge_offline)
 
     def _purge_offline(self) -> None:
         """Delete the files of captures acknowledged (by receipts imported from
@@ -572,6 +691,13 @@ class KioskRuntime:
         qr = QrReader()
         guidance = self._guidance_settings()
         smoother = GuidanceSmoother(guidance)
+        try:
+            self._analyse_frames(analyser, qr, guidance, smoother)
+        finally:
+            analyser.close()
+
+    def _analyse_frames(self, analyser: FaceAnalyser, qr: QrReader, guidance: GuidanceSettings,
+                        smoother: GuidanceSmoother) -> None:
         last_code = ""
         last_visit = (State.ATTRACT, 0)
         seen = 0
@@ -596,7 +722,6 @@ class KioskRuntime:
                 hints, ready = smoother.update(hints_for(analysis, self.config.photo, guidance),
                                                time.monotonic())
                 self.post(lambda f, h=hints, r=ready: f.guidance(h, r))
-        analyser.close()
 
 
 def _parse_time(text: str | None) -> datetime | None:

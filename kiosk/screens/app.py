@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol  # noqa: E402
 
 import numpy as np  # noqa: E402
 from kivy.app import App  # noqa: E402
+from kivy.base import ExceptionHandler, ExceptionManager  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 from kivy.config import Config as KivyConfig  # noqa: E402
 from kivy.lang import Builder  # noqa: E402
@@ -64,6 +65,22 @@ class Runtime(Protocol):
     def enter_pin(self, pin: str) -> None: ...
     def enter_id_number(self, text: str) -> None: ...
     def latest_frame(self) -> np.ndarray | None: ...
+    def internal_error(self, where: str, err: BaseException) -> None: ...
+
+
+class ToCallStaff(ExceptionHandler):
+    """Kivy's safety net: an error in the window's own code (a screen, a
+    touch, a clock callback) sends the student to staff and the window goes
+    on, instead of the kiosk dying (and systemd restarting it mid-session)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def handle_exception(self, inst: BaseException) -> int:
+        if not isinstance(inst, Exception):  # Ctrl-C, SystemExit: stop as usual
+            return ExceptionManager.RAISE
+        self.runtime.internal_error("the window", inst)
+        return ExceptionManager.PASS
 
 
 @dataclass
@@ -279,7 +296,10 @@ class KioskApp(App):
         return self.translator.t(message_key(view.problem)) if view.problem else ""
 
     def staff_text(self, view: View, _lang: str | None = None) -> str:
-        return self.translator.t(message_key(view.problem) + ".staff") if view.problem else ""
+        if not view.problem:
+            return ""
+        text = self.translator.t(message_key(view.problem) + ".staff")
+        return f"{text}\n{view.problem_detail}" if view.problem_detail else text
 
     def photo_problems_text(self, view: View, _lang: str | None = None) -> str:
         """The photo engine's failed checks, one a line (check.<code> when translated)."""
@@ -392,10 +412,14 @@ def run_app(config: Config, script: Path | None = None, screenshots: str | None 
             print(f"script: {err}", file=sys.stderr, flush=True)
             runtime.stop()
             return 2
+    safety_net = ToCallStaff(runtime)
+    ExceptionManager.add_handler(safety_net)
     try:
         app.run()
     except BaseException:
         runtime.stop()  # release camera and reader before the process dies (on_stop did not run)
         raise
+    finally:
+        ExceptionManager.remove_handler(safety_net)
     return app.exit_code
 
