@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,15 +17,18 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import school_server
 from school_server import auth, db as dbm, keys
 from school_server.auth import KioskIdentity, current_kiosk, get_db
-from school_server.body_limit import BodyLimit
+from school_server.body_guard import BodyGuard
 from school_server.ingest import Refused, ingest_capture
 from school_server.models import Heartbeat, Kiosk, utcnow
+from school_server.private_files import private_dir
 from school_server.roster import roster_for
 from school_server.schedule import schedule_for
 from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, EnrolResponse,
@@ -37,6 +41,7 @@ from school_server.web import mount_office
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = Settings.model_fields["max_body_bytes"].default
+DEFAULT_MAX_UPLOADS = Settings.model_fields["max_concurrent_uploads"].default
 # Module level: FastAPI resolves these string annotations in the module's globals.
 DB = Annotated[Session, Depends(get_db)]
 Me = Annotated[KioskIdentity, Depends(current_kiosk)]
@@ -53,6 +58,7 @@ class ServerState:
     @classmethod
     def open(cls, settings: Settings) -> "ServerState":
         engine = dbm.make_engine(settings.db_url)
+        private_dir(settings.spool_dir)
         return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
                    keys.roster_key(settings.roster_key_file))
 
@@ -69,8 +75,6 @@ def create_app(state: ServerState | None) -> FastAPI:
                   # operationIds are the function names: put_capture, roster, ...
                   generate_unique_id_function=lambda route: route.name)
     app.state.server = state
-    app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes if state
-                       else DEFAULT_MAX_BODY)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
 
@@ -141,7 +145,32 @@ def create_app(state: ServerState | None) -> FastAPI:
         return _unless_unchanged(request, body, f'"{digest[:32]}"')
 
     mount_office(app)  # the school office's web pages (/office), outside the API schema
+
+    async def check_token(authorization: str | None) -> str | None:
+        return await run_in_threadpool(auth.token_refusal, _state(app).sessions, authorization)
+
+    settings = state.settings if state else None
+    app.add_middleware(
+        BodyGuard, check_token=check_token, public_paths=_public_paths(app),
+        max_bytes=settings.max_body_bytes if settings else DEFAULT_MAX_BODY,
+        max_big_bodies=settings.max_concurrent_uploads if settings else DEFAULT_MAX_UPLOADS,
+        spool_dir=settings.spool_dir if settings else None)
     return app
+
+
+def _public_paths(app: FastAPI) -> tuple[re.Pattern[str], ...]:
+    """Path patterns of the routes that take no kiosk token (their bodies are kept
+    small): enrolment, and the office's pages (a session cookie, checked by the page)."""
+    def needs_token(route: APIRoute) -> bool:
+        stack = list(route.dependant.dependencies)
+        while stack:
+            dep = stack.pop()
+            if dep.call is current_kiosk:
+                return True
+            stack.extend(dep.dependencies)
+        return False
+
+    return tuple(r.path_regex for r in app.routes if isinstance(r, APIRoute) and not needs_token(r))
 
 
 def _state(app: FastAPI) -> ServerState:

@@ -15,9 +15,10 @@ from datetime import timedelta
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from school_server.models import CENTRE_CHARS, Centre, EnrolmentCode, Kiosk, name_key, utcnow
 from school_server.schemas import KIOSK_ID, text_problem
@@ -169,16 +170,36 @@ def get_db(request: Request):  # type: ignore[no-untyped-def]
 def current_kiosk(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                   db: Session = Depends(get_db)) -> KioskIdentity:
     """The kiosk the bearer token belongs to; 401 when unknown or revoked."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorised("missing bearer token")
-    kiosk = db.scalar(select(Kiosk).where(Kiosk.token_hash == sha256_hex(credentials.credentials)))
+    try:
+        return identify(db, credentials.credentials if credentials else None)
+    except Unauthorised as refused:
+        raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+class Unauthorised(Exception):
+    """No token, or an unknown or revoked one (the message says which)."""
+
+
+def identify(db: Session, token: str | None) -> KioskIdentity:
+    """The enrolled, not revoked kiosk whose bearer token this is."""
+    if not token:
+        raise Unauthorised("missing bearer token")
+    kiosk = db.scalar(select(Kiosk).where(Kiosk.token_hash == sha256_hex(token)))
     if kiosk is None:
-        raise _unauthorised("unknown token")
+        raise Unauthorised("unknown token")
     if kiosk.revoked_at is not None:
         log.warning("request from revoked kiosk %s refused", kiosk.kiosk_id)
-        raise _unauthorised("kiosk revoked")
+        raise Unauthorised("kiosk revoked")
     return KioskIdentity(kiosk.kiosk_id, kiosk.centre)
 
 
-def _unauthorised(detail: str) -> HTTPException:
-    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+def token_refusal(sessions: sessionmaker[Session], authorization: str | None) -> str | None:
+    """Why an Authorization header gets 401 (None: it names a working kiosk).
+    For checks made before the request body is read (body_guard.py)."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    try:
+        with sessions() as db:
+            identify(db, token if scheme.lower() == "bearer" else None)
+    except Unauthorised as refused:
+        return str(refused)
+    return None

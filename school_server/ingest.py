@@ -9,7 +9,6 @@ written before the row, so a receipt never exists without its bytes.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import logging
@@ -69,7 +68,9 @@ def ingest_capture(db: Session, store: ObjectStore, me: KioskIdentity, capture_i
                     me.kiosk_id, capture_id, body.kiosk_id)
         raise Refused(403, "kiosk_id is not this token's kiosk")
     try:
-        sealed = base64.b64decode(body.sealed, validate=True)
+        # a2b_base64 reads the ASCII str in place (b64decode would copy it
+        # first: 24 MiB more per big upload); strict_mode is validate=True.
+        sealed = binascii.a2b_base64(body.sealed, strict_mode=True)
     except (binascii.Error, ValueError):
         raise Refused(422, "sealed is not valid base64") from None
     if hashlib.sha256(sealed).hexdigest() != body.digest:

@@ -6,6 +6,7 @@ the URL) are best given by environment, so the TOML file can be shared.
 
     database_url = "postgresql+psycopg://photo@db/photo"   # default: SQLite in DATA
     max_body_bytes = 25165824
+    max_concurrent_uploads = 4
     timezone = "Asia/Shanghai"     # for schedule times written without an offset
 
     [storage]
@@ -61,6 +62,9 @@ class Settings(BaseModel):
     # still (3-5 MB from the Pi HQ camera); base64 inside the sealed JSON and
     # again in the request body make that about 1.8x: 24 MiB leaves room.
     max_body_bytes: int = Field(default=24 * 1024 * 1024, gt=0)
+    # Bodies over 1 MiB (captures with the original still) at once; more get
+    # 503 + Retry-After. Each costs about 3x its size in memory while stored.
+    max_concurrent_uploads: int = Field(default=4, gt=0)
     timezone: str = "Asia/Shanghai"
 
     @field_validator("timezone")
@@ -81,6 +85,11 @@ class Settings(BaseModel):
         return self.storage.local_dir or self.data_dir / "objects"
 
     @property
+    def spool_dir(self) -> Path:
+        """Where big request bodies wait on disk while they arrive."""
+        return self.data_dir / "spool"
+
+    @property
     def private_key_file(self) -> Path:
         return self.data_dir / "server.key"
 
@@ -93,6 +102,7 @@ class Settings(BaseModel):
 _ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DATABASE_URL": ("database_url",),
     "MAX_BODY_BYTES": ("max_body_bytes",),
+    "MAX_CONCURRENT_UPLOADS": ("max_concurrent_uploads",),
     "TIMEZONE": ("timezone",),
     "STORAGE_BACKEND": ("storage", "backend"),
     "STORAGE_LOCAL_DIR": ("storage", "local_dir"),

@@ -1,0 +1,146 @@
+"""What a request body may cost before the route sees it (ASGI middleware).
+
+An unauthenticated client must not make the server hold megabytes: every
+refusal is answered before the body is read, from the headers alone, in this
+order: a declared size over max_bytes (413); a route that needs a token and
+a missing, unknown or revoked one (401), or a body over PUBLIC_BODY_BYTES on
+a route that needs none (413); a big body (over spool_bytes, or of unknown
+size) while max_big_bodies are already in flight (503 with Retry-After).
+uvicorn then reads and drops whatever the client still sends, so a client
+that writes its whole body before reading gets the answer, not a reset.
+
+An accepted body is read into a spooled temporary file (on disk past
+spool_bytes, in spool_dir), so a slow upload holds no memory while it
+arrives, and is handed on whole: the route never sees half a capture.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Enrolment is the only body a client without a token sends: a few dozen bytes.
+PUBLIC_BODY_BYTES = 64 * 1024
+# Bodies up to this size stay in memory; bigger ones go to disk and count as big.
+SPOOL_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 5
+
+# Authorization header -> None (a valid token) or why it is refused.
+TokenCheck = Callable[[str | None], Awaitable[str | None]]
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_big_bodies: int,
+                 spool_dir: Path | None, public_paths: tuple[re.Pattern[str], ...], check_token: TokenCheck,
+                 spool_bytes: int = SPOOL_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.spool_bytes = spool_bytes
+        self.max_big_bodies = max_big_bodies
+        self.spool_dir = spool_dir
+        self.public_paths = public_paths
+        self.check_token = check_token
+        self.big_in_flight = 0  # one event loop: no lock needed between check and count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = _declared_length(headers)
+        if length == 0:
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        if length is not None and length > limit:
+            await _too_large(send, limit)
+            return
+        if any(pattern.match(scope["path"]) for pattern in self.public_paths):
+            limit = min(limit, PUBLIC_BODY_BYTES)
+            if length is not None and length > limit:
+                await _too_large(send, limit)
+                return
+        else:
+            refused = await self.check_token(_text(headers.get(b"authorization")))
+            if refused is not None:
+                await _answer(send, 401, refused, [(b"www-authenticate", b"Bearer")])
+                return
+        big = length is None or length > self.spool_bytes
+        if big and self.big_in_flight >= self.max_big_bodies:
+            await _answer(send, 503, "too many uploads at once; retry later",
+                          [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+            return
+        self.big_in_flight += big
+        try:
+            body = await self._read(receive, send, limit)
+            if body is not None:
+                await self.app(scope, _replay(body, receive), send)
+        finally:
+            self.big_in_flight -= big
+
+    async def _read(self, receive: Receive, send: Send, limit: int) -> bytes | None:
+        """The whole body; None when the client left or the body grew over limit (413 sent)."""
+        with tempfile.SpooledTemporaryFile(max_size=self.spool_bytes,
+                                           dir=self.spool_dir) as spool:
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:  # a chunked body, or one longer than it said
+                    await _too_large(send, limit)
+                    return None
+                spool.write(chunk)
+                if not message.get("more_body", False):
+                    break
+            spool.seek(0)
+            return spool.read()
+
+
+def _declared_length(headers: dict[bytes, bytes]) -> int | None:
+    """Content-Length, or None when the size is unknown (chunked)."""
+    if b"transfer-encoding" in headers:
+        return None
+    value = headers.get(b"content-length")
+    if value is None:
+        return 0
+    return int(value) if value.isdigit() else None
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    # One message with the whole body: Starlette's request.body() then keeps
+    # this very bytes object instead of joining a copy.
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    await _answer(send, 413, f"request body over {limit} bytes")
+
+
+async def _answer(send: Send, status: int, detail: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
