@@ -42,10 +42,3 @@ def entries(db: Session, limit: int | None = None) -> Iterator[AuditEntry]:
         query = query.limit(limit)
     yield from db.scalars(query)
 
-
-def mask_id(id_number: str) -> str:
-    """First 6 and last 4 characters, as the kiosk shows it."""
-    value = id_number.strip()
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]

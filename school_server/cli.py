@@ -76,9 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("import-schedule", _import_schedule,
                 "replace the sessions of each centre in a CSV (centre,session,starts_at,ends_at)")
     p.add_argument("file", type=Path)
-    p = command("export", _export, "decrypt captures to OUT/<capture_id>.jpg + manifest.csv")
+    p = command("export", _export, "decrypt captures to OUT/<capture_id>.jpg + manifest.csv "
+                "(--by-id: the approved ones to OUT/<ID number>.jpg, the hand-over layout)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--centre")
+    p.add_argument("--by-id", action="store_true",
+                   help="the collection unit's layout: approved captures only, named by ID number")
     p = command("import-bundle", _import_bundle,
                 "store the captures of an offline booth's bundle (`kiosk export DIR`) as its "
                 "uploads would be, and write DIR/receipts.json for `kiosk import-receipts`")
@@ -214,6 +217,8 @@ def _export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     key = load_private_key(settings.private_key_file)
+    if args.by_id:
+        return _export_by_id(args, settings, key)
     with _database(args) as session:
         result = export_captures(session, open_store(settings), key, args.out, args.centre)
     for capture_id, reason in result.failed:
@@ -221,6 +226,30 @@ def _export(args: argparse.Namespace) -> int:
     print(f"{len(result.exported)} captures exported to {args.out} ({MANIFEST}); "
           f"{len(result.failed)} failed")
     return 1 if result.failed else 0
+
+
+def _export_by_id(args: argparse.Namespace, settings, key) -> int:  # type: ignore[no-untyped-def]
+    from school_server import audit
+    from school_server.export import MANIFEST
+    from school_server.handover import PROBLEMS, HandoverResult, approved_photos, write_folder
+    from school_server.reviews import identify_new, pending_count
+    from school_server.storage import open_store
+
+    store, result = open_store(settings), HandoverResult()
+    with _database(args) as session:
+        unopened = identify_new(session, store, key)
+        write_folder(approved_photos(session, store, key, result, args.centre), result, args.out)
+        pending = pending_count(session, args.centre)
+        audit.record(session, "cli", audit.Action.EXPORT, args.centre or "all centres",
+                     f"{len(result.exported)} photos by ID number to {args.out}")
+    for capture_id, reason in result.failed:
+        print(f"capture {capture_id}: {reason}", file=sys.stderr)
+    if unopened:
+        print(f"{unopened} captures could not be opened (see the log)", file=sys.stderr)
+    print(f"{len(result.exported)} approved photos exported to {args.out} by ID number "
+          f"({MANIFEST}); {len(result.failed)} failed (in {PROBLEMS}); {pending} captures "
+          "still waiting for review were left out")
+    return 1 if result.failed or unopened else 0
 
 
 def _import_bundle(args: argparse.Namespace) -> int:

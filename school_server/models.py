@@ -174,6 +174,7 @@ def name_key(value: str) -> str:
 
 STAFF_ROLES = ("viewer", "reviewer", "admin")  # each may do what the ones before it may
 REVIEW_DECISIONS = ("pending", "approved", "rejected")
+CORRECTABLE_FIELDS = ("name", "id_number")
 USERNAME_CHARS = 64
 
 
@@ -235,3 +236,23 @@ class CaptureReview(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     reviewer: Mapped[str | None] = mapped_column(String(USERNAME_CHARS))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Correction(Base):
+    """勘误: an admin's fix of a name or ID number against a capture (the
+    sealed capture keeps what the booth read; the latest correction wins in
+    the hand-over export; the audit log keeps the old value)."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (
+        CheckConstraint(f"field IN ({', '.join(repr(f) for f in CORRECTABLE_FIELDS)})",
+                        name="field"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.capture_id"), index=True)
+    field: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(PERSON_NAME_CHARS))
+    reason: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(USERNAME_CHARS))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,11 +12,11 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from school_server.export import open_capture
-from school_server.models import Capture, CaptureReview, RosterRow, utcnow
+from school_server.models import Capture, CaptureReview, RosterRow, name_key, utcnow
 from school_server.progress import accepted_capture_exists
 from school_server.storage import ObjectStore
 
@@ -39,8 +39,7 @@ def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
     """Open every capture not yet identified and record whose it is (pending
     review). Returns how many could not be opened."""
     box, failed = SealedBox(key), 0
-    new = db.scalars(select(Capture).where(~select(CaptureReview.capture_id).where(
-        CaptureReview.capture_id == Capture.capture_id).exists())).all()
+    new = db.scalars(select(Capture).where(_not_identified())).all()
     for cap in new:
         try:
             doc = open_capture(store, box, cap)
@@ -55,9 +54,21 @@ def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
     return failed
 
 
+def pending_count(db: Session, centre: str | None = None) -> int:
+    query = (select(func.count()).select_from(Capture).join(CaptureReview)
+             .where(CaptureReview.decision == "pending"))
+    if centre:
+        query = query.where(Capture.centre == name_key(centre))
+    return db.scalar(query) or 0
+
+
+def _not_identified():  # type: ignore[no-untyped-def]
+    return ~select(CaptureReview.capture_id).where(
+        CaptureReview.capture_id == Capture.capture_id).exists()
+
+
 def unidentified_count(db: Session) -> int:
-    return len(db.scalars(select(Capture.capture_id).where(~select(CaptureReview.capture_id).where(
-        CaptureReview.capture_id == Capture.capture_id).exists())).all())
+    return db.scalar(select(func.count()).select_from(Capture).where(_not_identified())) or 0
 
 
 def missing_students(db: Session, centre: str, session: str | None = None) -> list[MissingStudent]:
@@ -76,10 +87,14 @@ def missing_students(db: Session, centre: str, session: str | None = None) -> li
     return out
 
 
-def review_queue(db: Session) -> list[tuple[Capture, CaptureReview]]:
+def captures_by_decision(db: Session, decision: str,
+                         limit: int) -> list[tuple[Capture, CaptureReview]]:
+    """Pending ones oldest first (a queue); decided ones newest decision first."""
+    order = ((Capture.received_at,) if decision == "pending"
+             else (CaptureReview.decided_at.desc(), Capture.received_at))
     return [(c, r) for c, r in db.execute(
         select(Capture, CaptureReview).join(CaptureReview)
-        .where(CaptureReview.decision == "pending").order_by(Capture.received_at))]
+        .where(CaptureReview.decision == decision).order_by(*order).limit(limit))]
 
 
 def open_for_review(db: Session, store: ObjectStore, key: PrivateKey,

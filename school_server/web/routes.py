@@ -7,10 +7,12 @@ export, corrections and the audit log (admin)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -22,13 +24,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey
 from sqlalchemy.orm import Session
 
-from school_server import accounts, audit, keys, reviews
+from kiosk.idnumber import mask_id
+from school_server import accounts, audit, corrections, keys, reviews
 from school_server.accounts import LoginOutcome, Staff
 from school_server.auth import get_db
-from school_server.models import name_key
+from school_server.handover import HandoverResult, approved_photos, corrected, zip_chunks
+from school_server.models import CORRECTABLE_FIELDS, REVIEW_DECISIONS, name_key
 from school_server.people_csv import csv_lines
 from school_server.progress import SILENT_AFTER_BEATS, fleet_rows, progress_rows
 from school_server.web.texts import DEFAULT_LANGUAGE, LANGUAGES, translator
@@ -245,3 +250,114 @@ def _identify(request: Request, db: Session) -> Identified:
     if key is not None:
         reviews.identify_new(db, request.app.state.server.store, key)
     return Identified(key is not None, reviews.unidentified_count(db))
+
+
+# ---------------------------------------------------------------- review, corrections, export
+
+REVIEW_PAGE_SIZE = 20
+
+
+@router.get("/review")
+def review_page(request: Request, db: DB, staff: Reviewer, decision: str = "pending") -> Response:
+    unidentified = _identify(request, db)
+    key = _private_key(request)
+    cards = []
+    if key is not None and decision in REVIEW_DECISIONS:
+        for cap, review in reviews.captures_by_decision(db, decision, REVIEW_PAGE_SIZE):
+            try:
+                doc = reviews.open_for_review(db, request.app.state.server.store, key,
+                                              cap.capture_id) or {}
+            except (OSError, ValueError, CryptoError):
+                continue  # counted as unopened on the page
+            doc.update(corrected(db, cap.capture_id))
+            cards.append({"capture": cap, "review": review, "name": doc.get("name", ""),
+                          "id_masked": mask_id(str(doc.get("id_number") or "")),
+                          "makeup": bool(doc.get("makeup")),
+                          "passed": (doc.get("check_report") or {}).get("passed")
+                          if isinstance(doc.get("check_report"), dict) else None})
+    return page(request, "review.html", staff, cards=cards, decision=decision,
+                unidentified=unidentified, reasons=reviews.REJECT_REASONS,
+                fields=CORRECTABLE_FIELDS)
+
+
+@router.get("/review/{capture_id}/photo.jpg")
+def review_photo(request: Request, db: DB, staff: Reviewer, capture_id: str) -> Response:
+    key = _private_key(request)
+    if key is None:
+        return Response(status_code=404)
+    try:
+        doc = reviews.open_for_review(db, request.app.state.server.store, key, capture_id)
+        jpeg = base64.b64decode(str((doc or {}).get("spec_jpeg") or ""), validate=True)
+    except (OSError, ValueError, CryptoError, binascii.Error):
+        return Response(status_code=404)
+    if not doc or not jpeg:
+        return Response(status_code=404)
+    audit.record(db, staff.username, audit.Action.VIEW_PHOTO, capture_id)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/review/{capture_id}")
+def review_decide(request: Request, db: DB, staff: Reviewer, capture_id: str,
+                  decision: Annotated[str, Form()], csrf: Annotated[str, Form()] = "",
+                  reason: Annotated[str, Form()] = "") -> Response:
+    check_csrf(staff, csrf)
+    try:
+        reviews.decide(db, capture_id, decision, reason or None, staff.username)
+    except (ValueError, LookupError):
+        return RedirectResponse(f"{PREFIX}/review?error=decision", status_code=303)
+    audit.record(db, staff.username, audit.Action.REVIEW, capture_id,
+                 f"{decision}{' ' + reason if decision == 'rejected' else ''}")
+    return RedirectResponse(f"{PREFIX}/review", status_code=303)
+
+
+@router.post("/captures/{capture_id}/correct")
+def correct(request: Request, db: DB, staff: Admin, capture_id: str,
+            field: Annotated[str, Form()], value: Annotated[str, Form()],
+            reason: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(staff, csrf)
+    key = _private_key(request)
+    if key is None:
+        return RedirectResponse(f"{PREFIX}/review?error=key", status_code=303)
+    try:
+        old = corrections.correct(db, request.app.state.server.store, key, capture_id, field,
+                                  value, reason, staff.username)
+    except ValueError as err:
+        log.info("correction of capture %s refused: %s", capture_id, err)
+        return RedirectResponse(f"{PREFIX}/review?decision=approved&error=correction",
+                                status_code=303)
+    shown = mask_id if field == "id_number" else str
+    audit.record(db, staff.username, audit.Action.CORRECTION, capture_id,
+                 f"{field}: {shown(old)} -> {shown(value.strip())}; {reason.strip()}")
+    return RedirectResponse(f"{PREFIX}/review?decision=approved", status_code=303)
+
+
+@router.get("/export")
+def export_page(request: Request, db: DB, staff: Admin) -> Response:
+    unidentified = _identify(request, db)
+    return page(request, "export.html", staff, unidentified=unidentified,
+                centres=sorted({r.centre for r in progress_rows(db)}))
+
+
+@router.post("/export")
+def export_zip(request: Request, db: DB, staff: Admin, centre: Annotated[str, Form()] = "",
+               csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(staff, csrf)
+    key = _private_key(request)
+    if key is None:
+        return RedirectResponse(f"{PREFIX}/export", status_code=303)
+    _identify(request, db)
+    audit.record(db, staff.username, audit.Action.EXPORT, name_key(centre) or "all centres",
+                 "zip by ID number")
+    state = request.app.state.server
+
+    def chunks() -> Iterator[bytes]:
+        # Its own database session: the response outlives the request's.
+        with state.sessions() as own:
+            result = HandoverResult()
+            yield from zip_chunks(approved_photos(own, state.store, key, result,
+                                                  centre or None), result)
+    name = f"handover-{name_key(centre) or 'all'}.zip"
+    return StreamingResponse(chunks(), media_type="application/zip",
+                             headers={"Content-Disposition":
+                                      f"attachment; filename*=UTF-8''{quote(name)}",
+                                      "Cache-Control": "no-store"})

@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,14 @@ def _ref(dep: Deployment, id_number: str) -> str:
     return student_ref(roster_key(load_settings(dep.data_dir).roster_key_file), "id", id_number)
 
 
-def _upload(kiosk: Kiosk, dep: Deployment, id_number: str, name: str) -> str:
+def _upload(kiosk: Kiosk, dep: Deployment, id_number: str, name: str,
+            session: str = "2026-06-a") -> str:
     doc = {"spec_jpeg": base64.b64encode(_spec_jpeg()).decode(), "id_number": id_number,
            "name": name, "student_ref": _ref(dep, id_number), "code_payload": "CHSI" + "7" * 20,
-           "session": "2026-06-a", "makeup": False, "check_report": {"passed": True}}
+           "session": session, "makeup": False, "check_report": {"passed": True}}
     capture_id = new_capture_id()
-    assert kiosk.put(capture_id, kiosk.upload_body(kiosk.seal(doc))).status_code == 201
+    reply = kiosk.put(capture_id, kiosk.upload_body(kiosk.seal(doc), session=session))
+    assert reply.status_code == 201
     return capture_id
 
 
@@ -97,7 +100,7 @@ def test_no_page_works_without_a_session(office: Deployment, chrome: Any) -> Non
     page.goto(office.server.url + "/office/progress")
     assert page.url.endswith("/office/login")
     assert page.locator("h1").inner_text() == "工作人员登录"
-    page.close()
+    page.context.close()
 
 
 def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment, chrome: Any,
@@ -132,7 +135,7 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
 
     page.click("text=English")
     assert page.locator("h1").inner_text().startswith("Missing list")
-    page.close()
+    page.context.close()
 
 
 def test_fleet_shows_a_silent_booth_red(office: Deployment, chrome: Any, tmp_path: Path) -> None:
@@ -149,7 +152,7 @@ def test_fleet_shows_a_silent_booth_red(office: Deployment, chrome: Any, tmp_pat
     assert page.locator("#kiosk-booth-silent").get_attribute("class") == "silent"
     page.screenshot(path=str(screenshot_dir(tmp_path) / f"fleet-{office.server.port}.png"),
                     full_page=True)
-    page.close()
+    page.context.close()
 
 
 def test_a_viewer_cannot_see_the_audit_log(office: Deployment, chrome: Any) -> None:
@@ -157,7 +160,7 @@ def test_a_viewer_cannot_see_the_audit_log(office: Deployment, chrome: Any) -> N
     for path in ("/office/audit", "/office/audit.csv"):
         reply = page.request.get(office.server.url + path)
         assert reply.status == 403, path
-    page.close()
+    page.context.close()
 
 
 def test_csrf_is_refused(office: Deployment, chrome: Any) -> None:
@@ -171,18 +174,18 @@ def test_csrf_is_refused(office: Deployment, chrome: Any) -> None:
     reply = httpx.post(office.server.url + "/office/login",
                        data={"username": "viewer1", "password": PASSWORD, "csrf": "x"})
     assert reply.status_code == 403
-    page.close()
+    page.context.close()
 
 
 def test_lockout_after_repeated_failures(office: Deployment, chrome: Any) -> None:
     for _ in range(5):
         page = _log_in(chrome, office, "locky", "wrong password!")
         assert page.url.endswith("/office/login?error=bad") or "locked" in page.url
-        page.close()
+        page.context.close()
     page = _log_in(chrome, office, "locky")  # the right password, but locked
     assert page.url.endswith("error=locked")
     assert "锁定" in page.locator("#login-error").inner_text()
-    page.close()
+    page.context.close()
 
 
 def test_the_audit_log_records_and_is_append_only(office: Deployment, chrome: Any,
@@ -193,7 +196,7 @@ def test_the_audit_log_records_and_is_append_only(office: Deployment, chrome: An
     assert "admin1" in text_ and "登录" in text_ and "locky" in text_
     page.screenshot(path=str(screenshot_dir(tmp_path) / f"audit-{office.server.port}.png"),
                     full_page=True)
-    page.close()
+    page.context.close()
     engine = dbm.make_engine(load_settings(office.data_dir).db_url)
     try:
         for statement in ("UPDATE audit_log SET username = 'someone'", "DELETE FROM audit_log"):
@@ -210,3 +213,144 @@ def test_add_user_refuses_a_short_password(office: Deployment) -> None:
     result = _cli_with_stdin(office, "short\n", "add-user", "x1", "--role", "viewer")
     assert result.code == 1 and "at least 10" in result.err
     assert "Traceback" not in result.err and "short" not in result.err
+
+
+# ---------------------------------------------------------------- review, corrections, export
+
+def _valid_id(first17: str) -> str:
+    from kiosk.idnumber import check_character
+
+    return first17 + check_character(first17)
+
+
+ZHAO, QIAN, SUN = (_valid_id("11010519900307123"), _valid_id("11010519910408234"),
+                   _valid_id("11010519920509345"))
+
+
+@pytest.fixture(scope="module")
+def chaoyang(office: Deployment, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A centre with three students, two of whom have been to the booth."""
+    path = tmp_path_factory.mktemp("chaoyang") / "roster.csv"
+    path.write_text("id_number,name,programme,centre,session\n"
+                    f"{ZHAO},赵一,Law,Chaoyang,s1\n{QIAN},钱二,Law,Chaoyang,s1\n"
+                    f"{SUN},孙三,Law,Chaoyang,s1\n", encoding="utf-8")
+    assert office.cli("import-roster", str(path)).code == 0
+    kiosk = office.enrol("Chaoyang")
+    return {"zhao": _upload(kiosk, office, ZHAO, "赵一", "s1"),
+            "qian": _upload(kiosk, office, QIAN, "钱二", "s1")}
+
+
+def _missing_names(page: Any, dep: Deployment) -> list[str]:
+    page.goto(dep.server.url + "/office/missing?centre=chaoyang&session=s1")
+    return sorted(page.locator("#missing tr td:first-child").all_inner_texts())
+
+
+def test_reject_a_photo_and_the_student_is_missing_again(office: Deployment, chrome: Any,
+                                                         chaoyang: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    page = _log_in(chrome, office, "reviewer1")
+    assert _missing_names(page, office) == ["孙三"]
+    page.goto(office.server.url + "/office/review")
+    card = page.locator(f"#capture-{chaoyang['qian']}")
+    assert card.locator(".name").inner_text() == "钱二"
+    assert QIAN not in card.inner_text() and QIAN[:6] in card.inner_text()  # masked
+    # The photo is shown (decrypted in memory) and the view is audited.
+    size = page.evaluate(f"""() => {{ const i = document.querySelector(
+        '#capture-{chaoyang["qian"]} img'); return [i.naturalWidth, i.naturalHeight]; }}""")
+    assert size == [480, 640]
+    page.screenshot(path=str(screenshot_dir(tmp_path) / f"review-{office.server.port}.png"),
+                    full_page=True)
+    card.locator("select[name=reason]").select_option("wrong_background")
+    card.locator("button.reject").click()
+    page.locator(f"#capture-{chaoyang['zhao']} button.approve").click()
+    assert page.locator(f"#capture-{chaoyang['qian']}").count() == 0
+    assert _missing_names(page, office) == ["孙三", "钱二"]
+    page.goto(office.server.url + "/office/review?decision=rejected")
+    assert "背景不合格" in page.locator(f"#capture-{chaoyang['qian']}").inner_text()
+    page.context.close()
+
+
+def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
+                                          chaoyang: dict[str, str]) -> None:
+    page = _log_in(chrome, office, "viewer1")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert page.request.get(office.server.url + "/office/review").status == 403
+    assert page.request.get(office.server.url +
+                            f"/office/review/{chaoyang['zhao']}/photo.jpg").status == 403
+    reply = page.request.post(office.server.url + f"/office/review/{chaoyang['zhao']}",
+                              form={"csrf": csrf, "decision": "rejected", "reason": "other"})
+    assert reply.status == 403
+    assert page.request.get(office.server.url + "/office/export").status == 403
+    assert page.request.post(office.server.url + "/office/export",
+                             form={"csrf": csrf}).status == 403
+    assert "审核" not in page.locator("header").inner_text()  # no link either
+    page.context.close()
+    page = _log_in(chrome, office, "reviewer1")
+    assert page.request.get(office.server.url + "/office/export").status == 403
+    page.context.close()
+
+
+def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
+                                            chaoyang: dict[str, str], tmp_path: Path) -> None:
+    page = _log_in(chrome, office, "admin1")
+    page.goto(office.server.url + "/office/review?decision=approved")
+    form = page.locator(f"#capture-{chaoyang['zhao']} form.correct")
+    form.locator("select[name=field]").select_option("name")
+    form.locator("input[name=value]").fill("赵一鸣")
+    form.locator("input[name=reason]").fill("证件姓名为三个字")
+    form.locator("button").click()
+    assert page.locator(f"#capture-{chaoyang['zhao']} .name").inner_text() == "赵一鸣"
+    # A bad ID number is refused, with a message.
+    form = page.locator(f"#capture-{chaoyang['zhao']} form.correct")
+    form.locator("select[name=field]").select_option("id_number")
+    form.locator("input[name=value]").fill(ZHAO[:17] + ("1" if ZHAO[17] != "1" else "2"))
+    form.locator("input[name=reason]").fill("typo")
+    form.locator("button").click()
+    assert page.locator("#review-error").count() == 1
+    page.goto(office.server.url + "/office/audit")
+    audit_text = page.locator("#audit").inner_text()
+    assert "name: 赵一 -> 赵一鸣; 证件姓名为三个字" in audit_text
+    assert "查看照片" in audit_text and "rejected wrong_background" in audit_text
+
+    page.goto(office.server.url + "/office/export")
+    page.locator("select[name=centre]").select_option("chaoyang")
+    page.screenshot(path=str(screenshot_dir(tmp_path) / f"export-{office.server.port}.png"),
+                    full_page=True)
+    with page.expect_download() as download:
+        page.click("#export")
+    with zipfile.ZipFile(download.value.path()) as zf:
+        assert sorted(zf.namelist()) == sorted([f"{ZHAO}.jpg", "manifest.csv"])
+        with Image.open(io.BytesIO(zf.read(f"{ZHAO}.jpg"))) as img:
+            assert (img.format, img.size) == ("JPEG", (480, 640))
+        rows = list(csv.DictReader(io.StringIO(zf.read("manifest.csv").decode("utf-8-sig"))))
+    assert [(r["id_number"], r["name"], r["photo"]) for r in rows] == [(ZHAO, "赵一鸣", f"{ZHAO}.jpg")]
+    assert rows[0]["code_payload"] == "CHSI" + "7" * 20 and rows[0]["makeup"] == "0"
+    assert rows[0]["session"] == "s1" and rows[0]["capture_id"] == chaoyang["zhao"]
+    page.goto(office.server.url + "/office/audit")
+    assert "zip by ID number" in page.locator("#audit").inner_text()
+    page.context.close()
+
+    # The command line writes the same layout to a folder.
+    out = tmp_path / "handover"
+    result = office.cli("export", "--by-id", "--out", str(out), "--centre", "Chaoyang")
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{ZHAO}.jpg", "manifest.csv"])
+    assert out.stat().st_mode & 0o077 == 0 and (out / f"{ZHAO}.jpg").stat().st_mode & 0o077 == 0
+    assert ZHAO not in result.out + result.err
+
+
+def test_pages_say_when_the_private_key_is_not_here(office: Deployment, chrome: Any,
+                                                   chaoyang: dict[str, str]) -> None:
+    key = office.data_dir / "server.key"
+    kept = office.data_dir.parent / "server.key.away"
+    key.rename(kept)
+    try:
+        _upload(office.enrol("Chaoyang"), office, SUN, "孙三", "s1")
+        page = _log_in(chrome, office, "admin1")
+        for path in ("/office/review", "/office/export", "/office/progress"):
+            page.goto(office.server.url + path)
+            assert "私钥不在本服务器上" in page.locator("#no-key").inner_text(), path
+        assert page.locator("#export").count() == 0
+        page.context.close()
+    finally:
+        kept.rename(key)

@@ -1,5 +1,5 @@
 """The office's web pages: staff accounts and sessions, the audit log
-(append-only, enforced by triggers), capture reviews.
+(append-only, enforced by triggers), capture reviews, corrections.
 
 Revision ID: 0002
 Revises: 0001
@@ -74,6 +74,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("capture_id", name=op.f("pk_capture_reviews")),
     )
     op.create_index(op.f("ix_capture_reviews_student_ref"), "capture_reviews", ["student_ref"])
+    op.create_table(
+        "corrections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("capture_id", sa.String(length=64), nullable=False),
+        sa.Column("field", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("field IN ('name', 'id_number')", name=op.f("ck_corrections_field")),
+        sa.ForeignKeyConstraint(["capture_id"], ["captures.capture_id"],
+                                name=op.f("fk_corrections_capture_id_captures")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_corrections")),
+    )
+    op.create_index(op.f("ix_corrections_capture_id"), "corrections", ["capture_id"])
     # Append-only in the database itself, not just in the code.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
@@ -89,6 +104,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION audit_log_append_only()")
+    op.drop_index(op.f("ix_corrections_capture_id"), table_name="corrections")
+    op.drop_table("corrections")
     op.drop_index(op.f("ix_capture_reviews_student_ref"), table_name="capture_reviews")
     op.drop_table("capture_reviews")
     op.drop_table("audit_log")
