@@ -1,0 +1,71 @@
+"""The photo engine on a labelled set of real faces (tests/face_set.py):
+every case's verdict and codes, skin-tone fairness, people counting."""
+
+from __future__ import annotations
+
+import pytest
+
+import face_set as fs
+
+CASES = fs.all_cases()
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    from kiosk.photo.analysis import FaceAnalyser
+
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        yield fs.Runner(analyser, tmp_path_factory.mktemp("faces"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case(runner, case):
+    out = runner.run(case)
+    wrong = not case.matches(out.compliant, out.codes)
+    if wrong and (case.portrait, case.skin) in fs.PITCH_DRIFT and "HEAD_PITCH" in out.codes:
+        rest = out.codes - {"HEAD_PITCH"}
+        if case.matches(not rest, rest):  # wrong only by the pitch
+            pytest.xfail("known: FaceMesh's pitch drifts on the darkest skin variants (README)")
+    assert case.matches(out.compliant, out.codes), (
+        f"expected {'compliant' if case.compliant else 'refused'} with {sorted(case.codes)}"
+        f" (+ maybe {sorted(case.side_effects)}), got {sorted(out.codes)}")
+
+
+def test_skin_tones_span_the_range(runner):
+    """The variants cover very light to dark skin (ITA classes), so the
+    fairness cases mean something."""
+    bins = {runner.lit(p, s)[2] for p in fs.PORTRAITS for s in fs.SKIN}
+    assert {"very light", "intermediate", "brown", "dark"} <= bins, bins
+
+
+def test_exposure_ignores_skin_lightness(runner):
+    """Well lit, no skin tone is UNDEREXPOSED; at half the light every one is."""
+    from kiosk.photo.process import process_still
+
+    for portrait in fs.PORTRAITS:
+        for skin in fs.SKIN:
+            lit = process_still(runner.lit(portrait, skin)[0], runner.analyser, fs.SPEC)
+            dim = process_still(runner.still(portrait, skin, 0.5), runner.analyser, fs.SPEC)
+            assert lit.measures["checks"]["UNDEREXPOSED"]["passed"], (portrait, skin)
+            assert not dim.measures["checks"]["UNDEREXPOSED"]["passed"], (portrait, skin)
+
+
+def test_sharpness_does_not_follow_brightness(runner):
+    """The same face lit and at 0.6x the light: the same sharpness reading
+    (the old Laplacian measure scaled by (128/median)^2 did not do this)."""
+    from kiosk.photo.process import process_still
+
+    lit = process_still(runner.lit("hopper", None)[0], runner.analyser, fs.SPEC)
+    dim = process_still(runner.still("hopper", None, 0.6), runner.analyser, fs.SPEC)
+    a = lit.measures["checks"]["BLURRY"]["value"]
+    b = dim.measures["checks"]["BLURRY"]["value"]
+    assert abs(a - b) < 0.03 * a, (a, b)
+
+
+def test_groups_are_counted_by_the_full_range_detector(runner):
+    """FaceMesh alone (its short-range detector) misses the small faces of
+    a group: the count comes from the full-range detector."""
+    img = fs.group([runner.lit(p, None)[0] for p in fs.PORTRAITS], 7)
+    analysis = runner.analyser.analyse(img)
+    assert analysis.face_count >= 5
+    assert len(analysis.faces) < analysis.face_count
