@@ -151,16 +151,15 @@ def create_app(state: ServerState | None) -> FastAPI:
 
     settings = state.settings if state else None
     app.add_middleware(
-        BodyGuard, check_token=check_token, public_paths=_public_paths(app),
+        BodyGuard, check_token=check_token, token_paths=_token_paths(app),
         max_bytes=settings.max_body_bytes if settings else DEFAULT_MAX_BODY,
         max_big_bodies=settings.max_concurrent_uploads if settings else DEFAULT_MAX_UPLOADS,
         spool_dir=settings.spool_dir if settings else None)
     return app
 
 
-def _public_paths(app: FastAPI) -> tuple[re.Pattern[str], ...]:
-    """Path patterns of the routes that take no kiosk token (their bodies are kept
-    small): enrolment, and the office's pages (a session cookie, checked by the page)."""
+def _token_paths(app: FastAPI) -> tuple[re.Pattern[str], ...]:
+    """Path patterns of the API routes that take a kiosk token; any other body is kept small."""
     def needs_token(route: APIRoute) -> bool:
         stack = list(route.dependant.dependencies)
         while stack:
@@ -170,7 +169,7 @@ def _public_paths(app: FastAPI) -> tuple[re.Pattern[str], ...]:
             stack.extend(dep.dependencies)
         return False
 
-    return tuple(r.path_regex for r in app.routes if isinstance(r, APIRoute) and not needs_token(r))
+    return tuple(r.path_regex for r in app.routes if isinstance(r, APIRoute) and needs_token(r))
 
 
 def _state(app: FastAPI) -> ServerState:

@@ -36,14 +36,14 @@ TokenCheck = Callable[[str | None], Awaitable[str | None]]
 
 class BodyGuard:
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_big_bodies: int,
-                 spool_dir: Path | None, public_paths: tuple[re.Pattern[str], ...], check_token: TokenCheck,
+                 spool_dir: Path | None, token_paths: tuple[re.Pattern[str], ...], check_token: TokenCheck,
                  spool_bytes: int = SPOOL_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.spool_bytes = spool_bytes
         self.max_big_bodies = max_big_bodies
         self.spool_dir = spool_dir
-        self.public_paths = public_paths
+        self.token_paths = token_paths
         self.check_token = check_token
         self.big_in_flight = 0  # one event loop: no lock needed between check and count
 
@@ -60,15 +60,17 @@ class BodyGuard:
         if length is not None and length > limit:
             await _too_large(send, limit)
             return
-        if any(pattern.match(scope["path"]) for pattern in self.public_paths):
-            limit = min(limit, PUBLIC_BODY_BYTES)
-            if length is not None and length > limit:
-                await _too_large(send, limit)
-                return
-        else:
+        if any(pattern.match(scope["path"]) for pattern in self.token_paths):
             refused = await self.check_token(_text(headers.get(b"authorization")))
             if refused is not None:
                 await _answer(send, 401, refused, [(b"www-authenticate", b"Bearer")])
+                return
+        else:
+            # Enrolment, the office's forms (a session cookie, checked by the page)
+            # and unknown paths: small bodies only.
+            limit = min(limit, PUBLIC_BODY_BYTES)
+            if length is not None and length > limit:
+                await _too_large(send, limit)
                 return
         big = length is None or length > self.spool_bytes
         if big and self.big_in_flight >= self.max_big_bodies:

@@ -1,8 +1,8 @@
 """Enrolment codes made for one kiosk id: the only codes that may re-enrol a
 kiosk that is enrolled and not revoked.
 
-Revision ID: 0002_code_for_kiosk
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-04
 """
 from typing import Sequence, Union
@@ -10,8 +10,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_code_for_kiosk"
-down_revision: Union[str, Sequence[str], None] = "0001"
+revision: str = "0003"
+down_revision: Union[str, Sequence[str], None] = "0002"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
