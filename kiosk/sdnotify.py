@@ -26,6 +26,7 @@ def notify(message: str, env: Mapping[str, str] = os.environ) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.setblocking(False)  # never hold up the UI thread on a full socket
             sock.connect(address)
             sock.sendall(message.encode("utf-8"))
     except OSError as err:  # systemd gone (shutdown): the kiosk goes on
@@ -53,6 +54,7 @@ class ServiceNotifier:
         self._interval = watchdog_interval(env)
         self._next_ping = 0.0
         self.ready_sent = False
+        self._stopping_sent = False
 
     def tick(self, now: float, devices_up: bool) -> None:
         """now: a monotonic clock; devices_up: each device has had its first try."""
@@ -65,4 +67,7 @@ class ServiceNotifier:
             notify("WATCHDOG=1", self._env)
 
     def stopping(self) -> None:
-        notify("STOPPING=1", self._env)
+        """Once, however often the app's on_stop runs (Kivy may call it twice)."""
+        if not self._stopping_sent:
+            self._stopping_sent = True
+            notify("STOPPING=1", self._env)

@@ -47,8 +47,8 @@ if $testing; then
   apt_packages+=(postgresql fuse3 libfuse3-3)
   # sox reads the spoken prompts back independently of our own WAV code.
   apt_packages+=(sox)
-  # The booth's shell scripts are checked by tests/test_booth_install.py.
-  apt_packages+=(shellcheck)
+  # The booth's shell scripts and unit are checked by shellcheck and systemd-analyze.
+  apt_packages+=(shellcheck systemd)
   # The school office's pages are tested in a real headless browser
   # (Playwright drives Debian's chromium; its own browser download is not used).
   apt_packages+=(chromium)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def test_ready_once_devices_are_up_then_watchdog_pings(listener: tuple[socket.so
     notifier.tick(2.0, devices_up=True)
     assert received(sock) == ["WATCHDOG=1", "WATCHDOG=1"]
     notifier.stopping()
+    notifier.stopping()
     assert received(sock) == ["STOPPING=1"]
 
 
@@ -89,3 +91,42 @@ def test_no_watchdog_configured_sends_ready_only(listener: tuple[socket.socket, 
     for t in range(5):
         notifier.tick(float(t), devices_up=True)
     assert received(sock) == ["READY=1\nSTATUS=booth ready"]
+
+
+def test_the_kiosk_window_tells_systemd(listener: tuple[socket.socket, str], tmp_path: Path) -> None:
+    """A real `kiosk run` (offscreen window): READY=1 once devices are up, pings, STOPPING=1."""
+    import threading
+
+    from test_ui import kiosk_command, run_windowed, write_config
+
+    sock, path = listener
+    messages: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:  # as systemd does: a unix datagram queue holds only a few
+        sock.settimeout(0.2)
+        while not done.is_set():
+            try:
+                messages.append(sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    script = tmp_path / "short.txt"
+    # Long enough for the simulated camera's first start on a busy machine.
+    script.write_text("expect attract\nwait 25\n", encoding="utf-8")
+    os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"] = path, "1000000"
+    try:
+        result = run_windowed([*kiosk_command(), "--config", str(write_config(tmp_path)), "run", "--demo",
+                               "--script", str(script)], tmp_path, timeout=240)
+    finally:
+        del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+        time.sleep(0.5)
+        done.set()
+        reader.join()
+    assert result.returncode in (0, 1), result.stderr[-2000:]  # 1: the script stored no capture
+    assert messages.count("READY=1\nSTATUS=booth ready") == 1, messages
+    ready = messages.index("READY=1\nSTATUS=booth ready")
+    assert messages[ready + 1:].count("WATCHDOG=1") >= 3, messages  # every 0.5 s from the Kivy clock
+    assert messages[-1] == "STOPPING=1" and messages.count("STOPPING=1") == 1
