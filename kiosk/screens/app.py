@@ -198,6 +198,12 @@ class KioskApp(App):
     # --------------------------------------------------------- the loop
 
     def _tick(self, _dt: float) -> None:
+        try:
+            self._poll_and_show()
+        except Exception as err:  # Kivy drops a clock callback that raises: the loop must go on
+            self.runtime.internal_error("the window's loop", err)
+
+    def _poll_and_show(self) -> None:
         view = self.runtime.poll()
         if self._shot is not None:
             self._advance_shot()
