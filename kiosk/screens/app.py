@@ -203,6 +203,12 @@ class KioskApp(App):
     # --------------------------------------------------------- the loop
 
     def _tick(self, _dt: float) -> None:
+        try:
+            self._poll_and_show()
+        except Exception as err:  # Kivy drops a clock callback that raises: the loop must go on
+            self.runtime.internal_error("the window's loop", err)
+
+    def _poll_and_show(self) -> None:
         view = self.runtime.poll()
         # systemd's watchdog: pings stop when this clock stops (a frozen UI).
         self.notifier.tick(time.monotonic(), self.runtime.devices_up)
