@@ -63,8 +63,27 @@ class ServerState:
                    keys.roster_key(settings.roster_key_file))
 
 
+# What each error status means on this API (the OpenAPI document says it).
+_ERROR_MEANINGS = {
+    400: "The body is not JSON (or not UTF-8)",
+    401: "No token, or an unknown or revoked one. Answered from the headers, before the "
+         "body is read",
+    403: "Refused (the detail says why)",
+    409: "The capture id already holds another capture (or another kiosk's)",
+    413: "The body is over max_body_bytes (64 KiB where no token is needed). Answered from "
+         "Content-Length, before the body is read, when the client declares it",
+    422: "The request does not follow this schema (where and what, never the value)",
+    503: "Unavailable for now: retry later (after Retry-After seconds when it is given: too "
+         "many big uploads at once)",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
+                                "schema": {"type": "integer"}}}
+
+
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorOut} for code in codes}
+    return {code: {"model": ErrorOut, "description": _ERROR_MEANINGS[code],
+                   **({"headers": _RETRY_AFTER} if code == 503 else {})}
+            for code in codes}
 
 
 def create_app(state: ServerState | None) -> FastAPI:
@@ -84,7 +103,7 @@ def create_app(state: ServerState | None) -> FastAPI:
         return Health(status="ok")
 
     @app.post("/api/v1/enrol", response_model=EnrolResponse, tags=["kiosk"],
-              responses=_errors(403, 422))
+              responses=_errors(400, 403, 413, 422))
     def enrol(body: EnrolRequest, db: DB) -> EnrolResponse:
         """Spend a one-time enrolment code for a bearer token."""
         try:
@@ -97,7 +116,7 @@ def create_app(state: ServerState | None) -> FastAPI:
     @app.put("/api/v1/captures/{capture_id}", response_model=Receipt, tags=["kiosk"],
              responses={200: {"description": "An exact repeat: the first upload's receipt"},
                         201: {"model": Receipt, "description": "Stored"},
-                        **_errors(401, 403, 409, 413, 422, 503)})
+                        **_errors(400, 401, 403, 409, 413, 422, 503)})
     def put_capture(capture_id: Annotated[str, Path(pattern=CAPTURE_ID)], body: CaptureUpload,
                     response: Response, me: Me, db: DB) -> Receipt:
         """Store one sealed capture. Idempotent: repeat it until a receipt comes back."""
@@ -110,7 +129,8 @@ def create_app(state: ServerState | None) -> FastAPI:
             response.status_code = 201
         return stored.receipt
 
-    @app.post("/api/v1/heartbeat", status_code=204, tags=["kiosk"], responses=_errors(401, 422))
+    @app.post("/api/v1/heartbeat", status_code=204, tags=["kiosk"],
+              responses=_errors(400, 401, 413, 422, 503))
     def heartbeat(body: HeartbeatIn, me: Me, db: DB) -> Response:
         """Record the kiosk's state; only the latest one is kept."""
         now = utcnow()

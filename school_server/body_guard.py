@@ -72,7 +72,8 @@ class BodyGuard:
             if length is not None and length > limit:
                 await _too_large(send, limit)
                 return
-        big = length is None or length > self.spool_bytes
+        # Big: may be over spool_bytes (a body limited below that never is).
+        big = (length is None or length > self.spool_bytes) and limit > self.spool_bytes
         if big and self.big_in_flight >= self.max_big_bodies:
             await _answer(send, 503, "too many uploads at once; retry later",
                           [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])

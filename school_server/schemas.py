@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field
 
 from school_server.models import (HEARTBEAT_STATUS_CHARS, KIOSK_VERSION_CHARS, SESSION_CHARS,
                                   name_key)
@@ -38,13 +38,6 @@ def text_problem(value: str, max_chars: int | None = None, *, folded: bool = Fal
     return None
 
 
-def _no_nul(value: str) -> str:
-    problem = text_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 def _session_fits(value: str) -> str:
     problem = text_problem(value, SESSION_CHARS, folded=True)
     if problem:
@@ -52,9 +45,11 @@ def _session_fits(value: str) -> str:
     return value
 
 
-def _int32(value: int) -> int:
-    if value > INT32_MAX:
-        raise ValueError(f"must be at most {INT32_MAX}")
+def _json_integer(value: object) -> object:
+    # Pydantic's lax mode would take true, false and "5" as integers; the
+    # wire says integer, so only JSON numbers (1.0 is one) reach int.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be an integer")
     return value
 
 
@@ -67,9 +62,18 @@ def _utc_representable(value: datetime) -> datetime:
         raise ValueError("must fall within the years 1 to 9999 once in UTC") from None
 
 
-StoredText = Annotated[str, AfterValidator(_no_nul)]
-SessionName = Annotated[str, AfterValidator(_no_nul), AfterValidator(_session_fits)]
-Int32 = Annotated[int, AfterValidator(_int32)]
+# The same rules as patterns, so the published schema states them: no NUL
+# character (PostgreSQL text holds none), and in a name at least one
+# character that str.strip() keeps (else name_key makes it empty).
+NO_NUL = r"^[^\x00]*$"
+_STRIPPED = (r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+             r"\u205f\u3000")
+NOT_BLANK = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
+
+# (Field first: constraints after a validator are checked but left out of the schema.)
+StoredText = Annotated[str, Field(pattern=NO_NUL)]
+SessionName = Annotated[str, Field(pattern=NOT_BLANK), AfterValidator(_session_fits)]
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_json_integer)]
 
 
 class _Strict(BaseModel):
@@ -106,8 +110,8 @@ class Receipt(BaseModel):
 
 class HeartbeatIn(_Strict):
     status: StoredText = Field(min_length=1, max_length=HEARTBEAT_STATUS_CHARS)
-    queue_depth: Int32 = Field(ge=0)
-    free_mb: Int32 = Field(ge=0)
+    queue_depth: Int32
+    free_mb: Int32
     version: StoredText = Field(max_length=KIOSK_VERSION_CHARS)
     last_error: StoredText | None = Field(
         default=None, max_length=2000, description="Must not hold personal data")

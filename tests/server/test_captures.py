@@ -98,12 +98,14 @@ def test_digest_not_matching_the_body_is_422(deployment: Deployment) -> None:
 
 def test_a_session_the_database_cannot_hold_is_422(deployment: Deployment) -> None:
     """SQLite would store these and PostgreSQL fail on them (a 500 the kiosk
-    retries for ever): both backends refuse them the same way."""
+    retries for ever): both backends refuse them the same way. A blank
+    session, which both would store, is refused too."""
     kiosk = deployment.enrol("Haidian")
     body = kiosk.upload_body(kiosk.seal({"spec_jpeg": "AAAA"}))
     capture_id = new_capture_id()
     for session in ("2026-06\x00a",  # PostgreSQL text holds no NUL
-                    "ß" * 100):  # 100 characters, 200 once case-folded ("ss")
+                    "ß" * 100,  # 100 characters, 200 once case-folded ("ss")
+                    " \t\u3000", "\x1c"):  # blank once stripped: stored as the session ""
         reply = kiosk.put(capture_id, {**body, "session": session})
         assert reply.status_code == 422, reply.text
         assert "session" in str(reply.json()["detail"])

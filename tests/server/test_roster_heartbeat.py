@@ -145,3 +145,26 @@ def test_a_heartbeat_the_database_cannot_hold_is_422(deployment: Deployment) -> 
             assert next(iter(over)) in str(reply.json()["detail"])
         assert client.post("/api/v1/heartbeat",
                            json={**beat, "free_mb": 2**31 - 1}).status_code == 204
+
+
+def test_heartbeat_numbers_are_json_integers(deployment: Deployment) -> None:
+    """Pydantic's lax mode took false as 0 and "5" as 5, which the published
+    schema calls invalid; 1.0 is a JSON integer and stays accepted."""
+    kiosk = deployment.enrol("Haidian")
+    beat = {"status": "idle", "queue_depth": 0, "free_mb": 1, "version": "0.1.0"}
+    with kiosk.client() as client:
+        for over in ({"free_mb": False}, {"queue_depth": True}, {"free_mb": "5"},
+                     {"queue_depth": 1.5}):
+            reply = client.post("/api/v1/heartbeat", json={**beat, **over})
+            assert reply.status_code == 422, (over, reply.text)
+            assert reply.json()["detail"][0]["loc"] == ["body", next(iter(over))]
+        assert client.post("/api/v1/heartbeat", json={**beat, "free_mb": 1.0}).status_code == 204
+
+
+def test_a_body_that_is_not_utf8_json_is_a_json_400(deployment: Deployment) -> None:
+    kiosk = deployment.enrol("Haidian")
+    with kiosk.client() as client:
+        reply = client.post("/api/v1/heartbeat", content=b"\xff\xfe{",
+                            headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400
+    assert reply.json() == {"detail": "There was an error parsing the body"}
