@@ -62,6 +62,7 @@ class _Entry:
     programme: str
     centre: str
     session: str
+    retake: bool = False  # the office rejected the student's photo (server roster)
 
 
 def kiosk_secret(data_dir: Path) -> bytes:
@@ -146,7 +147,7 @@ class _KeyedRoster:
             outcome = RosterOutcome.MISSED_SESSION if missed else RosterOutcome.OTHER_CENTRE
             return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session)
         outcome = RosterOutcome.EXPECTED
-        if not self.allow_recapture and self._has_capture(entry.student_ref):
+        if not self.allow_recapture and not entry.retake and self._has_capture(entry.student_ref):
             outcome = RosterOutcome.ALREADY_CAPTURED
         return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session, makeup)
 
@@ -274,7 +275,8 @@ class ServerRoster(_KeyedRoster):
         for n, row in enumerate(rows, start=1):
             try:
                 entry = _Entry(str(row["student_ref"]), str(row.get("programme", "")),
-                               _norm_text(str(row["centre"])), _norm_text(str(row["session"])))
+                               _norm_text(str(row["centre"])), _norm_text(str(row["session"])),
+                               row.get("retake") is True)
             except (KeyError, TypeError, AttributeError):
                 self.warnings.append(f"row {n}: incomplete, skipped")
                 continue

@@ -129,6 +129,9 @@ class RosterRow(Base):
     under the school's roster key (or the CSV's own student_ref)."""
 
     __tablename__ = "roster_rows"
+    # Progress counts a centre's and session's students from this index alone.
+    __table_args__ = (Index("ix_roster_rows_centre_session_student_ref", "centre", "session",
+                            "student_ref"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"), index=True)
@@ -228,10 +231,17 @@ class CaptureReview(Base):
     __table_args__ = (
         CheckConstraint(f"decision IN ({', '.join(repr(d) for d in REVIEW_DECISIONS)})",
                         name="decision"),
+        # Progress: decisions per centre and session; missing: a student's captures.
+        Index("ix_capture_reviews_centre_session_decision", "centre", "session", "decision"),
+        Index("ix_capture_reviews_student_ref_decision", "student_ref", "decision"),
     )
 
     capture_id: Mapped[str] = mapped_column(ForeignKey("captures.capture_id"), primary_key=True)
-    student_ref: Mapped[str] = mapped_column(String(STUDENT_REF_CHARS), index=True)
+    # The capture's own centre and session, copied (they never change) so the
+    # progress counts read this table's index alone.
+    centre: Mapped[str] = mapped_column(String(CENTRE_CHARS))
+    session: Mapped[str] = mapped_column(String(SESSION_CHARS))
+    student_ref: Mapped[str] = mapped_column(String(STUDENT_REF_CHARS))
     decision: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str | None] = mapped_column(String(64))
     reviewer: Mapped[str | None] = mapped_column(String(USERNAME_CHARS))

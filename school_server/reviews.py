@@ -15,9 +15,10 @@ from nacl.public import PrivateKey, SealedBox
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from school_server import audit
 from school_server.export import open_capture
 from school_server.models import Capture, CaptureReview, RosterRow, name_key, utcnow
-from school_server.progress import accepted_capture_exists
+from school_server.progress import accepted_capture_exists, forget_student_counts
 from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
     """Open every capture not yet identified and record whose it is (pending
     review). Returns how many could not be opened."""
     box, failed = SealedBox(key), 0
+    if not unidentified_count(db):
+        return 0
     new = db.scalars(select(Capture).where(_not_identified())).all()
     for cap in new:
         try:
@@ -48,9 +51,10 @@ def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
                       type(err).__name__)
             failed += 1
             continue
-        db.add(CaptureReview(capture_id=cap.capture_id, decision="pending",
-                             student_ref=str(doc.get("student_ref") or "")[:64]))
+        db.add(CaptureReview(capture_id=cap.capture_id, centre=cap.centre, session=cap.session,
+                             decision="pending", student_ref=str(doc.get("student_ref") or "")[:64]))
     db.commit()
+    forget_student_counts()
     return failed
 
 
@@ -68,7 +72,9 @@ def _not_identified():  # type: ignore[no-untyped-def]
 
 
 def unidentified_count(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(Capture).where(_not_identified())) or 0
+    # Every review is of one capture: the difference of two index counts.
+    return ((db.scalar(select(func.count()).select_from(Capture)) or 0)
+            - (db.scalar(select(func.count()).select_from(CaptureReview)) or 0))
 
 
 def missing_students(db: Session, centre: str, session: str | None = None) -> list[MissingStudent]:
@@ -105,6 +111,7 @@ def open_for_review(db: Session, store: ObjectStore, key: PrivateKey,
 
 def decide(db: Session, capture_id: str, decision: str, reason: str | None,
            reviewer: str) -> CaptureReview:
+    """Record (and audit) a reviewer's decision."""
     if decision not in ("approved", "rejected"):
         raise ValueError("decision must be approved or rejected")
     if decision == "rejected" and reason not in REJECT_REASONS:
@@ -114,4 +121,8 @@ def decide(db: Session, capture_id: str, decision: str, reason: str | None,
         raise LookupError(capture_id)
     review.decision, review.reviewer, review.decided_at = decision, reviewer, utcnow()
     review.reason = reason if decision == "rejected" else None
+    # The decision and its audit entry in one transaction.
+    audit.record(db, reviewer, audit.Action.REVIEW, capture_id,
+                 f"{decision}{' ' + reason if decision == 'rejected' and reason else ''}")
+    forget_student_counts()
     return review

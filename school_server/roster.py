@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from school_server.auth import ensure_centre
 from school_server.keys import student_ref
 from school_server.models import (CENTRE_CHARS, PERSON_NAME_CHARS, PROGRAMME_CHARS, SESSION_CHARS,
-                                  STUDENT_REF_CHARS, RosterRow, name_key)
+                                  STUDENT_REF_CHARS, CaptureReview, RosterRow, name_key)
 from school_server.schemas import RosterOut, RosterRowOut, StudentRefScheme, text_problem
 
 REQUIRED = ("centre", "session", "name", "programme")
@@ -124,11 +124,22 @@ def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
     return result
 
 
+def retake_refs(db: Session, centre: str) -> set[str]:
+    """Students of the centre whose every capture the office rejected."""
+    rejected = select(CaptureReview.student_ref).where(CaptureReview.decision == "rejected")
+    accepted = select(CaptureReview.student_ref).where(CaptureReview.decision != "rejected")
+    return set(db.scalars(select(RosterRow.student_ref).where(
+        RosterRow.centre == centre, RosterRow.student_ref.in_(rejected),
+        RosterRow.student_ref.not_in(accepted))))
+
+
 def roster_for(db: Session, centre: str, key: bytes) -> RosterOut:
     rows = db.scalars(select(RosterRow).where(RosterRow.centre == centre)
                       .order_by(RosterRow.session, RosterRow.student_ref, RosterRow.id)).all()
+    retake = retake_refs(db, centre)
     out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, name=r.name,
-                        programme=r.programme, centre=r.centre, session=r.session) for r in rows]
+                        programme=r.programme, centre=r.centre, session=r.session,
+                        retake=r.student_ref in retake) for r in rows]
     scheme = StudentRefScheme(key=base64.b64encode(key).decode())
     # The version is a hash of what is sent, so it changes exactly when the
     # roster (or the key) does, with no counter to keep in step.

@@ -133,6 +133,9 @@ class RosterRowOut(BaseModel):
     programme: str
     centre: str
     session: str
+    retake: bool = Field(default=False, description=(
+        "The office rejected every photo of this student: the booth takes them again "
+        "even if it holds an earlier capture"))
 
 
 class RosterOut(BaseModel):

@@ -305,8 +305,6 @@ def review_decide(request: Request, db: DB, staff: Reviewer, capture_id: str,
         reviews.decide(db, capture_id, decision, reason or None, staff.username)
     except (ValueError, LookupError):
         return RedirectResponse(f"{PREFIX}/review?error=decision", status_code=303)
-    audit.record(db, staff.username, audit.Action.REVIEW, capture_id,
-                 f"{decision}{' ' + reason if decision == 'rejected' else ''}")
     return RedirectResponse(f"{PREFIX}/review", status_code=303)
 
 

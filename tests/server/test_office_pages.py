@@ -270,6 +270,14 @@ def test_reject_a_photo_and_the_student_is_missing_again(office: Deployment, chr
     page.context.close()
 
 
+def test_a_rejected_student_is_a_retake_in_the_booths_roster(office: Deployment,
+                                                             chaoyang: dict[str, str]) -> None:
+    # (after the rejection above) The booth's next roster pull carries it.
+    with office.enrol("Chaoyang").client() as client:
+        rows = {r["name"]: r["retake"] for r in client.get("/api/v1/roster").json()["rows"]}
+    assert rows == {"钱二": True, "赵一": False, "孙三": False}
+
+
 def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
                                           chaoyang: dict[str, str]) -> None:
     page = _log_in(chrome, office, "viewer1")

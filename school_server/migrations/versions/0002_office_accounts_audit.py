@@ -1,5 +1,6 @@
 """The office's web pages: staff accounts and sessions, the audit log
-(append-only, enforced by triggers), capture reviews, corrections.
+(append-only, enforced by triggers), capture reviews, corrections; indexes
+for the progress page.
 
 Revision ID: 0002
 Revises: 0001
@@ -62,6 +63,8 @@ def upgrade() -> None:
     op.create_table(
         "capture_reviews",
         sa.Column("capture_id", sa.String(length=64), nullable=False),
+        sa.Column("centre", sa.String(length=100), nullable=False),
+        sa.Column("session", sa.String(length=100), nullable=False),
         sa.Column("student_ref", sa.String(length=64), nullable=False),
         sa.Column("decision", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=64), nullable=True),
@@ -73,7 +76,12 @@ def upgrade() -> None:
                                 name=op.f("fk_capture_reviews_capture_id_captures")),
         sa.PrimaryKeyConstraint("capture_id", name=op.f("pk_capture_reviews")),
     )
-    op.create_index(op.f("ix_capture_reviews_student_ref"), "capture_reviews", ["student_ref"])
+    op.create_index("ix_capture_reviews_centre_session_decision", "capture_reviews",
+                    ["centre", "session", "decision"])
+    op.create_index("ix_capture_reviews_student_ref_decision", "capture_reviews",
+                    ["student_ref", "decision"])
+    op.create_index("ix_roster_rows_centre_session_student_ref", "roster_rows",
+                    ["centre", "session", "student_ref"])
     op.create_table(
         "corrections",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -106,7 +114,9 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION audit_log_append_only()")
     op.drop_index(op.f("ix_corrections_capture_id"), table_name="corrections")
     op.drop_table("corrections")
-    op.drop_index(op.f("ix_capture_reviews_student_ref"), table_name="capture_reviews")
+    op.drop_index("ix_roster_rows_centre_session_student_ref", table_name="roster_rows")
+    op.drop_index("ix_capture_reviews_student_ref_decision", table_name="capture_reviews")
+    op.drop_index("ix_capture_reviews_centre_session_decision", table_name="capture_reviews")
     op.drop_table("capture_reviews")
     op.drop_table("audit_log")
     op.drop_index(op.f("ix_staff_sessions_username"), table_name="staff_sessions")
