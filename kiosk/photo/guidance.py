@@ -65,6 +65,11 @@ class GuidanceSettings:
     hide_after_seconds: float = 0.3
     ready_hold_seconds: float = 1.0
     geometry: SpecGeometry = field(default=GEOMETRY)
+    # True when the analysed frame is itself the still the crop is cut from
+    # (`kiosk guide IMAGE`): its face must then have the pixels the spec
+    # photo needs (LOW_RESOLUTION). The booth's preview is smaller than its
+    # still; there face_share_min keeps the still's face large enough.
+    frame_is_still: bool = False
     # Pose, eyes, mouth, hair, glasses and the backdrop model: the same
     # bands as the final photo's check.
     measures: MeasureSettings = field(default=DEFAULT_MEASURE_SETTINGS)
@@ -96,6 +101,9 @@ def hints_for(
         hints.add(Hint.TOO_DARK)
     elif f.mean_luma > settings.bright_luma:
         hints.add(Hint.TOO_BRIGHT)
+
+    if settings.frame_is_still and f.face_width < settings.geometry.scaled(spec).face_width[0]:
+        hints.add(Hint.LOW_RESOLUTION)
 
     share = f.face_width / w
     if share < settings.face_share_min:
