@@ -59,6 +59,10 @@ class FaceInfo:
     head_top_y: float  # top of the hair
     head_top_found: bool  # False: head_top_y is the forehead/chin estimate
     mean_luma: float  # 0-255 over the face box
+    # 99th percentile luma inside the face oval: eye whites, catchlights and
+    # the lit side of the skin, which good exposure puts high on any skin
+    # tone (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
+    highlight_luma: float
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller
     # = nearer the camera): head pose needs the third axis.
@@ -240,8 +244,14 @@ class FaceAnalyser:
 
         bx0, by0 = max(int(x0), 0), max(int(y0), 0)
         bx1, by1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
-        box_luma = (float(luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1])).mean())
-                    if bx1 > bx0 and by1 > by0 else 0.0)
+        box_luma = highlight = 0.0
+        if bx1 > bx0 and by1 > by0:
+            box = luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1]))
+            box_luma = float(box.mean())
+            oval = np.zeros(box.shape, np.uint8)
+            cv2.fillConvexPoly(oval, cv2.convexHull((pts[:468] - (bx0, by0)).astype(np.int32)), 1)
+            inside = box[oval.astype(bool)]
+            highlight = float(np.percentile(inside, 99)) if inside.size else 0.0
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),
             left_eye=(float(eye_l[0]), float(eye_l[1])),
@@ -254,6 +264,7 @@ class FaceAnalyser:
             head_top_y=float(top),
             head_top_found=found,
             mean_luma=box_luma,
+            highlight_luma=highlight,
             landmarks=pts,
             depth=depth,
         )

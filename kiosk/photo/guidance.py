@@ -57,7 +57,10 @@ class GuidanceSettings:
     # The projected crop must stay this share of the frame inside each edge.
     crop_margin: float = 0.02
     max_roll_deg: float = 8.0  # spec (ISO/IEC 19794-5)
-    # Mean luma (0-255) of the face box.
+    # TOO_DARK: the face's highlights under measures.min_highlight_luma (the
+    # check's own floor, fair to dark skin); with no face, the frame's mean
+    # luma under dark_luma. TOO_BRIGHT: the face box's mean luma over
+    # bright_luma.
     dark_luma: float = 70.0
     bright_luma: float = 210.0
     # Smoother: a hint shows once present this long, goes once absent this long.
@@ -97,7 +100,7 @@ def hints_for(
     f = analysis.faces[0]
     w, h = analysis.width, analysis.height
     hints: set[Hint] = set()
-    if f.mean_luma < settings.dark_luma:
+    if f.highlight_luma < settings.measures.min_highlight_luma:
         hints.add(Hint.TOO_DARK)
     elif f.mean_luma > settings.bright_luma:
         hints.add(Hint.TOO_BRIGHT)
