@@ -14,7 +14,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # quieten mediapipe's C++ log
 
 from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig  # noqa: E402
 from kiosk.hardware.camera_sim import SimulatedCamera  # noqa: E402
-from kiosk.photo.analysis import COUNT_EVERY, FaceAnalyser  # noqa: E402
+from kiosk.photo.analysis import COUNT_EVERY, COUNT_SIDE, FaceAnalyser, counting_copy  # noqa: E402
 from kiosk.photo.guidance import GuidanceSmoother, hints_for  # noqa: E402
 from kiosk.photo.crop import crop_to_spec, encode_jpeg  # noqa: E402
 from kiosk.photo.measures import measure_face  # noqa: E402
@@ -40,13 +40,13 @@ def bench_preview(frames: int) -> None:
     render, analyse, bare = [], [], []
     # The bare model calls the engine makes, same settings, on the same frames
     # in the same run: FaceMesh tracking one face, and the people-counting
-    # detector every COUNT_EVERY frames (kiosk.photo.analysis). What the
+    # full-range detector every COUNT_EVERY frames (kiosk.photo.analysis). What the
     # engine adds on top of mediapipe is the ratio of the two.
     mesh = mp.solutions.face_mesh.FaceMesh(
         static_image_mode=False, max_num_faces=1, refine_landmarks=True,
         min_detection_confidence=0.5, min_tracking_confidence=0.5,
     )
-    counter = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
+    counter = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
     with FaceAnalyser(static_image_mode=False) as analyser:
         for i in range(frames):
             # Move a little every 10 frames so tracking and re-rendering both show up.
@@ -100,6 +100,29 @@ def bench_still(size: tuple[int, int], runs: int) -> None:
     )
 
 
+def bench_still_detector(size: tuple[int, int], runs: int) -> None:
+    """What counting people costs a still: the full-range detector alone."""
+    import mediapipe as mp
+
+    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(still_size=size)))
+    cam.start()
+    still = cam.capture_still()
+    ms: list[float] = []
+    small: list[float] = []
+    # One size per detector: mediapipe rebuilds part of its graph when the
+    # image size changes, which would be timed too.
+    for times, image in ((ms, lambda: still), (small, lambda: counting_copy(still))):
+        with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as det:
+            det.process(image())  # warm-up
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                det.process(image())  # the copy is made inside the timing, as in the engine
+                times.append((time.perf_counter() - t0) * 1000)
+    w, h = size
+    print(f"full-range detector {w}x{h} as is         {_stats(ms)}")
+    print(f"full-range detector {w}x{h} via {COUNT_SIDE} px copy {_stats(small)}")
+
+
 def bench_still_stages(size: tuple[int, int], runs: int) -> None:
     """The stages of one still: crop, encode, then the full check of the JPEG
     (decode, face model again, every measure)."""
@@ -143,6 +166,7 @@ def main() -> None:
     print(f"peak RSS after the preview frames: {_peak_rss_mb():.0f} MB")
     bench_still((2028, 1520), args.stills)
     bench_still((4056, 3040), args.stills)
+    bench_still_detector((4056, 3040), args.stills)
     bench_still_stages((4056, 3040), args.stills)
     print(f"peak RSS after the stills:         {_peak_rss_mb():.0f} MB")
 

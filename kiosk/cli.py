@@ -452,10 +452,13 @@ def cmd_guide(args: argparse.Namespace) -> int:
 
     config = _load(args)
     backdrop = _backdrop(config)
-    settings = replace(DEFAULT_SETTINGS, measures=replace(DEFAULT_SETTINGS.measures, backdrop=backdrop))
     read = _read_image(args.image, "guide")
     if read is None:
         return 2
+    # An image wider than the booth's preview is a still (a phone photo):
+    # then its own pixels are what the spec photo would be cut from.
+    settings = replace(DEFAULT_SETTINGS, frame_is_still=read[1].shape[1] > config.camera.preview_size[0],
+                       measures=replace(DEFAULT_SETTINGS.measures, backdrop=backdrop))
     with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
         hints = hints_for(analyser.analyse(read[1]), config.photo, settings)
     t = Translator("en")

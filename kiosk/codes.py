@@ -112,6 +112,7 @@ class Hint(str, Enum):
     MULTIPLE_FACES = "MULTIPLE_FACES"
     TOO_DARK = "TOO_DARK"
     TOO_BRIGHT = "TOO_BRIGHT"
+    LOW_RESOLUTION = "LOW_RESOLUTION"  # `kiosk guide` on a still: the face has too few pixels
     MOVE_CLOSER = "MOVE_CLOSER"
     MOVE_BACK = "MOVE_BACK"
     MOVE_LEFT = "MOVE_LEFT"

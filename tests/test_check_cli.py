@@ -158,3 +158,58 @@ def test_calibrate_backdrop_then_check_under_warm_lamps(camera, tmp_path):
     code, after = run_json("--config", str(config), "check-photo", person)
     assert "HEAD_TOP_OUT_OF_BAND" not in [p["code"] for p in after["problems"]], after
     assert code == 0, after["problems"]
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_phone_photo_stored_sideways_is_read_as_shown(camera, tmp_path, orientation):
+    """A phone stores a portrait sideways with an EXIF Orientation tag;
+    check-photo judges it as every viewer shows it (upright)."""
+    still = pc.still(camera)
+    # Orientation 6 = shown rotated 90 deg clockwise: store it the other way round.
+    stored = np.rot90(still, k=1 if orientation == 6 else -1)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(np.ascontiguousarray(stored)).save(path, quality=95, exif=exif)
+    code, result = run_json("check-photo", str(path))
+    assert code == 0 and result["compliant"], result["problems"]
+
+
+def test_small_face_is_low_resolution_not_enlarged(camera, tmp_path):
+    """A phone photo whose face is 90 px wide: refused with the reason,
+    not blown up 2.7x into a "photo"."""
+    still = pc.still(camera)
+    h, w = still.shape[:2]
+    small = np.asarray(Image.fromarray(still).resize((w // 4, h // 4), Image.LANCZOS))
+    out = tmp_path / "fixed.jpg"
+    code, result = run_json("check-photo", save(small, tmp_path / "small.png"), "--out", str(out))
+    assert code == 1
+    low = next(p for p in result["problems"] if p["code"] == "LOW_RESOLUTION")
+    value, (need, _) = result["measures"]["LOW_RESOLUTION"]["value"], result["measures"]["LOW_RESOLUTION"]["band"]
+    assert value < 120 and need >= 180
+    assert low["message"] == f"face width in the image {value:.0f} px, allowed at least {need:.0f} px"
+    # The booth's own still needs no enlarging.
+    code, result = run_json("check-photo", save(still, tmp_path / "still.png"))
+    assert result["measures"]["LOW_RESOLUTION"]["passed"] is True
+
+
+def test_group_photo_is_multiple_faces(camera, tmp_path):
+    """Seven people, each face a tenth of the frame: FaceMesh's own
+    detector sees none of them, the full-range one counts them."""
+    import face_set as fs
+
+    group = fs.group([pc.still(camera)], 7)
+    code, result = run_json("check-photo", save(group, tmp_path / "group.png"))
+    assert code == 1 and [p["code"] for p in result["problems"]] == ["MULTIPLE_FACES"]
+
+
+def test_guide_says_a_small_phone_photo_has_too_few_pixels(camera, tmp_path):
+    """A still-sized image whose face is under the spec's 180 px: the hint
+    says so; the booth's own still does not get it."""
+    still = pc.still(camera)
+    h, w = still.shape[:2]
+    small = np.asarray(Image.fromarray(still).resize((w * 2 // 5, h * 2 // 5), Image.LANCZOS))
+    code, result = run_json("guide", save(small, tmp_path / "small.png"))
+    assert code == 1 and "LOW_RESOLUTION" in [h["code"] for h in result["hints"]]
+    code, result = run_json("guide", save(still, tmp_path / "still.png"))
+    assert "LOW_RESOLUTION" not in [h["code"] for h in result["hints"]]

@@ -69,3 +69,36 @@ def test_groups_are_counted_by_the_full_range_detector(runner):
     analysis = runner.analyser.analyse(img)
     assert analysis.face_count >= 5
     assert len(analysis.faces) < analysis.face_count
+
+
+def test_preview_counts_a_group_every_nth_frame(runner):
+    """The tracking analyser (live preview) counts people with the same
+    full-range detector, on its first frame and every COUNT_EVERY after."""
+    import cv2
+
+    from kiosk.photo.analysis import COUNT_EVERY, FaceAnalyser
+
+    group = fs.group([runner.lit(p, None)[0] for p in fs.PORTRAITS], 5)
+    frame = cv2.resize(group, (640, 480), interpolation=cv2.INTER_AREA)
+    with FaceAnalyser(static_image_mode=False) as preview:
+        counts = [preview.analyse(frame).face_count for _ in range(COUNT_EVERY + 1)]
+    assert all(c >= 3 for c in counts), counts
+
+
+def test_preview_too_dark_is_fair_to_every_skin_tone(runner):
+    """The live hint uses the check's own exposure floor: a well-lit dark
+    face is not told it is too dark (the old face-box mean luma of 70 did);
+    every face at half the light is."""
+    from kiosk.codes import Hint
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.guidance import hints_for
+
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        for portrait in fs.PORTRAITS:
+            for skin in fs.SKIN:
+                cam = fs.booth(fs.portrait_file(portrait, skin, str(runner.folder)))
+                lit = hints_for(analyser.analyse(cam.preview_frame()), fs.SPEC)
+                cam.update_scene(brightness=0.5)
+                dim = hints_for(analyser.analyse(cam.preview_frame()), fs.SPEC)
+                cam.close()
+                assert Hint.TOO_DARK not in lit and Hint.TOO_DARK in dim, (portrait, skin, lit, dim)

@@ -284,5 +284,5 @@ def test_guidance_eye_and_mouth_hints(preview):
 
 def test_guidance_fixes_the_light_before_the_face(preview):
     """A dark frame says TOO_DARK, not also a pose hint from unreliable landmarks."""
-    face = dataclasses.replace(_rotated(preview.faces[0], 10, 0), mean_luma=30.0)
+    face = dataclasses.replace(_rotated(preview.faces[0], 10, 0), mean_luma=30.0, highlight_luma=40.0)
     assert hints_for(dataclasses.replace(preview, faces=[face]), SPEC) == [Hint.TOO_DARK]

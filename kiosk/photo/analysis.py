@@ -29,6 +29,9 @@ import numpy as np
 from kiosk.photo.backdrop import Backdrop
 
 COUNT_EVERY = 6  # preview frames between two people counts (0.4 s at 15 fps)
+# The detector sees 192x192 whatever it is given, but converting a 12 MP
+# still to that costs it 150+ ms: it is handed a strided copy instead.
+COUNT_SIDE = 1024
 
 # FaceMesh landmark indices (canonical face model).
 FOREHEAD = 10  # top of the forehead, at the mid line
@@ -56,6 +59,10 @@ class FaceInfo:
     head_top_y: float  # top of the hair
     head_top_found: bool  # False: head_top_y is the forehead/chin estimate
     mean_luma: float  # 0-255 over the face box
+    # 99th percentile luma inside the face oval: eye whites, catchlights and
+    # the lit side of the skin, which good exposure puts high on any skin
+    # tone (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
+    highlight_luma: float
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller
     # = nearer the camera): head pose needs the third axis.
@@ -97,6 +104,15 @@ class FrameAnalysis:
     def face(self) -> FaceInfo | None:
         """The only face, or None when there are none or several."""
         return self.faces[0] if self.face_count == 1 and self.faces else None
+
+
+def counting_copy(rgb: np.ndarray) -> np.ndarray:
+    """Every k-th pixel each way, k the smallest step that brings the long
+    side to COUNT_SIDE or under: a plain stride, no filtering (a resize of
+    a 12 MP still would cost what it saves)."""
+    h, w = rgb.shape[:2]
+    k = -(-max(h, w) // COUNT_SIDE)
+    return rgb if k <= 1 else np.ascontiguousarray(rgb[::k, ::k])
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -196,7 +212,7 @@ class FaceAnalyser:
         result = self._mesh.process(rgb)
         faces = [self._face(rgb, landmark_array(lms), w, h) for lms in (result.multi_face_landmarks or [])]
         if self._frames % self._count_every == 0:
-            self._people = len(self._counter.process(rgb).detections or [])
+            self._people = len(self._counter.process(counting_copy(rgb)).detections or [])
         self._frames += 1
         # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
         mean_luma = float(luma(np.ascontiguousarray(rgb[::4, ::4])).mean())
@@ -229,8 +245,14 @@ class FaceAnalyser:
 
         bx0, by0 = max(int(x0), 0), max(int(y0), 0)
         bx1, by1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
-        box_luma = (float(luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1])).mean())
-                    if bx1 > bx0 and by1 > by0 else 0.0)
+        box_luma = highlight = 0.0
+        if bx1 > bx0 and by1 > by0:
+            box = luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1]))
+            box_luma = float(box.mean())
+            oval = np.zeros(box.shape, np.uint8)
+            cv2.fillConvexPoly(oval, cv2.convexHull((pts[:468] - (bx0, by0)).astype(np.int32)), 1)
+            inside = box[oval.astype(bool)]
+            highlight = float(np.percentile(inside, 99)) if inside.size else 0.0
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),
             left_eye=(float(eye_l[0]), float(eye_l[1])),
@@ -243,6 +265,7 @@ class FaceAnalyser:
             head_top_y=float(top),
             head_top_found=found,
             mean_luma=box_luma,
+            highlight_luma=highlight,
             landmarks=pts,
             depth=depth,
         )

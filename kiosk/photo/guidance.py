@@ -57,7 +57,10 @@ class GuidanceSettings:
     # The projected crop must stay this share of the frame inside each edge.
     crop_margin: float = 0.02
     max_roll_deg: float = 8.0  # spec (ISO/IEC 19794-5)
-    # Mean luma (0-255) of the face box.
+    # TOO_DARK: the face's highlights under measures.min_highlight_luma (the
+    # check's own floor, fair to dark skin); with no face, the frame's mean
+    # luma under dark_luma. TOO_BRIGHT: the face box's mean luma over
+    # bright_luma.
     dark_luma: float = 70.0
     bright_luma: float = 210.0
     # Smoother: a hint shows once present this long, goes once absent this long.
@@ -65,6 +68,11 @@ class GuidanceSettings:
     hide_after_seconds: float = 0.3
     ready_hold_seconds: float = 1.0
     geometry: SpecGeometry = field(default=GEOMETRY)
+    # True when the analysed frame is itself the still the crop is cut from
+    # (`kiosk guide IMAGE`): its face must then have the pixels the spec
+    # photo needs (LOW_RESOLUTION). The booth's preview is smaller than its
+    # still; there face_share_min keeps the still's face large enough.
+    frame_is_still: bool = False
     # Pose, eyes, mouth, hair, glasses and the backdrop model: the same
     # bands as the final photo's check.
     measures: MeasureSettings = field(default=DEFAULT_MEASURE_SETTINGS)
@@ -92,10 +100,13 @@ def hints_for(
     f = analysis.faces[0]
     w, h = analysis.width, analysis.height
     hints: set[Hint] = set()
-    if f.mean_luma < settings.dark_luma:
+    if f.highlight_luma < settings.measures.min_highlight_luma:
         hints.add(Hint.TOO_DARK)
     elif f.mean_luma > settings.bright_luma:
         hints.add(Hint.TOO_BRIGHT)
+
+    if settings.frame_is_still and f.face_width < settings.geometry.scaled(spec).face_width[0]:
+        hints.add(Hint.LOW_RESOLUTION)
 
     share = f.face_width / w
     if share < settings.face_share_min:

@@ -261,7 +261,7 @@ def exposure(img, gray, face, s, g) -> list[Measure]:
     if skin.size == 0:
         return [_band("UNDEREXPOSED", None, s.min_highlight_luma, None),
                 _band("OVEREXPOSED", None, None, s.max_clipped_share)]
-    highlight = float(np.percentile(skin, 99))
+    highlight = face.highlight_luma
     floor = s.min_highlight_luma
     cloth = backdrop_luma(img, gray, face, s.backdrop)
     if cloth is not None:
