@@ -143,7 +143,6 @@ def redeem_enrolment_code(db: Session, code: str, kiosk_id: str) -> str:
 
 
 def _in_use(kiosk_id: str) -> EnrolmentRefused:
-    log.warning("enrolment as active kiosk %s refused: the code was not made for it", kiosk_id)
     return EnrolmentRefused(
         f"kiosk id {kiosk_id} belongs to an enrolled booth; staff: revoke it first "
         f"(photo-server revoke {kiosk_id}) or make a code for it "

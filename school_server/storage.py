@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+from school_server.private_files import private_dir
 from school_server.settings import Settings
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
@@ -47,8 +48,7 @@ class LocalStore:
     """Files under a root directory (0700 dirs, 0600 files)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def path(self, key: str) -> Path:
         return self.root / _check_key(key)

@@ -56,8 +56,11 @@ def test_an_old_loose_data_dir_is_tightened(tmp_path: Path, loose_umask: None) -
 
 def test_the_running_server_keeps_its_files_private(tmp_path: Path, loose_umask: None) -> None:
     """The server process (started under umask 022) writes the database, its
-    WAL and the sealed objects: none of them readable by others."""
-    dep = Deployment(tmp_path / "data")
+    WAL and the sealed objects (here in a configured folder outside the data
+    dir, made loose beforehand): none of them readable by others."""
+    objects = tmp_path / "objects"
+    objects.mkdir(mode=0o755)
+    dep = Deployment(tmp_path / "data", f'[storage]\nlocal_dir = "{objects}"\n')
     try:
         dep.server.start()
         kiosk = dep.enrol("Haidian")
@@ -66,7 +69,9 @@ def test_the_running_server_keeps_its_files_private(tmp_path: Path, loose_umask:
         # While the server runs, SQLite keeps its WAL and shared-memory files.
         assert (dep.data_dir / "server.db-wal").exists()
         assert (dep.data_dir / "server.db-shm").exists()
-        assert list((dep.data_dir / "objects").rglob("*.sealed"))
-        assert _loose(dep.data_dir) == []
+        assert list(objects.rglob("*.sealed"))
+        # server.toml is staff's own file (written here under umask 022): not the server's.
+        assert _loose(dep.data_dir) == [f"{dep.data_dir / 'server.toml'} 644"]
+        assert _loose(objects) == []
     finally:
         dep.close()
