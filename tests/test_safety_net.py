@@ -19,40 +19,18 @@ from kiosk.config import load_config
 from kiosk.runtime import ROSTER_RETRY_PERIOD, KioskRuntime
 from kiosk.script import ScriptRunner, run_headless
 from kiosk.store import CaptureStore
+from test_headless import TO_GUIDE
+from test_headless import write_config as headless_config
 
 ROOT = Path(__file__).resolve().parents[1]
 HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
 ROSTER = ROOT / "examples" / "roster-demo.csv"
-TO_REVIEW = """
-expect attract
-card zhangsan
-expect confirm
-press confirm_identity
-expect consent
-press agree
-expect scan_code
-qr CHSI-DEMO-7f3a9c2e5b8d1f4a6c0e
-expect guide
-qr off
-expect review 40
-"""
+TO_REVIEW = TO_GUIDE + "expect review 40\n"
 
 
 def write_config(tmp_path: Path, roster: Path = ROSTER, extra: str = "") -> Path:
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(f"""
-[kiosk]
-data_dir = "{tmp_path / 'data'}"
-min_free_mb = 1
-[audio]
-muted = true
-[flow]
-countdown_seconds = 0
-ready_hold_seconds = 0.3
-{extra}
-[roster]
-path = "{roster}"
-""", encoding="utf-8")
+    cfg = headless_config(tmp_path, extra)
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(str(ROSTER), str(roster)), encoding="utf-8")
     return cfg
 
 
