@@ -45,6 +45,7 @@ LOGIN_CSRF_COOKIE = "office_login_csrf"
 LANG_COOKIE = "office_lang"
 PREFIX = "/office"
 REFRESH_SECONDS = 30
+IDENTIFY_PER_REQUEST = 200  # captures opened (decrypted in memory) per page load
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 DB = Annotated[Session, Depends(get_db)]
@@ -126,7 +127,8 @@ router = APIRouter(prefix=PREFIX)
 @router.get("/login")
 def login_page(request: Request, error: str = "") -> Response:
     token = secrets.token_urlsafe(32)
-    response = page(request, "login.html", None, csrf=token, error=error)
+    response = page(request, "login.html", None, csrf=token,
+                    error=error if error in ("bad", "locked") else "")
     _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -248,7 +250,8 @@ def _identify(request: Request, db: Session) -> Identified:
     """Open new captures (in memory) when the private key is here."""
     key = _private_key(request)
     if key is not None:
-        reviews.identify_new(db, request.app.state.server.store, key)
+        # Bounded, so a page stays quick after a big batch (the next loads go on).
+        reviews.identify_new(db, request.app.state.server.store, key, IDENTIFY_PER_REQUEST)
     return Identified(key is not None, reviews.unidentified_count(db))
 
 
