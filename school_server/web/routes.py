@@ -19,7 +19,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -162,8 +162,11 @@ def logout(request: Request, db: DB, staff: Viewer, csrf: Annotated[str, Form()]
 
 @router.get("/lang/{lang}")
 def set_language(request: Request, lang: str, next: str = f"{PREFIX}/progress") -> Response:
-    # Only our own pages as the target: no open redirect.
-    target = next if next.startswith(PREFIX + "/") and "//" not in next else f"{PREFIX}/progress"
+    # Only our own pages as the target (the same page, its query kept): no open redirect.
+    parts = urlsplit(next)
+    ours = not parts.scheme and not parts.netloc and parts.path.startswith(PREFIX + "/") \
+        and "//" not in parts.path and "\\" not in next
+    target = next if ours else f"{PREFIX}/progress"
     response = RedirectResponse(target, status_code=303)
     if lang in LANGUAGES:
         _set_cookie(response, request, LANG_COOKIE, lang, max_age=365 * 86400)
