@@ -81,6 +81,7 @@ def log_in(db: Session, username: str, password: str) -> tuple[LoginOutcome, str
         locked = user is not None and user.locked_until is not None and user.locked_until > now
         return (LoginOutcome.LOCKED if locked else LoginOutcome.BAD), None
     user.failed_logins, user.locked_until = 0, None
+    db.execute(delete(StaffSession).where(StaffSession.expires_at <= now))  # housekeeping
     token = secrets.token_urlsafe(32)
     db.add(StaffSession(token_hash=_sha256(token), username=username,
                         csrf_token=secrets.token_urlsafe(32), created_at=now,

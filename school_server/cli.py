@@ -211,6 +211,7 @@ def _import_schedule(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from school_server import audit
     from school_server.export import MANIFEST, export_captures
     from school_server.keys import load_private_key
     from school_server.storage import open_store
@@ -221,6 +222,8 @@ def _export(args: argparse.Namespace) -> int:
         return _export_by_id(args, settings, key)
     with _database(args) as session:
         result = export_captures(session, open_store(settings), key, args.out, args.centre)
+        audit.record(session, "cli", audit.Action.EXPORT, args.centre or "all centres",
+                     f"{len(result.exported)} captures by capture id to {args.out}")
     for capture_id, reason in result.failed:
         print(f"capture {capture_id}: {reason}", file=sys.stderr)
     print(f"{len(result.exported)} captures exported to {args.out} ({MANIFEST}); "

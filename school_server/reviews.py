@@ -36,13 +36,14 @@ class MissingStudent:
     session: str
 
 
-def identify_new(db: Session, store: ObjectStore, key: PrivateKey) -> int:
-    """Open every capture not yet identified and record whose it is (pending
-    review). Returns how many could not be opened."""
+def identify_new(db: Session, store: ObjectStore, key: PrivateKey, limit: int | None = None) -> int:
+    """Open captures not yet identified (at most limit, oldest first) and
+    record whose they are (pending review). Returns how many could not be opened."""
     box, failed = SealedBox(key), 0
     if not unidentified_count(db):
         return 0
-    new = db.scalars(select(Capture).where(_not_identified())).all()
+    new = db.scalars(select(Capture).where(_not_identified())
+                     .order_by(Capture.received_at).limit(limit)).all()
     for cap in new:
         try:
             doc = open_capture(store, box, cap)

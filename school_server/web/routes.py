@@ -19,7 +19,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -45,6 +45,7 @@ LOGIN_CSRF_COOKIE = "office_login_csrf"
 LANG_COOKIE = "office_lang"
 PREFIX = "/office"
 REFRESH_SECONDS = 30
+IDENTIFY_PER_REQUEST = 200  # captures opened (decrypted in memory) per page load
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 DB = Annotated[Session, Depends(get_db)]
@@ -126,7 +127,8 @@ router = APIRouter(prefix=PREFIX)
 @router.get("/login")
 def login_page(request: Request, error: str = "") -> Response:
     token = secrets.token_urlsafe(32)
-    response = page(request, "login.html", None, csrf=token, error=error)
+    response = page(request, "login.html", None, csrf=token,
+                    error=error if error in ("bad", "locked") else "")
     _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -160,8 +162,11 @@ def logout(request: Request, db: DB, staff: Viewer, csrf: Annotated[str, Form()]
 
 @router.get("/lang/{lang}")
 def set_language(request: Request, lang: str, next: str = f"{PREFIX}/progress") -> Response:
-    # Only our own pages as the target: no open redirect.
-    target = next if next.startswith(PREFIX + "/") and "//" not in next else f"{PREFIX}/progress"
+    # Only our own pages as the target (the same page, its query kept): no open redirect.
+    parts = urlsplit(next)
+    ours = not parts.scheme and not parts.netloc and parts.path.startswith(PREFIX + "/") \
+        and "//" not in parts.path and "\\" not in next
+    target = next if ours else f"{PREFIX}/progress"
     response = RedirectResponse(target, status_code=303)
     if lang in LANGUAGES:
         _set_cookie(response, request, LANG_COOKIE, lang, max_age=365 * 86400)
@@ -248,7 +253,8 @@ def _identify(request: Request, db: Session) -> Identified:
     """Open new captures (in memory) when the private key is here."""
     key = _private_key(request)
     if key is not None:
-        reviews.identify_new(db, request.app.state.server.store, key)
+        # Bounded, so a page stays quick after a big batch (the next loads go on).
+        reviews.identify_new(db, request.app.state.server.store, key, IDENTIFY_PER_REQUEST)
     return Identified(key is not None, reviews.unidentified_count(db))
 
 

@@ -135,6 +135,13 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
 
     page.click("text=English")
     assert page.locator("h1").inner_text().startswith("Missing list")
+    assert page.locator("#missing tr td:first-child").count() == 2  # the same list
+    # The toggle goes back to our own pages only.
+    for target in ("https://evil.example/", "//evil.example/office/", "/office/\\evil"):
+        reply = httpx.get(office.server.url + "/office/lang/en", params={"next": target},
+                          follow_redirects=False)
+        assert reply.headers["location"] == "/office/progress", target
+    page.screenshot(path=str(shots / f"missing-en-{office.server.port}.png"), full_page=True)
     page.context.close()
 
 
