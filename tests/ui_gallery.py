@@ -122,6 +122,11 @@ def samples() -> list[tuple[str, View]]:
         ("call_staff", V(
             S.CALL_STAFF, KioskStatus.ERROR, problem=Problem.CAMERA_FAILED, failed_devices=(Device.CAMERA,),
         )),
+        ("call_staff_roster", V(
+            S.CALL_STAFF, KioskStatus.ERROR, problem=Problem.ROSTER_UNUSABLE, failed_devices=(Device.ROSTER,),
+            problem_detail="/etc/photo-kiosk/roster-2026-graduates.csv: missing column 'programme' "
+                           "(need id_number,name,programme,centre,session; found id_number,name,centre,session)",
+        )),
         ("staff", V(S.STAFF, KioskStatus.STAFF, problem=Problem.PIN_WRONG)),
         ("staff_unlocked", V(
             S.STAFF, KioskStatus.STAFF, staff_unlocked=True, failed_devices=(Device.CAMERA, Device.ID_READER),
