@@ -3,18 +3,15 @@
 server.key  the PyNaCl (Curve25519) private key: kiosks seal captures to its
             public key; only `photo-server export` opens them. `serve` never
             reads it, so it may live on the export machine alone.
-roster.key  the HMAC key for student_ref = HMAC-SHA256(key, "id:" + ID number),
-            handed to enrolled kiosks with the roster so they key card reads
-            the same way.
+
+(student_ref needs no key: see photo_wire.ids. A roster.key left by an older
+version is no longer read.)
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-import secrets
 from pathlib import Path
 
 from nacl.public import PrivateKey
@@ -50,22 +47,3 @@ def load_private_key(path: Path) -> PrivateKey:
 
 def public_key_b64(key: PrivateKey) -> str:
     return base64.b64encode(bytes(key.public_key)).decode()
-
-
-def roster_key(path: Path) -> bytes:
-    """The roster HMAC key, made on first use."""
-    try:
-        return _read_secret(path)
-    except FileNotFoundError:
-        pass
-    try:
-        _write_secret(path, secrets.token_bytes(32))
-    except FileExistsError:
-        pass  # another process made it first
-    return _read_secret(path)
-
-
-def student_ref(key: bytes, kind: str, value: str) -> str:
-    # "kind:value" as the kiosk's roster does, so an ID number and a card UID
-    # that happen to be equal give different refs.
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
