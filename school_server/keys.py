@@ -11,21 +11,16 @@ version is no longer read.)
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 from nacl.public import PrivateKey
 
+from photo_wire.files import write_private_file
+
 
 def _write_secret(path: Path, raw: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # O_EXCL: never replace a key; captures sealed to it would be lost.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, base64.b64encode(raw) + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # exclusive: never replace a key; captures sealed to it would be lost.
+    write_private_file(path, base64.b64encode(raw) + b"\n", exclusive=True)
 
 
 def _read_secret(path: Path) -> bytes:
