@@ -254,6 +254,18 @@ def test_no_id_number_is_recoverable_from_a_booth(tmp_path: Path) -> None:
           f"{ID_SPACE / attack.rate / 86400 / 365:.0f} CPU-years")
 
 
+def test_a_demo_session_run_by_the_kiosk_leaves_nothing_to_brute_force(tmp_path: Path) -> None:
+    """The real runtime (`kiosk run --demo --headless`), 张三's whole session."""
+    from test_headless import HAPPY, run_cli, write_config
+
+    done = run_cli(write_config(tmp_path), HAPPY, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stolen = copy_of(tmp_path / "data", tmp_path)
+    zhang = "110101200103151236"
+    assert not (stolen / "roster.key").exists()
+    assert brute_force(stolen, prior_for([zhang]), budget=1.0).found == {}
+
+
 def test_an_old_store_is_migrated_and_rekeyed(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     ids = make_v1_booth(data_dir)
