@@ -39,7 +39,9 @@ class StudentRefScheme(BaseModel):
     scrypt over "id:{ID number}" / "uid:{card UID}", no key. A booth keys its
     own reads the same way and refuses a roster made another way."""
 
-    algorithm: Literal["scrypt-v1"] = ids.SCHEME_NAME
+    # A str, not a Literal: a booth reads an older server's scheme and says
+    # what is wrong (kiosk.roster.ServerRoster compares it with SCHEME).
+    algorithm: str = ids.SCHEME_NAME
     n: int = ids.SCRYPT_N
     r: int = ids.SCRYPT_R
     p: int = ids.SCRYPT_P

@@ -237,3 +237,18 @@ def test_broken_xlsx_is_refused_clearly(tmp_path: Path) -> None:
     path = write(tmp_path, "not a zip", name="roster.xlsx")
     with pytest.raises(RosterError, match="not a readable XLSX file"):
         make(path)
+
+
+def test_a_roster_keyed_the_old_way_is_refused_with_what_to_do() -> None:
+    from photo_wire.models import SCHEME
+
+    from kiosk.roster import ServerRoster
+
+    row = {"student_ref": "a" * 64, "uid_hash": None, "name": "", "programme": "法学",
+           "centre": "centre-a", "session": "morning"}
+    old = {"centre": "centre-a", "version": "v", "rows": [row],
+           "student_ref_scheme": {"algorithm": "hmac-sha256", "id_message": "", "key": "a2V5"}}
+    with pytest.raises(RosterError, match="another way.*update the school server"):
+        ServerRoster(old, "centre-a", "morning")
+    new = {**old, "student_ref_scheme": SCHEME.model_dump()}
+    assert len(ServerRoster(new, "centre-a", "morning")) == 1
