@@ -322,3 +322,21 @@ def test_roster_cells_as_spreadsheets_write_them(tmp_path: Path, cell: str) -> N
                     f"{cell},张三,法学,c,s\n", encoding="utf-8")
     card = next(c for c in demo_cards() if c.id_number == "110101200103151236")
     assert CsvRoster(path, "c", "s").lookup(card).outcome == RosterOutcome.EXPECTED
+
+
+def test_the_kiosk_rekeys_an_old_store_at_start(tmp_path: Path) -> None:
+    """The runtime does the migration itself: a field booth's first start."""
+    from test_headless import write_config
+
+    from kiosk.config import load_config
+    from kiosk.runtime import KioskRuntime
+
+    cfg = write_config(tmp_path)
+    make_v1_booth(tmp_path / "data")  # the data_dir write_config names
+    runtime = KioskRuntime(load_config(cfg).as_demo())
+    try:
+        assert not (tmp_path / "data" / "roster.key").exists()
+        for card in demo_cards():
+            assert runtime.roster.lookup(card).outcome == RosterOutcome.ALREADY_CAPTURED
+    finally:
+        runtime.stop()
