@@ -22,8 +22,8 @@ is a folder on a USB stick:
    receipts file, or a booth that was never enrolled (no token), applies
    nothing: a capture is only ever deleted once the school really has it.
 
-The bundle format is the server's (school_server/bundle.py); the two sides
-share it as they share openapi.json. Nothing personal is in the clear: the
+The bundle format is photo_wire.models' (BundleManifest, receipts_mac),
+which the server reads with the same code. Nothing personal is in the clear: the
 captures are sealed to the school's key; the manifest holds ids, digests,
 times, the session name, the kiosk and its centre.
 
@@ -51,16 +51,17 @@ import kiosk
 from kiosk.codes import UsbResult
 from kiosk.store import SEALED_SUFFIX, CaptureStore, Outgoing
 from kiosk.sync import TOKEN_FILE, _upload_body
+from photo_wire.files import fsync_dir as _fsync_dir
+from photo_wire.files import write_durably
+from photo_wire.models import (BUNDLE_FORMAT, CAPTURE_ID, CAPTURES_DIR, MANIFEST,  # noqa: F401
+                               RECEIPTS, RECEIPTS_FORMAT, SHA256_HEX, BundleManifest,
+                               receipts_mac_key)
+from photo_wire.models import receipts_mac as _receipts_mac
 
-BUNDLE_FORMAT = "photo-kiosk-bundle/1"
-RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
-MANIFEST = "manifest.json"
-RECEIPTS = "receipts.json"
-CAPTURES_DIR = "captures"
 TMP_SUFFIX = ".tmp"
 MAX_RECEIPTS_BYTES = 64 * 1024 * 1024
-_CAPTURE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # the server's CAPTURE_ID
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_CAPTURE_ID = re.compile(CAPTURE_ID)
+_SHA256_HEX = re.compile(SHA256_HEX)
 _BLOCK = 32 * 1024  # FAT32/exFAT clusters on big sticks: a file takes at least one
 _CHUNK = 1024 * 1024
 
@@ -154,6 +155,8 @@ def export_bundle(store: CaptureStore, kiosk_id: str, centre: str, dest: Path) -
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "captures": entries,
         }
+        # What the server will read (times kept as the PUT bodies have them).
+        BundleManifest.model_validate(manifest)
         _write_file(dest / MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
         _fsync_dir(dest)
     except OSError as err:
@@ -290,12 +293,8 @@ def read_token(data_dir: Path) -> str | None:
 
 
 def receipts_mac(doc: dict[str, Any], token: str) -> str:
-    """HMAC-SHA256 (hex) of the receipts document without its "mac", keyed
-    with sha256(token): school_server/bundle.py's receipts_mac."""
-    body = {k: v for k, v in doc.items() if k != "mac"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    key = hashlib.sha256(token.encode()).digest()
-    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+    """The receipts' mac as the server makes it, keyed with sha256(token)."""
+    return _receipts_mac(doc, receipts_mac_key(token))
 
 
 def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retention_days: float,
@@ -393,27 +392,8 @@ def _valid_receipt(capture_id: object, receipt: object) -> bool:
 # -------------------------------------------------------------------- helpers
 
 def _write_file(path: Path, data: bytes, *, fsync_dir: bool = True) -> None:
-    """Temp file, fsync, rename (and directory fsync): whole or absent; the temp
-    file is removed when the write fails (a full stick)."""
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view[:_CHUNK]):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise
-    if fsync_dir:
-        _fsync_dir(path.parent)
+    """Whole or absent (photo_wire.files): a full stick leaves no temp file."""
+    write_durably(path, data, fsync_parent=fsync_dir)
 
 
 def _file_sha256(path: Path, size: int) -> str | None:
@@ -428,14 +408,6 @@ def _file_sha256(path: Path, size: int) -> str | None:
         return h.hexdigest()
     except OSError:
         return None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _mb(n: int) -> str:

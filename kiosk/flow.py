@@ -172,10 +172,9 @@ class CaptureRequest:
 @dataclass(frozen=True)
 class RejectedCapture:
     """A capture the server refused for good, as staff mode lists it (nothing
-    personal in the clear: the masked ID number only)."""
+    personal: the booth keeps nothing that narrows the ID number)."""
 
     short_id: str  # the capture id's first 8 characters
-    id_masked: str
     reason: RejectReason
     created_at: datetime | None = None
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from photo_wire.ids import normalise_id
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # First two digits of the area code (GB/T 2260 provinces; 71 Taiwan, 81 Hong
 # Kong, 82 Macau, 83 Taiwan residents' residence permits).
@@ -26,7 +28,8 @@ def check_character(first17: str) -> str:
 
 
 def normalise(id_number: str) -> str:
-    return id_number.strip().upper()
+    """The wire contract's normalisation (the server's roster import uses it too)."""
+    return normalise_id(id_number)
 
 
 def birth_date(id_number: str) -> date | None:

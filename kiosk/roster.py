@@ -5,9 +5,12 @@ Columns: id_number,name,programme,centre,session, and optionally card_uid
 CSV: UTF-8 with or without a BOM (Excel's "CSV UTF-8" writes one).
 XLSX: the first sheet, header in the first row (as the student system exports).
 
-No plain ID number stays in memory: rows are keyed by an HMAC-SHA256 of the
-normalised number under a per-kiosk secret, and that hex digest is the
-student_ref the rest of the kiosk (store, has_capture) uses.
+No plain ID number stays in memory: a student's ref is photo_wire's
+student_ref (scrypt, no key: the same on every booth and the server, from
+the first capture on, see photo_wire/ids.py). Loading a CSV keys its rows with
+a fast HMAC under a random key held in memory only; the slow ref is computed
+once per card that matches (and at load for rows with a card_uid, whose ref
+must be their ID number's). A roster from the server carries the refs.
 
 Who is expected where and when: a row of this centre and of the session
 taken now is a regular student. The session taken now is the config's
@@ -21,31 +24,36 @@ as a makeup shoot (RosterMatch.makeup), which the capture records.
 from __future__ import annotations
 
 import base64
-import binascii
 import csv
 import hashlib
 import hmac
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from pydantic import ValidationError
+
 from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import is_valid, normalise
+from kiosk.idnumber import is_valid
 from kiosk.schedule import SessionSlot
-from kiosk.store import write_private_file
+from photo_wire.ids import name_key, normalise_id, normalise_uid, student_ref, uid_ref
+from photo_wire.models import SCHEME, RosterOut
 
 if TYPE_CHECKING:
     from kiosk.config import Config
+    from kiosk.store import CaptureStore
 
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("id_number", "name", "programme", "centre", "session")
 UID_COLUMN = "card_uid"
-SECRET_FILE = "roster.key"
+# A booth's HMAC key before photo_wire's scheme: only rekey_legacy_captures reads it.
+LEGACY_SECRET_FILE = "roster.key"
 # The sync agent's copy of GET /api/v1/roster (see ServerRoster).
 SERVER_ROSTER_CACHE = "server-roster.json"
 
@@ -56,8 +64,12 @@ class RosterError(Exception):
 
 @dataclass(frozen=True)
 class _Entry:
-    """What lookup needs about one roster row (no name, no ID number)."""
+    """What lookup needs about one roster row (no name, no ID number).
 
+    key: the row's identity in this roster; student_ref: its ref, or "" when
+    it is the matching card's own (computed at lookup, once)."""
+
+    key: str
     student_ref: str
     programme: str
     centre: str
@@ -65,32 +77,8 @@ class _Entry:
     retake: bool = False  # the office rejected the student's photo (server roster)
 
 
-def kiosk_secret(data_dir: Path) -> bytes:
-    """This kiosk's roster key: read from data_dir/roster.key, made on first use.
-
-    It must stay the same across restarts, or student_refs change and
-    has_capture() stops recognising earlier captures: so it is written whole
-    and durably, and when two processes make it at once the first one wins.
-    """
-    path = Path(data_dir) / SECRET_FILE
-    while True:
-        try:
-            key: bytes | None = path.read_bytes()
-        except FileNotFoundError:
-            key = None
-        if key:
-            return key
-        if key == b"":  # left by a power cut while an older version made it
-            log.warning("the roster key file was empty: making a new one")
-            path.unlink(missing_ok=True)
-        try:
-            write_private_file(path, secrets.token_bytes(32), exclusive=True)
-        except FileExistsError:
-            pass  # another process made it first: read theirs
-
-
 class _KeyedRoster:
-    """Lookup over rows keyed by HMAC(secret, "id:" + ID number) / ("uid:" + card UID)."""
+    """Lookup over rows found by a key of the card's ID number or UID."""
 
     def __init__(
         self,
@@ -98,16 +86,12 @@ class _KeyedRoster:
         session: str,
         makeup_mode: bool,
         allow_recapture: bool,
-        secret: bytes,
         has_capture: Callable[[str], bool],
     ) -> None:
-        if not secret:
-            raise ValueError("the roster needs a non-empty secret")
-        self.centre = _norm_text(centre)
-        self.session = _norm_text(session)
+        self.centre = name_key(centre)
+        self.session = name_key(session)
         self.makeup_mode = makeup_mode
         self.allow_recapture = allow_recapture
-        self._secret = secret
         self._has_capture = has_capture
         self._by_id: dict[str, list[_Entry]] = {}
         self._by_uid: dict[str, list[_Entry]] = {}
@@ -117,43 +101,44 @@ class _KeyedRoster:
     def __len__(self) -> int:
         """Distinct students on the roster (all centres and sessions)."""
         every = (*self._by_id.values(), *self._by_uid.values())
-        return len({e.student_ref for rows in every for e in rows})
+        return len({e.key for rows in every for e in rows})
 
-    def student_ref(self, id_number: str) -> str:
-        """The key a student's rows and captures are stored under."""
-        return self._digest("id", normalise(id_number))
+    def _id_key(self, id_number: str) -> str:
+        raise NotImplementedError
+
+    def _uid_key(self, uid: str) -> str:
+        raise NotImplementedError
 
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         """slot: the sessions taken now and those over, from the school's
         schedule; None: the config's session is the one taken now."""
         entries: list[_Entry] = []
         if card.id_number:
-            entries = self._by_id.get(self.student_ref(card.id_number), [])
+            entries = self._by_id.get(self._id_key(card.id_number), [])
+        by_id = bool(entries)
         if not entries and card.uid:
-            entries = self._by_uid.get(self._digest("uid", _norm_uid(card.uid)), [])
+            entries = self._by_uid.get(self._uid_key(card.uid), [])
         if not entries:
             return RosterMatch(RosterOutcome.NOT_EXPECTED)
         if slot is None:
             now, ended = {self.session}, set()
         else:
-            now = {_norm_text(s) for s in slot.current}
-            ended = {_norm_text(s) for s in slot.ended}
+            now = {name_key(s) for s in slot.current}
+            ended = {name_key(s) for s in slot.ended}
         ours = [e for e in entries if e.centre == self.centre]
         here = [e for e in ours if e.session in now]
         missed = [e for e in ours if e.session in ended]
         makeup = not here
         entry = (here or missed or entries)[0]
+        # The slow hash, once per matching card.
+        ref = entry.student_ref or (student_ref(card.id_number) if by_id else uid_ref(card.uid))
         if makeup and not self.makeup_mode:
             outcome = RosterOutcome.MISSED_SESSION if missed else RosterOutcome.OTHER_CENTRE
-            return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session)
+            return RosterMatch(outcome, entry.programme, ref, entry.session)
         outcome = RosterOutcome.EXPECTED
-        if not self.allow_recapture and not entry.retake and self._has_capture(entry.student_ref):
+        if not self.allow_recapture and not entry.retake and self._has_capture(ref):
             outcome = RosterOutcome.ALREADY_CAPTURED
-        return RosterMatch(outcome, entry.programme, entry.student_ref, entry.session, makeup)
-
-    def _digest(self, kind: str, value: str) -> str:
-        # kind keeps an ID number and a UID that happen to be equal apart.
-        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return RosterMatch(outcome, entry.programme, ref, entry.session, makeup)
 
 
 class CsvRoster(_KeyedRoster):
@@ -167,17 +152,29 @@ class CsvRoster(_KeyedRoster):
         makeup_mode: bool = False,
         allow_recapture: bool = False,
         *,
-        secret: bytes,
         has_capture: Callable[[str], bool] = lambda student_ref: False,
+        on_row: Callable[[str, str], None] = lambda id_number, uid: None,
     ) -> None:
-        if not secret:
-            raise ValueError("the roster needs a non-empty per-kiosk secret")
-        super().__init__(centre, session, makeup_mode, allow_recapture, secret, has_capture)
+        """on_row: called with each row's normalised ID number and UID (either
+        may be ""), for rekey_legacy_captures."""
+        super().__init__(centre, session, makeup_mode, allow_recapture, has_capture)
+        # Keys the rows in memory only: fast to load, useless once the process ends.
+        self._secret = secrets.token_bytes(32)
+        self._on_row = on_row
         self.path = Path(path)
         self._load()
 
     def __repr__(self) -> str:
         return f"CsvRoster({str(self.path)!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
+
+    def _id_key(self, id_number: str) -> str:
+        return self._digest("id", normalise_id(id_number))
+
+    def _uid_key(self, uid: str) -> str:
+        return self._digest("uid", normalise_uid(uid))
+
+    def _digest(self, kind: str, value: str) -> str:
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
     # ------------------------------------------------------------ loading
 
@@ -196,8 +193,10 @@ class CsvRoster(_KeyedRoster):
                     )
             index = {name: columns.index(name) for name in (*REQUIRED_COLUMNS, UID_COLUMN)
                      if name in columns}
+            self._uid_rows: list[tuple[str, str, _Entry]] = []
             for line, row in rows:
                 self._add_row(line, row, index)
+            self._add_uid_rows()
         except FileNotFoundError:
             raise RosterError(f"{self.path}: roster file not found") from None
         except UnicodeDecodeError:
@@ -219,8 +218,8 @@ class CsvRoster(_KeyedRoster):
 
         if not any(c.strip() for c in row):
             return  # blank line
-        id_number = normalise(cell("id_number").lstrip("'"))  # Excel's text marker
-        uid = _norm_uid(cell(UID_COLUMN))
+        id_number = normalise_id(cell("id_number"))
+        uid = normalise_uid(cell(UID_COLUMN))
         if not id_number and not uid:
             self.warnings.append(f"line {line}: no id_number or card_uid, skipped")
             return
@@ -231,23 +230,35 @@ class CsvRoster(_KeyedRoster):
             )
         elif id_number and not is_valid(id_number):
             self.warnings.append(f"line {line}: id_number fails the GB 11643 check")
-        ref = self.student_ref(id_number) if id_number else self._digest("uid", uid)
-        entry = _Entry(ref, cell("programme"), _norm_text(cell("centre")),
-                       _norm_text(cell("session")))
+        self._on_row(id_number, uid)
+        # The ref is the matching card's own, computed at lookup ("").
+        entry = _Entry(self._id_key(id_number) if id_number else self._uid_key(uid), "",
+                       cell("programme"), name_key(cell("centre")), name_key(cell("session")))
         if id_number:
-            self._by_id.setdefault(ref, []).append(entry)
+            self._by_id.setdefault(entry.key, []).append(entry)
         if uid:
-            self._by_uid.setdefault(self._digest("uid", uid), []).append(entry)
+            # A card read by UID must get the row's own ref: its ID number's
+            # when it has one. Computed once all rows are read (_load).
+            self._uid_rows.append((self._uid_key(uid), id_number, entry))
+
+    def _add_uid_rows(self) -> None:
+        with ThreadPoolExecutor() as pool:  # scrypt releases the GIL: one per core
+            refs = list(pool.map(lambda row: student_ref(row[1]) if row[1] else "",
+                                 self._uid_rows))
+        for (uid_key, _, entry), ref in zip(self._uid_rows, refs):
+            self._by_uid.setdefault(uid_key, []).append(replace(entry, student_ref=ref))
+        self._uid_rows.clear()
 
 
 class ServerRoster(_KeyedRoster):
     """Implements flow.Roster from the school server's roster (GET /api/v1/roster),
     as cached by the sync agent in data_dir/server-roster.json.
 
-    Rows carry student_ref = HMAC(server key, "id:" + ID number), computed at
-    the server's import; card reads are keyed with the same key (handed out
-    in student_ref_scheme), so every kiosk of the school agrees on a student's
-    ref. The cache holds names: it is written 0600 like everything in data_dir.
+    Rows carry student_ref and uid_hash made at the server's import with
+    photo_wire's scheme, the booth's own: a card read finds its rows, and its
+    earlier captures, whichever roster the booth had then. A document made
+    another way (an older server's keyed HMAC) is refused: the booth keeps
+    its roster file. The cache keeps no names (the card has the name).
     """
 
     def __init__(
@@ -262,30 +273,28 @@ class ServerRoster(_KeyedRoster):
         source: str = "server roster",
     ) -> None:
         try:
-            scheme = document["student_ref_scheme"]
-            if scheme.get("algorithm", "hmac-sha256") != "hmac-sha256":
-                raise RosterError(f"{source}: unknown student_ref algorithm {scheme.get('algorithm')!r}")
-            key = base64.b64decode(scheme["key"], validate=True)
-            rows = document["rows"]
-            self.version = str(document.get("version", ""))
-        except (KeyError, TypeError, AttributeError, ValueError, binascii.Error):
+            roster = RosterOut.model_validate(document)
+        except ValidationError:
             raise RosterError(f"{source}: not a roster document from the school server") from None
-        super().__init__(centre, session, makeup_mode, allow_recapture, key, has_capture)
+        if roster.student_ref_scheme != SCHEME:
+            raise RosterError(f"{source}: the server keys students another way "
+                              f"({roster.student_ref_scheme.algorithm}): update the school server")
+        super().__init__(centre, session, makeup_mode, allow_recapture, has_capture)
+        self.version = roster.version
         self.source = source
-        for n, row in enumerate(rows, start=1):
-            try:
-                entry = _Entry(str(row["student_ref"]), str(row.get("programme", "")),
-                               _norm_text(str(row["centre"])), _norm_text(str(row["session"])),
-                               row.get("retake") is True)
-            except (KeyError, TypeError, AttributeError):
-                self.warnings.append(f"row {n}: incomplete, skipped")
-                continue
+        for row in roster.rows:
+            entry = _Entry(row.student_ref, row.student_ref, row.programme,
+                           name_key(row.centre), name_key(row.session), row.retake)
             self._by_id.setdefault(entry.student_ref, []).append(entry)
-            if row.get("uid_hash"):
-                self._by_uid.setdefault(str(row["uid_hash"]).lower(), []).append(entry)
-        for note in self.warnings:
-            log.warning("%s: %s", source, note)
+            if row.uid_hash:
+                self._by_uid.setdefault(row.uid_hash.lower(), []).append(entry)
         log.info("%s %s: %d students", source, self.version, len(self))
+
+    def _id_key(self, id_number: str) -> str:
+        return student_ref(id_number)
+
+    def _uid_key(self, uid: str) -> str:
+        return uid_ref(uid)
 
     @classmethod
     def from_cache(cls, path: Path, centre: str, session: str, makeup_mode: bool = False,
@@ -309,7 +318,7 @@ class ServerRoster(_KeyedRoster):
 def open_roster(config: "Config", data_dir: Path,
                 has_capture: Callable[[str], bool]) -> CsvRoster | ServerRoster:
     """The roster a booth uses: the server's (cached) one when sync is on and a
-    copy has been fetched, else the CSV/XLSX file keyed by this kiosk's secret."""
+    copy has been fetched, else the CSV/XLSX file."""
     if config.sync.server_url:
         cache = Path(data_dir) / SERVER_ROSTER_CACHE
         if cache.exists():
@@ -324,20 +333,62 @@ def open_roster(config: "Config", data_dir: Path,
         config.roster.path,
         centre=config.kiosk.centre,
         session=config.kiosk.session,
-        secret=kiosk_secret(Path(data_dir)),
         makeup_mode=config.roster.makeup_mode,
         allow_recapture=config.roster.allow_recapture,
         has_capture=has_capture,
     )
 
 
-def _norm_text(value: str) -> str:
-    return value.strip().casefold()
+def rekey_legacy_captures(config: "Config", data_dir: Path, store: "CaptureStore") -> None:
+    """Captures stored before photo_wire's scheme carry an HMAC ref whose key
+    (roster.key, or the server's in an old server-roster.json) sits on the SD
+    card next to them: an oracle for ID numbers. Find each captured student
+    in the roster file (it has the ID numbers), give the row its new ref, and
+    delete the old keys. Call at start, before the first lookup."""
+    data_dir = Path(data_dir)
+    key_file = data_dir / LEGACY_SECRET_FILE
+    cache = data_dir / SERVER_ROSTER_CACHE
+    keys = [k for k in (_read_bytes(key_file), _legacy_server_key(cache)) if k]
+    wanted = store.legacy_refs()
+    if wanted:
+        refs: dict[str, str] = {}
+        if keys:
+            def see(id_number: str, uid: str) -> None:
+                for kind, value, new_ref in (("id", id_number, student_ref), ("uid", uid, uid_ref)):
+                    for key in keys if value else ():
+                        old = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+                        if old in wanted and old not in refs:
+                            refs[old] = new_ref(value)
+
+            try:
+                CsvRoster(config.roster.path, config.kiosk.centre, config.kiosk.session, on_row=see)
+            except RosterError as err:
+                log.error("%s: captures from before the upgrade stay unconverted", err)
+                return
+        done, rest = store.rekey(refs)
+        log.warning("captures from before the upgrade: %d re-keyed, %d students not on the "
+                    "roster (no longer recognised as captured)", done, rest)
+    key_file.unlink(missing_ok=True)
+    if _legacy_server_key(cache):
+        cache.unlink(missing_ok=True)  # fetched again, in the new scheme
 
 
-def _norm_uid(uid: str) -> str:
-    # Readers and spreadsheets write UIDs as "04:A2:c3..." or "04 a2 c3...".
-    return "".join(ch for ch in uid.upper() if ch not in " :-")
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() or None
+    except OSError:
+        return None
+
+
+def _legacy_server_key(cache: Path) -> bytes | None:
+    """The HMAC key in a server-roster.json cached before photo_wire's scheme."""
+    try:
+        scheme = json.loads(cache.read_text(encoding="utf-8"))["roster"]["student_ref_scheme"]
+        if scheme.get("algorithm", "hmac-sha256") == "hmac-sha256":
+            return base64.b64decode(scheme["key"], validate=True) or None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:

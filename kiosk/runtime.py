@@ -46,7 +46,7 @@ from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings, GuidanceSmo
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
-from kiosk.roster import RosterError, kiosk_secret, open_roster
+from kiosk.roster import RosterError, open_roster, rekey_legacy_captures
 from kiosk.schedule import Schedule, SessionSlot, load_cached_schedule
 from kiosk.store import CaptureStore, StoreError
 from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
@@ -83,10 +83,10 @@ class KioskRuntime:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data_dir, 0o700)
         self.store = CaptureStore(data_dir, config.kiosk.id,
-                                  public_key=config.sync.public_key_bytes(),
-                                  code_secret=kiosk_secret(data_dir))
+                                  public_key=config.sync.public_key_bytes())
         self.store.recover()
         self._error_logged: dict[str, float] = {}
+        rekey_legacy_captures(config, data_dir, self.store)  # a store from before photo_wire
         # The server's roster once the sync agent has fetched it, else the CSV.
         # A bad file does not stop the booth: it waits for staff, telling them why.
         roster_problem = ""
@@ -550,7 +550,7 @@ class KioskRuntime:
             return
         self.flow.set_sync(self.flow.sync.queue_depth, self.flow.sync.online, rejected_total=total,
                            rejected=tuple(RejectedCapture(
-                               r.capture_id[:8], r.id_masked, rejection_reason(r.reason),
+                               r.capture_id[:8], rejection_reason(r.reason),
                                _parse_time(r.created_at)) for r in rows))
 
     def _retry_rejected(self) -> None:

@@ -26,6 +26,11 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import ValidationError
+
+from photo_wire.ids import name_key
+from photo_wire.models import ScheduleOut
+
 log = logging.getLogger(__name__)
 
 SERVER_SCHEDULE_CACHE = "server-schedule.json"
@@ -91,11 +96,11 @@ class Schedule:
         """From the server's ScheduleOut: {"centre", "sessions": [{session, centre,
         starts_at, ends_at}]}."""
         try:
-            rows = document["sessions"]
-            sessions = [SessionWindow(_name(row["session"]), _time(row["starts_at"]),
-                                      _time(row["ends_at"])) for row in rows]
-        except (KeyError, TypeError, ValueError, AttributeError):
+            out = ScheduleOut.model_validate(document)  # the wire contract's model
+        except ValidationError:
             raise ScheduleError(f"{source}: not a schedule from the school server") from None
+        sessions = [SessionWindow(name_key(row.session), _utc(row.starts_at), _utc(row.ends_at))
+                    for row in out.sessions]
         for s in sessions:
             if not s.name or s.ends_at <= s.starts_at:
                 raise ScheduleError(f"{source}: a session without a name or with an empty window")
@@ -158,13 +163,7 @@ def load_cached_schedule(data_dir: Path, tz: tzinfo | None = None) -> Schedule |
     return schedule
 
 
-def _name(value: Any) -> str:
-    # As the server (and the roster) compare them: stripped, case-folded.
-    return str(value).strip().casefold()
-
-
-def _time(value: Any) -> datetime:
-    at = datetime.fromisoformat(str(value))
+def _utc(at: datetime) -> datetime:
     if at.tzinfo is None:  # the server sends UTC; be lenient with a naive one
         at = at.replace(tzinfo=timezone.utc)
     return at

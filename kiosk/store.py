@@ -12,9 +12,17 @@ capture's personal payload (photos, full ID number, name, 采集码, consent,
 check report) is one JSON document sealed with a PyNaCl SealedBox: a stolen
 SD card reveals nothing, and the kiosk itself cannot open its backlog (only
 `photo-server export` can). The row then keeps only what the outbox and the
-duplicate checks need: student_ref, the masked ID, an HMAC of the 采集码,
-consent version, kiosk, session, the sealed file's sha256 and the receipt.
-Without a key, photos are plain files as before (logged as a warning once).
+duplicate checks need: student_ref and the 采集码's digest (photo_wire's
+memory-hard scrypt: nothing that narrows an ID number, no fast way to test
+guesses), consent version, kiosk, session, the sealed file's sha256 and the
+receipt; staff see a capture by its short id. Without a key, photos are plain
+files as before (logged as a warning once).
+
+Schema 2 dropped the masked ID (first 6 and last 4 digits: with the HMAC
+key beside it, an ID number fell to a brute force of its birth date in under
+a second). Rows of an older store keep their old ref as "legacy:<hmac>"
+until roster.rekey_legacy_captures() finds the student in the roster file;
+the freed pages are wiped (secure_delete, VACUUM, WAL truncated).
 
 save() writes the file(s) durably first (temp file, fsync, rename, directory
 fsync), then inserts the row in one transaction, and only then returns: a
@@ -36,7 +44,6 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -53,6 +60,11 @@ from nacl.public import PublicKey, SealedBox
 
 from kiosk.flow import CaptureRequest
 from kiosk.idnumber import mask_id
+from photo_wire.files import fsync_dir as _fsync_dir
+from photo_wire.files import make_private_dir as _make_private_dir
+from photo_wire.files import write_durably as _write_durably
+from photo_wire.files import write_private_file  # noqa: F401  (the booth's small files)
+from photo_wire.ids import code_digest
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +76,8 @@ SPEC_NAME = "spec.jpg"
 ORIGINAL_NAME = "original.jpg"
 STATUSES = ("captured", "uploading", "acknowledged", "purged")
 PENDING_STATUSES = ("captured", "uploading")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+LEGACY_PREFIX = "legacy:"  # student_ref of a row from before schema 2, not yet re-keyed
 # Names the sealed document's layout for whoever opens it (export).
 DOC_FORMAT = "photo-kiosk-capture/1"
 
@@ -72,9 +85,8 @@ _STATUS_CHECK = f"status IN ({', '.join(repr(s) for s in STATUSES)})"
 _TABLE = f"""
 CREATE TABLE IF NOT EXISTS captures (
     capture_id      TEXT PRIMARY KEY,
-    student_ref     TEXT NOT NULL,
-    id_masked       TEXT NOT NULL,
-    code_digest     TEXT NOT NULL,      -- HMAC-SHA256(kiosk secret, 采集码)
+    student_ref     TEXT NOT NULL,      -- photo_wire student_ref (or LEGACY_PREFIX + old HMAC)
+    code_digest     TEXT,               -- photo_wire code_digest; NULL: from before schema 2, sealed
     code_payload    TEXT,               -- plain mode only
     consent_version TEXT NOT NULL,
     consent_time    TEXT,               -- plain mode only (sealed: in the document)
@@ -103,10 +115,6 @@ CREATE INDEX IF NOT EXISTS captures_student_ref ON captures (student_ref);
 CREATE INDEX IF NOT EXISTS captures_status ON captures (status, created_at);
 CREATE INDEX IF NOT EXISTS captures_code_digest ON captures (code_digest);
 """
-# Columns of the first schema (before sealing), copied by the migration.
-_V0_COLUMNS = ("capture_id", "student_ref", "id_masked", "code_payload", "consent_version",
-               "consent_time", "kiosk_id", "session", "spec_path", "original_path",
-               "report_json", "status", "created_at", "updated_at")
 
 _warned_plain = False
 
@@ -134,10 +142,9 @@ class Recovery:
 
 @dataclass(frozen=True)
 class Refused:
-    """A capture the server refused for good (staff mode): nothing personal but the masked ID."""
+    """A capture the server refused for good (staff mode): nothing personal."""
 
     capture_id: str
-    id_masked: str
     reason: str
     created_at: str
 
@@ -157,11 +164,9 @@ class CaptureStore:
     """Thread-safe: one connection shared under a lock (saves come from a worker,
     the sync agent works from its own thread)."""
 
-    def __init__(self, data_dir: Path, kiosk_id: str, *, public_key: bytes | None = None,
-                 code_secret: bytes | None = None) -> None:
+    def __init__(self, data_dir: Path, kiosk_id: str, *, public_key: bytes | None = None) -> None:
         """public_key: the school server's Curve25519 key (sealed mode) or None
-        (plain files). code_secret keys the 采集码 HMAC; default: the kiosk's
-        roster secret in data_dir."""
+        (plain files)."""
         global _warned_plain
         self.data_dir = Path(data_dir)
         self.kiosk_id = kiosk_id
@@ -170,16 +175,15 @@ class CaptureStore:
         self._box = SealedBox(PublicKey(public_key)) if public_key else None
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()  # capture_ids between the first file and commit
+        # The last 采集码 looked up (a QR in view is decoded every frame): its
+        # digest, found by a fast hash under a key that dies with the process.
+        self._memo_key = os.urandom(32)
+        self._code_memo: tuple[bytes, str] | None = None
         try:
             _make_private_dir(self.data_dir)
             _make_private_dir(self.photos_dir)
             if self._box is not None:
                 _make_private_dir(self.sealed_dir)
-            if code_secret is None:
-                from kiosk.roster import kiosk_secret
-
-                code_secret = kiosk_secret(self.data_dir)
-            self._code_secret = code_secret
             db_path = self.data_dir / DB_NAME
             # Create the file 0600 before SQLite does: its -wal and -shm copy this mode.
             os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
@@ -192,6 +196,8 @@ class CaptureStore:
             self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=10)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
+            # Deleted and overwritten values are zeroed, not left in free pages.
+            self._conn.execute("PRAGMA secure_delete=ON")
             self._conn.create_function("code_digest", 1, self._code_digest, deterministic=True)
             self._migrate()
         except (OSError, sqlite3.Error) as err:
@@ -220,8 +226,6 @@ class CaptureStore:
         confirmed capture never becomes two rows.
         """
         capture_id = capture_id or uuid.uuid4().hex
-        student = request.student
-        id_masked = mask_id(student.card.id_number)
         written: list[Path] = []
         try:
             with self._lock:
@@ -230,9 +234,9 @@ class CaptureStore:
                     return capture_id
                 self._in_flight.add(capture_id)
             if self._box is not None:
-                self._save_sealed(capture_id, request, session, report, id_masked, written)
+                self._save_sealed(capture_id, request, session, report, written)
             else:
-                self._save_plain(capture_id, request, session, report, id_masked, written)
+                self._save_plain(capture_id, request, session, report, written)
         except Exception as err:
             for path in written:
                 if path.is_dir():
@@ -242,17 +246,16 @@ class CaptureStore:
             disk_full = _is_disk_full(err)
             # type and errno only: an exception's text could quote the payload.
             reason = "disk full" if disk_full else _describe(err)
-            log.error("saving a capture for %s failed: %s", id_masked, reason)
+            log.error("saving capture %s failed: %s", capture_id, reason)
             raise StoreError(f"capture not saved: {reason}", disk_full=disk_full) from err
         finally:
             with self._lock:
                 self._in_flight.discard(capture_id)
-        log.info("saved capture %s for %s%s", capture_id, id_masked,
-                 " (sealed)" if self._box is not None else "")
+        log.info("saved capture %s%s", capture_id, " (sealed)" if self._box is not None else "")
         return capture_id
 
     def _save_sealed(self, capture_id: str, request: CaptureRequest, session: str,
-                     report: dict[str, Any], id_masked: str, written: list[Path]) -> None:
+                     report: dict[str, Any], written: list[Path]) -> None:
         student = request.student
         now = _now()
         doc = sealed_document(capture_id, request, session, report, self.kiosk_id, now)
@@ -265,16 +268,16 @@ class CaptureStore:
         _write_durably(path, sealed)  # includes the directory fsync
         with self._lock, self._conn:
             self._conn.execute(
-                "INSERT INTO captures (capture_id, student_ref, id_masked, code_digest,"
+                "INSERT INTO captures (capture_id, student_ref, code_digest,"
                 " consent_version, kiosk_id, session, digest, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
-                (capture_id, student.match.student_ref, id_masked,
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
+                (capture_id, student.match.student_ref,
                  self._code_digest(student.code_payload), student.consent_version,
                  self.kiosk_id, session, digest, now, now),
             )
 
     def _save_plain(self, capture_id: str, request: CaptureRequest, session: str,
-                    report: dict[str, Any], id_masked: str, written: list[Path]) -> None:
+                    report: dict[str, Any], written: list[Path]) -> None:
         student = request.student
         folder = self.photos_dir / capture_id
         spec = _photo_bytes(request.photo, "spec_jpeg", required=True)
@@ -293,12 +296,12 @@ class CaptureStore:
         consent_time = student.consent_time.isoformat() if student.consent_time else None
         with self._lock, self._conn:
             self._conn.execute(
-                "INSERT INTO captures (capture_id, student_ref, id_masked, code_digest,"
+                "INSERT INTO captures (capture_id, student_ref, code_digest,"
                 " code_payload, consent_version, consent_time, kiosk_id, session, spec_path,"
                 " original_path, report_json, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'captured', ?, ?)",
                 (
-                    capture_id, student.match.student_ref, id_masked,
+                    capture_id, student.match.student_ref,
                     self._code_digest(student.code_payload), student.code_payload,
                     student.consent_version, consent_time, self.kiosk_id, session,
                     spec_rel, original_rel, report_json, now, now,
@@ -436,10 +439,10 @@ class CaptureStore:
                 " AND status IN ('captured', 'uploading') ORDER BY created_at").fetchall()]
 
     def rejected_captures(self, limit: int = 20) -> list[Refused]:
-        """Refused captures for staff mode, oldest first: id, masked ID number, reason."""
+        """Refused captures for staff mode, oldest first: id, reason."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT capture_id, id_masked, upload_error, created_at FROM captures"
+                "SELECT capture_id, upload_error, created_at FROM captures"
                 " WHERE upload_error IS NOT NULL AND status IN ('captured', 'uploading')"
                 " ORDER BY created_at, capture_id LIMIT ?", (limit,)).fetchall()
         return [Refused(*row) for row in rows]
@@ -543,12 +546,12 @@ class CaptureStore:
         assert self._box is not None
         with self._lock:
             rows = self._conn.execute(
-                "SELECT capture_id, student_ref, id_masked, code_payload, consent_version,"
+                "SELECT capture_id, student_ref, code_payload, consent_version,"
                 " consent_time, kiosk_id, session, spec_path, original_path, report_json,"
                 " created_at FROM captures WHERE digest IS NULL AND status != 'purged'"
             ).fetchall()
         done: list[str] = []
-        for (capture_id, student_ref, id_masked, code_payload, consent_version, consent_time,
+        for (capture_id, student_ref, code_payload, consent_version, consent_time,
              kiosk_id, session, spec_path, original_path, report_json, created_at) in rows:
             if capture_id in skip:
                 continue
@@ -556,7 +559,7 @@ class CaptureStore:
                 doc: dict[str, Any] = {
                     "format": DOC_FORMAT, "capture_id": capture_id,
                     "spec_jpeg": _b64((self.data_dir / spec_path).read_bytes()),
-                    "id_masked": id_masked, "student_ref": student_ref,
+                    "student_ref": student_ref,
                     "code_payload": code_payload, "consent_version": consent_version,
                     "consent_time": consent_time, "kiosk_id": kiosk_id, "session": session,
                     "created_at": created_at,
@@ -591,8 +594,14 @@ class CaptureStore:
     # ------------------------------------------------------------ helpers
 
     def _code_digest(self, code_payload: str | None) -> str:
-        # Keyed, so the digests in the row cannot be matched against a list of codes.
-        return hmac.new(self._code_secret, (code_payload or "").encode(), hashlib.sha256).hexdigest()
+        payload = code_payload or ""
+        fast = hashlib.blake2b(payload.encode(), key=self._memo_key).digest()
+        memo = self._code_memo
+        if memo is not None and memo[0] == fast:
+            return memo[1]
+        digest = code_digest(payload)
+        self._code_memo = (fast, digest)
+        return digest
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -602,15 +611,20 @@ class CaptureStore:
         # One transaction: a crash leaves the old table or the new one, never half.
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            if columns and "code_digest" not in columns:
-                # The first schema: NOT NULL photo paths and payload, no digest.
-                self._conn.execute(_TABLE.replace("captures (", "captures_v1 (", 1))
-                cols = ", ".join(_V0_COLUMNS)
+            if columns:
+                # Schema 0 (plain only) or 1: drop the masked ID; the old HMAC
+                # refs wait, marked, for rekey(); a plain row's 采集码 is digested
+                # anew, a sealed row's cannot be (its digest is dropped).
+                self._conn.execute(_TABLE.replace("captures (", "captures_v2 (", 1))
+                new = {r[1] for r in self._conn.execute("PRAGMA table_info(captures_v2)")}
+                cols = ", ".join(sorted((columns & new) - {"student_ref", "code_digest"}))
                 self._conn.execute(
-                    f"INSERT INTO captures_v1 ({cols}, code_digest)"
-                    f" SELECT {cols}, code_digest(code_payload) FROM captures")
+                    f"INSERT INTO captures_v2 ({cols}, student_ref, code_digest)"
+                    f" SELECT {cols}, '{LEGACY_PREFIX}' || student_ref,"
+                    " CASE WHEN code_payload IS NULL THEN NULL ELSE code_digest(code_payload) END"
+                    " FROM captures")
                 self._conn.execute("DROP TABLE captures")
-                self._conn.execute("ALTER TABLE captures_v1 RENAME TO captures")
+                self._conn.execute("ALTER TABLE captures_v2 RENAME TO captures")
                 log.info("capture store: migrated the table to schema %d", SCHEMA_VERSION)
             else:
                 self._conn.execute(_TABLE)
@@ -621,6 +635,39 @@ class CaptureStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        if columns:
+            self._wipe_free_pages()
+
+    def _wipe_free_pages(self) -> None:
+        """Rewrite the file so no old value survives in free pages or the WAL."""
+        self._conn.execute("VACUUM")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def legacy_refs(self) -> set[str]:
+        """The old HMAC refs of rows from before schema 2, not yet re-keyed."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT substr(student_ref, ?) FROM captures WHERE student_ref LIKE ?",
+                (len(LEGACY_PREFIX) + 1, LEGACY_PREFIX + "%")).fetchall()
+        return {r[0] for r in rows}
+
+    def rekey(self, refs: dict[str, str]) -> tuple[int, int]:
+        """Give legacy rows their student_ref (old HMAC ref -> new ref); those
+        not in refs get a ref no student has (their student is not on the
+        roster: nothing can match them). Returns (re-keyed, unmatched) rows."""
+        with self._lock, self._conn:
+            done = 0
+            for old, new in refs.items():
+                done += self._conn.execute(
+                    "UPDATE captures SET student_ref = ? WHERE student_ref = ?",
+                    (new, LEGACY_PREFIX + old)).rowcount
+            rest = self._conn.execute(
+                "UPDATE captures SET student_ref = 'unmatched:' || capture_id"
+                " WHERE student_ref LIKE ?", (LEGACY_PREFIX + "%",)).rowcount
+        if done or rest:
+            with self._lock:
+                self._wipe_free_pages()
+        return done, rest
 
     def _set_status(self, capture_ids: Iterable[str], status: str, where: str,
                     attempts: bool = False) -> None:
@@ -699,47 +746,12 @@ def _photo_bytes(photo: object, attr: str, *, required: bool) -> bytes | None:
     return bytes(data)
 
 
-def _write_durably(path: Path, data: bytes, exclusive: bool = False) -> None:
-    """Temp file, fsync, rename, directory fsync: the file is whole or absent.
-    exclusive: never replace an existing file (FileExistsError instead)."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp" if exclusive else path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if exclusive:
-        try:
-            os.link(tmp, path)  # atomic, and fails where rename would overwrite
-        finally:
-            os.unlink(tmp)
-    else:
-        os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
-def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """A small secret file (0600), written whole or not at all (token, roster
-    cache, keys). exclusive: FileExistsError if it exists (first writer wins)."""
-    _make_private_dir(path.parent)
-    _write_durably(path, data, exclusive)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def _make_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)  # mkdir's mode is cut by the umask; an old dir may be looser
 
 
 def _iso(at: datetime) -> str:

@@ -43,6 +43,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import ValidationError
 from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_never,
                       wait_exponential_jitter)
 
@@ -51,7 +52,9 @@ from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config
 from kiosk.roster import SERVER_ROSTER_CACHE, RosterError, ServerRoster
 from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, ScheduleError
-from kiosk.store import CaptureStore, Outgoing, write_private_file
+from kiosk.store import CaptureStore, Outgoing
+from photo_wire.files import write_private_file
+from photo_wire.models import EnrolResponse, Receipt, RosterOut
 
 log = logging.getLogger(__name__)
 
@@ -340,18 +343,15 @@ class SyncAgent:
                               headers={"Content-Type": "application/json"})
         code = reply.status_code
         if code in (200, 201):
-            receipt = _json(reply)
-            if not isinstance(receipt, dict) or not isinstance(receipt.get("received_at"), str):
-                raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})",
-                                 SyncProblem.BAD_ANSWER)
-            if receipt.get("capture_id") != item.capture_id or receipt.get("digest") != item.digest:
-                raise _Rejected(f"the server's receipt ({code}) names another capture or digest")
             try:
-                datetime.fromisoformat(receipt["received_at"])
-            except ValueError:
+                receipt = Receipt.model_validate_json(reply.content)
+            except ValidationError:
                 raise _Transient(f"capture {item.capture_id}: unreadable receipt ({code})",
                                  SyncProblem.BAD_ANSWER) from None
-            return receipt["received_at"]
+            if receipt.capture_id != item.capture_id or receipt.digest != item.digest:
+                raise _Rejected(f"the server's receipt ({code}) names another capture or digest")
+            # As the server wrote it: what import-receipts and the row compare.
+            return str(json.loads(reply.content)["received_at"])
         self._contact_ok()  # it answered: online, even if it said no
         if code == 401:
             raise _AuthStop(_UNAUTHORISED)
@@ -420,19 +420,24 @@ class SyncAgent:
             log.warning("roster: server answered %d", reply.status_code)
             return True
         try:
-            document = _json(reply)
-        except _Transient as err:
-            self._report(error=str(err), problem=err.problem)
+            document = RosterOut.model_validate_json(reply.content)
+        except ValidationError:
+            self._report(error="unreadable roster from the school server",
+                         problem=SyncProblem.BAD_ANSWER)
             return True
-        if isinstance(document, dict) and not document.get("rows"):
+        if not document.rows:
             # No roster imported on the server for this centre (yet): an empty
             # one would turn every student away, so the local roster stays.
             log.warning("the server has no roster rows for this centre; keeping the current roster")
             self._contact_ok()
             return True
+        # The booth needs no names (the card has the name): none on the SD card.
+        for row in document.rows:
+            row.name = ""
+        document_json = document.model_dump(mode="json")
         try:
             roster = ServerRoster(
-                document, self.config.kiosk.centre, self.config.kiosk.session,
+                document_json, self.config.kiosk.centre, self.config.kiosk.session,
                 makeup_mode=self.config.roster.makeup_mode,
                 allow_recapture=self.config.roster.allow_recapture,
                 has_capture=self.store.has_capture, source="server roster")
@@ -440,7 +445,7 @@ class SyncAgent:
             log.error("%s", err)
             return True
         etag = reply.headers.get("etag", "")
-        cache = {"etag": etag, "fetched_at": self._now().isoformat(), "roster": document}
+        cache = {"etag": etag, "fetched_at": self._now().isoformat(), "roster": document_json}
         write_private_file(self.roster_cache,
                            json.dumps(cache, ensure_ascii=False).encode("utf-8"))
         self._etag = etag or None
@@ -644,10 +649,10 @@ def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,
     if reply.status_code != 200:
         raise EnrolError(f"unexpected answer {reply.status_code} from {server_url}")
     try:
-        token = reply.json()["token"]
-    except (ValueError, KeyError, TypeError):
+        token = EnrolResponse.model_validate_json(reply.content).token
+    except ValidationError:
         raise EnrolError("unreadable answer from the server") from None
-    if not isinstance(token, str) or not token or not token.isascii():
+    if not token or not token.isascii():
         raise EnrolError("unreadable answer from the server")
     path = Path(data_dir) / TOKEN_FILE
     write_private_file(path, token.encode("ascii") + b"\n")

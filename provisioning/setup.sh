@@ -6,7 +6,7 @@
 # On a Pi the PC/SC extra (pyscard, pcscd, CCID driver) comes too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="demo"
+extras="kiosk,demo"
 testing=false
 if [ "${1:-}" = "--test" ]; then extras="test"; testing=true; fi
 

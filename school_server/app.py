@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import school_server
-from school_server import auth, db as dbm, keys
+from school_server import auth, db as dbm
 from school_server.auth import KioskIdentity, current_kiosk, get_db
 from school_server.body_guard import BodyGuard
 from school_server.ingest import Refused, ingest_capture
@@ -53,14 +53,12 @@ class ServerState:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
-    roster_key: bytes
 
     @classmethod
     def open(cls, settings: Settings) -> "ServerState":
         engine = dbm.make_engine(settings.db_url)
         private_dir(settings.spool_dir)
-        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
-                   keys.roster_key(settings.roster_key_file))
+        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings))
 
 
 # What each error status means on this API (the OpenAPI document says it).
@@ -152,7 +150,7 @@ def create_app(state: ServerState | None) -> FastAPI:
                         **_errors(401)})
     def roster(request: Request, me: Me, db: DB) -> Any:
         """The roster of this kiosk's centre (no other centre's rows)."""
-        out = roster_for(db, me.centre, _state(app).roster_key)
+        out = roster_for(db, me.centre)
         return _unless_unchanged(request, jsonable_encoder(out), f'"{out.version}"')
 
     @app.get("/api/v1/schedule", response_model=ScheduleOut, tags=["kiosk"],

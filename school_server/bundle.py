@@ -35,57 +35,35 @@ token, the stick holds neither.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 import school_server
+# The bundle's formats are the wire contract's, the booth's own code.
+from photo_wire.files import write_durably
+from photo_wire.models import (BUNDLE_FORMAT, CAPTURES_DIR, MANIFEST, RECEIPTS,  # noqa: F401
+                               RECEIPTS_FORMAT, BundleEntry, BundleManifest, receipts_mac)
 from school_server.auth import KioskIdentity
 from school_server.ingest import (KioskUnknown, Refused, Stored, enrolled_kiosk,
                                   ingest_capture)
 from school_server.models import Kiosk, name_key, utcnow
-from school_server.schemas import CAPTURE_ID, KIOSK_ID, SHA256_HEX, CaptureUpload
+from school_server.schemas import CaptureUpload
 from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
-BUNDLE_FORMAT = "photo-kiosk-bundle/1"
-RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
-MANIFEST = "manifest.json"
-RECEIPTS = "receipts.json"
-CAPTURES_DIR = "captures"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 class BundleError(ValueError):
     """The bundle as a whole is refused; the message says why."""
 
-
-class BundleEntry(BaseModel):
-    capture_id: str = Field(pattern=CAPTURE_ID)
-    digest: str = Field(pattern=SHA256_HEX)
-    created_at: AwareDatetime
-    session: str = Field(min_length=1, max_length=100)
-    size: int = Field(ge=1)
-    file_sha256: str = Field(pattern=SHA256_HEX)
-
-
-class BundleManifest(BaseModel):
-    format: Literal["photo-kiosk-bundle/1"]
-    bundle_id: str = Field(min_length=1, max_length=64)
-    kiosk_id: str = Field(pattern=KIOSK_ID)
-    centre: str = Field(max_length=100)
-    software_version: str = Field(max_length=64)
-    exported_at: AwareDatetime
-    captures: list[BundleEntry]
 
 
 @dataclass
@@ -186,13 +164,6 @@ def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: Bun
         raise
 
 
-def receipts_mac(doc: dict[str, Any], key: bytes) -> str:
-    """HMAC-SHA256 (hex) of the receipts document without its "mac"."""
-    body = {k: v for k, v in doc.items() if k != "mac"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
-
-
 def receipts_document(result: ImportResult) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": RECEIPTS_FORMAT,
@@ -211,21 +182,7 @@ def write_receipts(bundle_dir: Path, result: ImportResult) -> Path:
     """DIR/receipts.json, whole or not at all (temp file, fsync, rename, dir fsync)."""
     path = bundle_dir / RECEIPTS
     data = json.dumps(receipts_document(result), indent=1, sort_keys=True).encode() + b"\n"
-    fd, tmp = tempfile.mkstemp(dir=bundle_dir, prefix=".receipts-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(bundle_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    write_durably(path, data)
     return path
 
 

@@ -179,13 +179,11 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _import_roster(args: argparse.Namespace) -> int:
-    from school_server.keys import roster_key
     from school_server.roster import CsvImportError, import_roster
 
-    key = roster_key(_settings(args).roster_key_file)
     with _database(args) as session:
         try:
-            result = import_roster(session, args.file, key)
+            result = import_roster(session, args.file)
         except CsvImportError as err:
             raise ValueError(f"{err}; nothing imported") from None
     for note in result.warnings:

@@ -13,6 +13,8 @@ from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, M
                         Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from photo_wire.ids import name_key  # noqa: F401  (the one normalisation of names)
+
 # Fixed constraint names, so migrations are the same on every database.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -125,8 +127,8 @@ class Capture(Base):
 
 
 class RosterRow(Base):
-    """One expected graduate. No plain ID number: student_ref is an HMAC of it
-    under the school's roster key (or the CSV's own student_ref)."""
+    """One expected graduate. No plain ID number: student_ref is photo_wire's
+    scrypt of it (or the CSV's own student_ref)."""
 
     __tablename__ = "roster_rows"
     # Progress counts a centre's and session's students from this index alone.
@@ -165,12 +167,6 @@ class Heartbeat(Base):
     version: Mapped[str] = mapped_column(String(KIOSK_VERSION_CHARS))
     last_error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-def name_key(value: str) -> str:
-    """Centre and session names as stored and compared: stripped, casefolded
-    (the kiosk compares them the same way)."""
-    return value.strip().casefold()
 
 
 # ---------------------------------------------------------------- the office's web pages

@@ -3,12 +3,12 @@
 CSV columns (the kiosk's roster format): centre, session, name, programme and
 id_number (or an already opaque student_ref), optionally card_uid. UTF-8 with
 or without a BOM. The ID number is turned into student_ref at import and
-never stored or printed.
+never stored or printed. Normalisation and student_ref are the booth's own
+(photo_wire.ids): one scheme, no key, memory-hard (~0.1 s a row here).
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import json
@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from photo_wire.ids import normalise_id, normalise_uid, student_ref, uid_ref
 from school_server.auth import ensure_centre
-from school_server.keys import student_ref
 from school_server.models import (CENTRE_CHARS, PERSON_NAME_CHARS, PROGRAMME_CHARS, SESSION_CHARS,
                                   STUDENT_REF_CHARS, CaptureReview, RosterRow, name_key)
 from school_server.schemas import RosterOut, RosterRowOut, StudentRefScheme, text_problem
@@ -91,7 +91,7 @@ def _check_no_nul(path: Path, cells: list[tuple[int, list[str]]]) -> None:
                                      "Excel, save as 'CSV UTF-8')")
 
 
-def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
+def import_roster(db: Session, path: Path) -> ImportResult:
     """Replace the roster of every centre named in the file, in one transaction."""
     header, rows = read_csv(path, REQUIRED)
     if "id_number" not in header and "student_ref" not in header:
@@ -99,19 +99,19 @@ def import_roster(db: Session, path: Path, key: bytes) -> ImportResult:
     result = ImportResult()
     new: list[RosterRow] = []
     for line, row in rows:
-        id_number = row.get("id_number", "").lstrip("'").upper()  # ' is Excel's text marker
+        id_number = normalise_id(row.get("id_number", ""))
         if "E+" in id_number:
             result.warnings.append(f"line {line}: id_number was saved as a number by Excel "
                                    "and lost digits (format the column as text); skipped")
             continue
-        ref = student_ref(key, "id", id_number) if id_number else row.get("student_ref", "")
+        ref = student_ref(id_number) if id_number else row.get("student_ref", "")
         if not ref or not row["centre"] or not row["session"]:
             result.warnings.append(f"line {line}: no id_number/student_ref, centre or session; skipped")
             continue
         check_fields(path, line, {**row, "student_ref": ref}, ROSTER_LIMITS)
-        uid = "".join(ch for ch in row.get("card_uid", "").upper() if ch not in " :-")
+        uid = normalise_uid(row.get("card_uid", ""))
         new.append(RosterRow(centre=name_key(row["centre"]), session=name_key(row["session"]),
-                             student_ref=ref, uid_hash=student_ref(key, "uid", uid) if uid else None,
+                             student_ref=ref, uid_hash=uid_ref(uid) if uid else None,
                              name=row["name"], programme=row["programme"]))
     centres = sorted({r.centre for r in new})
     for centre in centres:
@@ -133,16 +133,16 @@ def retake_refs(db: Session, centre: str) -> set[str]:
         RosterRow.student_ref.not_in(accepted))))
 
 
-def roster_for(db: Session, centre: str, key: bytes) -> RosterOut:
+def roster_for(db: Session, centre: str) -> RosterOut:
     rows = db.scalars(select(RosterRow).where(RosterRow.centre == centre)
                       .order_by(RosterRow.session, RosterRow.student_ref, RosterRow.id)).all()
     retake = retake_refs(db, centre)
     out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, name=r.name,
                         programme=r.programme, centre=r.centre, session=r.session,
                         retake=r.student_ref in retake) for r in rows]
-    scheme = StudentRefScheme(key=base64.b64encode(key).decode())
+    scheme = StudentRefScheme()
     # The version is a hash of what is sent, so it changes exactly when the
-    # roster (or the key) does, with no counter to keep in step.
+    # roster (or the scheme) does, with no counter to keep in step.
     canonical = json.dumps([r.model_dump() for r in out] + [scheme.model_dump()],
                            sort_keys=True, ensure_ascii=False)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field
 
+# The replies are the wire contract's, shared with the booth (photo_wire).
+from photo_wire.models import (CAPTURE_ID, KIOSK_ID, SHA256_HEX, EnrolResponse,  # noqa: F401
+                               Receipt, RosterOut, RosterRowOut, ScheduleOut, SessionOut,
+                               StudentRefScheme)
 from school_server.models import (HEARTBEAT_STATUS_CHARS, KIOSK_VERSION_CHARS, SESSION_CHARS,
                                   name_key)
-
-KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
-SHA256_HEX = r"^[0-9a-f]{64}$"
 
 # Only values every database holds. SQLite stores any string and any 64-bit
 # integer in any column; PostgreSQL refuses NUL characters in text, a string
@@ -86,10 +86,6 @@ class EnrolRequest(_Strict):
     kiosk_id: str = Field(pattern=KIOSK_ID)
 
 
-class EnrolResponse(BaseModel):
-    token: str = Field(description="Bearer token for every other call; shown once")
-
-
 class CaptureUpload(_Strict):
     kiosk_id: str = Field(pattern=KIOSK_ID, description="Must be the token's own kiosk")
     session: SessionName = Field(min_length=1, max_length=SESSION_CHARS)
@@ -100,14 +96,6 @@ class CaptureUpload(_Strict):
     digest: str = Field(pattern=SHA256_HEX, description="sha256 hex of the sealed bytes")
 
 
-class Receipt(BaseModel):
-    """The same receipt is returned for every exact repeat of an upload."""
-
-    capture_id: str
-    digest: str
-    received_at: datetime
-
-
 class HeartbeatIn(_Strict):
     status: StoredText = Field(min_length=1, max_length=HEARTBEAT_STATUS_CHARS)
     queue_depth: Int32
@@ -115,46 +103,6 @@ class HeartbeatIn(_Strict):
     version: StoredText = Field(max_length=KIOSK_VERSION_CHARS)
     last_error: StoredText | None = Field(
         default=None, max_length=2000, description="Must not hold personal data")
-
-
-class StudentRefScheme(BaseModel):
-    """How to key a card read to match the roster's student_ref."""
-
-    algorithm: str = "hmac-sha256"
-    id_message: str = Field("id:{ID number, stripped, upper-case}",
-                            description="uid_hash uses 'uid:{card UID, hex upper-case, no separators}'")
-    key: str = Field(description="base64 of the HMAC key")
-
-
-class RosterRowOut(BaseModel):
-    student_ref: str
-    uid_hash: str | None
-    name: str
-    programme: str
-    centre: str
-    session: str
-    retake: bool = Field(default=False, description=(
-        "The office rejected every photo of this student: the booth takes them again "
-        "even if it holds an earlier capture"))
-
-
-class RosterOut(BaseModel):
-    centre: str
-    version: str = Field(description="Also the ETag; send If-None-Match to get 304")
-    student_ref_scheme: StudentRefScheme
-    rows: list[RosterRowOut]
-
-
-class SessionOut(BaseModel):
-    session: str
-    centre: str
-    starts_at: datetime
-    ends_at: datetime
-
-
-class ScheduleOut(BaseModel):
-    centre: str
-    sessions: list[SessionOut]
 
 
 class Health(BaseModel):

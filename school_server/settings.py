@@ -93,10 +93,6 @@ class Settings(BaseModel):
     def private_key_file(self) -> Path:
         return self.data_dir / "server.key"
 
-    @property
-    def roster_key_file(self) -> Path:
-        return self.data_dir / "roster.key"
-
 
 # Environment variable -> path into the settings document.
 _ENV_FIELDS: dict[str, tuple[str, ...]] = {

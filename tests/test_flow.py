@@ -715,7 +715,7 @@ def test_usb_exchange_one_at_a_time_and_its_outcome_shown_on_the_sync_page(flow:
 
 def test_sync_detail_reaches_the_view_and_survives_queue_updates(flow: SessionFlow) -> None:
     at = datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)
-    refused = (RejectedCapture("a1b2c3d4", "110101********1236", RejectReason.CONFLICT),)
+    refused = (RejectedCapture("a1b2c3d4", RejectReason.CONFLICT),)
     flow.sync = SyncInfo(configured=True)
     flow.set_sync(2, False, last_success=at, problem=SyncProblem.TOKEN_REVOKED,
                   uploads_stopped=True, rejected=refused, rejected_total=1)
@@ -770,8 +770,7 @@ def roster_csv(tmp_path: Path) -> Path:
 
 def session_flow(clock: Clock, wall: WallClock, roster_csv: Path, *, makeup: bool = False,
                  schedule: bool = True) -> SessionFlow:
-    roster = CsvRoster(roster_csv, "centre-a", "config-session", makeup_mode=makeup,
-                       secret=b"test-secret")
+    roster = CsvRoster(roster_csv, "centre-a", "config-session", makeup_mode=makeup)
     flow = SessionFlow(FlowConfig(), roster, consent_version="v", staff_pin="2468", clock=clock,
                        session="config-session", tz=TZ, now=wall)
     if schedule:

@@ -366,7 +366,7 @@ def test_roster_maps_the_uid_to_a_student(
         ",李四,会计学,centre-a,morning,ID-1122334455667788\n",
         encoding="utf-8",
     )
-    roster = CsvRoster(csv, "centre-a", "morning", secret=b"test-secret")
+    roster = CsvRoster(csv, "centre-a", "morning")
     campus = cards(uid=UID)
     campus.insert()
     got = poll_until(reader)

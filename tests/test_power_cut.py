@@ -60,7 +60,6 @@ LIFETIMES = 7
 ROUNDS_PER_LIFETIME = 8
 SEED = 20261122
 KIOSK = "kiosk-cut"
-CODE_SECRET = b"c" * 32
 DATA = "kiosk-data"  # under the mount root, created by the writer like runtime.py does
 
 
@@ -97,13 +96,17 @@ data_dir, public_key, tag = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.a
 synchronous, count, checkpoint = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 print("start", flush=True)
 data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # as kiosk/runtime.py does
-store = CaptureStore(data_dir, "kiosk-cut", public_key=public_key, code_secret=b"c" * 32)
+store = CaptureStore(data_dir, "kiosk-cut", public_key=public_key)
 if synchronous != "full":  # the control: what synchronous=FULL is there for
     store._conn.execute(f"PRAGMA synchronous={synchronous}")
 # SQLite's default is a checkpoint every 1000 WAL pages (~200 saves); some
 # rounds checkpoint every few saves so that cuts land in checkpoints too.
 store._conn.execute(f"PRAGMA wal_autocheckpoint={checkpoint}")
 store.recover()
+# The flow looks the 采集码 up when it is scanned: a save finds its (slow,
+# memory-hard) digest done, so the cuts land in the saves.
+code = f"CODE-{tag}-0123456789"
+store.student_for_code(code)
 n = 0
 while not count or n < count:
     n += 1
@@ -111,7 +114,7 @@ while not count or n < count:
     spec, original = photos(marker)
     student = Student(card=IdCard(id_number="110101200103151236", name="张三"),
                       match=RosterMatch(RosterOutcome.EXPECTED, "会计学", f"ref-{marker}"),
-                      consent_version="v1", code_payload=f"CODE-{marker}-0123456789")
+                      consent_version="v1", code_payload=code)
     capture_id = store.save(CaptureRequest(student, Photo(spec, original)), "s1", {"ok": True})
     print("ack", capture_id, marker, flush=True)  # the student is told "saved"
 print("done", flush=True)
@@ -196,7 +199,7 @@ def open_document(sealed: bytes, key: PrivateKey) -> dict:
 def check_store(data_dir: Path, key: PrivateKey, acked: dict[str, str], where: str) -> tuple[set[str], int]:
     """Open the store as the kiosk does at start and check everything; returns
     the capture ids stored and how many orphan files recover() removed."""
-    store = CaptureStore(data_dir, KIOSK, public_key=bytes(key.public_key), code_secret=CODE_SECRET)
+    store = CaptureStore(data_dir, KIOSK, public_key=bytes(key.public_key))
     try:
         recovery = store.recover()
         con = sqlite3.connect(data_dir / "captures.db")

@@ -11,10 +11,10 @@ import pytest
 from kiosk.flow import RosterOutcome
 from kiosk.hardware.id_reader import IdCard
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
-from kiosk.roster import CsvRoster, RosterError, kiosk_secret
+from kiosk.roster import CsvRoster, RosterError
+from photo_wire.ids import student_ref, uid_ref
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = b"test-kiosk-secret"
 
 ZHANG = "110101200103151236"
 LI = "310104200011022468"
@@ -46,7 +46,7 @@ def roster_path(tmp_path: Path) -> Path:
 
 
 def make(path: Path, **kwargs) -> CsvRoster:
-    return CsvRoster(path, "centre-a", "morning", secret=SECRET, **kwargs)
+    return CsvRoster(path, "centre-a", "morning", **kwargs)
 
 
 # ---------------------------------------------------------------- outcomes
@@ -114,14 +114,22 @@ def test_uid_matches_card_uid_column(roster_path: Path) -> None:
     assert roster.lookup(card(uid="FFFF")).outcome == RosterOutcome.NOT_EXPECTED
 
 
-def test_refs_depend_on_the_secret(roster_path: Path) -> None:
-    a = CsvRoster(roster_path, "centre-a", "morning", secret=b"one").lookup(card(ZHANG))
-    b = CsvRoster(roster_path, "centre-a", "morning", secret=b"two").lookup(card(ZHANG))
-    assert a.student_ref != b.student_ref
+def test_refs_are_the_wire_scheme_whatever_the_booth(roster_path: Path, tmp_path: Path) -> None:
+    """One scheme, no per-booth key: two booths (and the server) agree on a ref."""
+    a = make(roster_path).lookup(card(ZHANG))
+    b = make(roster_path).lookup(card(ZHANG.lower()))
+    assert a.student_ref == b.student_ref == student_ref(ZHANG)
+    # Excel's text marker and a space before the number (as the school's CSV had them)
+    quoted = write(tmp_path, CSV.replace(f"{ZHANG},", f"' {ZHANG},"), name="quoted.csv")
+    assert make(quoted).lookup(card(ZHANG)).student_ref == student_ref(ZHANG)
+    # A UID-only row's ref is its UID's.
+    uid_only = write(tmp_path, "id_number,name,programme,centre,session,card_uid\n"
+                     ",某,法学,centre-a,morning,04 a2 c3 d5\n", name="uid.csv")
+    assert make(uid_only).lookup(card(uid="04A2C3D5")).student_ref == uid_ref("04:A2:C3:D5")
 
 
 def test_centre_and_session_compare_loosely(roster_path: Path) -> None:
-    roster = CsvRoster(roster_path, " Centre-A ", "MORNING", secret=SECRET)
+    roster = CsvRoster(roster_path, " Centre-A ", "MORNING")
     assert roster.lookup(card(ZHANG)).outcome == RosterOutcome.EXPECTED
 
 
@@ -188,25 +196,12 @@ def test_no_plain_id_number_or_name_in_the_object(roster_path: Path) -> None:
     assert "张三" not in dumped
 
 
-# ----------------------------------------------------------------- secret
-
-
-def test_kiosk_secret_is_stable_and_private(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    first = kiosk_secret(data_dir)
-    assert len(first) == 32
-    assert kiosk_secret(data_dir) == first
-    mode = stat.S_IMODE(os.stat(data_dir / "roster.key").st_mode)
-    assert mode == 0o600
-    assert kiosk_secret(tmp_path / "other") != first
-
 
 # --------------------------------------------------------------- demo data
 
 
 def test_demo_roster_matches_demo_cards() -> None:
-    roster = CsvRoster(ROOT / "examples" / "roster-demo.csv", "demo-centre", "demo-session",
-                       secret=SECRET)
+    roster = CsvRoster(ROOT / "examples" / "roster-demo.csv", "demo-centre", "demo-session")
     outcome = {c.label: roster.lookup(to_id_card(c)).outcome for c in DEMO_CARDS}
     assert outcome["zhangsan"] == RosterOutcome.EXPECTED
     assert outcome["lisi"] == RosterOutcome.EXPECTED
@@ -244,22 +239,16 @@ def test_broken_xlsx_is_refused_clearly(tmp_path: Path) -> None:
         make(path)
 
 
-def test_kiosk_secret_replaces_an_empty_file_and_concurrent_makers_agree(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def test_a_roster_keyed_the_old_way_is_refused_with_what_to_do() -> None:
+    from photo_wire.models import SCHEME
 
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / "roster.key").write_bytes(b"")  # a power cut while an older kiosk made it
-    key = kiosk_secret(data_dir)
-    assert len(key) == 32 and (data_dir / "roster.key").read_bytes() == key
+    from kiosk.roster import ServerRoster
 
-    # Four processes make a fresh key at once: all end up with the same one.
-    fresh = tmp_path / "fresh"
-    code = ("import sys; from pathlib import Path; from kiosk.roster import kiosk_secret; "
-            "print(kiosk_secret(Path(sys.argv[1])).hex())")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(fresh)], stdout=subprocess.PIPE, text=True)
-             for _ in range(4)]
-    keys = {p.communicate(timeout=60)[0].strip() for p in procs}
-    assert len(keys) == 1 and bytes.fromhex(keys.pop()) == (fresh / "roster.key").read_bytes()
-    assert not list(fresh.glob("*.tmp"))
+    row = {"student_ref": "a" * 64, "uid_hash": None, "name": "", "programme": "法学",
+           "centre": "centre-a", "session": "morning"}
+    old = {"centre": "centre-a", "version": "v", "rows": [row],
+           "student_ref_scheme": {"algorithm": "hmac-sha256", "id_message": "", "key": "a2V5"}}
+    with pytest.raises(RosterError, match="another way.*update the school server"):
+        ServerRoster(old, "centre-a", "morning")
+    new = {**old, "student_ref_scheme": SCHEME.model_dump()}
+    assert len(ServerRoster(new, "centre-a", "morning")) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from nacl.public import PrivateKey, SealedBox
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
 from kiosk.store import CaptureStore, StoreError
+from photo_wire.ids import code_digest
 
 ID_NUMBER = "110101200103151236"
 PAYLOAD = "CHSI-OPAQUE-PAYLOAD-0123456789abcdef"
@@ -119,7 +119,7 @@ def test_save_writes_files_then_row(store: CaptureStore, data_dir: Path) -> None
     assert row["capture_id"] == capture_id
     assert row["status"] == "captured"
     assert row["student_ref"] == "ref-zhang"
-    assert row["id_masked"] == "110101********1236"
+    assert "id_masked" not in row.keys()  # nothing that narrows the ID number
     assert row["code_payload"] == PAYLOAD
     assert row["consent_version"] == "2026-11-v1"
     assert row["consent_time"].startswith("2026-11-22T09:30")
@@ -340,13 +340,11 @@ def test_student_for_code_finds_the_earlier_capture(store: CaptureStore) -> None
 # ---------------------------------------------------------------- sealing
 
 SERVER_KEY = PrivateKey.generate()  # stands in for the school server's server.key
-CODE_SECRET = b"test-code-secret"
 
 
 @pytest.fixture
 def sealed_store(data_dir: Path):
-    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key),
-                     code_secret=CODE_SECRET)
+    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key))
     yield s
     s.close()
 
@@ -373,8 +371,8 @@ def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
     (row,) = rows(data_dir)
     assert row["digest"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert row["status"] == "captured" and row["student_ref"] == "ref-zhang"
-    assert row["id_masked"] == "110101********1236"
-    assert row["code_digest"] == hmac.new(CODE_SECRET, PAYLOAD.encode(), hashlib.sha256).hexdigest()
+    assert "id_masked" not in row.keys()
+    assert row["code_digest"] == code_digest(PAYLOAD)  # photo_wire's scrypt, no key
     assert row["consent_version"] == "2026-11-v1" and row["kiosk_id"] == "kiosk-07"
     assert row["session"] == "morning" and row["created_at"] == row["updated_at"]
     for personal in ("code_payload", "consent_time", "spec_path", "original_path", "report_json"):
@@ -571,25 +569,27 @@ def make_v0_store(data_dir: Path) -> str:
 
 def test_first_schema_is_migrated(data_dir: Path) -> None:
     capture_id = make_v0_store(data_dir)
-    s = CaptureStore(data_dir, "kiosk-07", code_secret=CODE_SECRET)
+    s = CaptureStore(data_dir, "kiosk-07")
     try:
-        assert s.student_for_code(PAYLOAD) == "ref-zhang"
+        # The old ref waits, marked, for the roster's re-keying (test_privacy.py).
+        assert s.student_for_code(PAYLOAD) == "legacy:ref-zhang"
+        assert s.legacy_refs() == {"ref-zhang"}
         assert s.pending_count() == 1 and s.recover().missing_files == []
         (row,) = rows(data_dir)
         assert row["capture_id"] == capture_id and row["code_payload"] == PAYLOAD
+        assert "id_masked" not in row.keys()
         conn = sqlite3.connect(data_dir / "captures.db")
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         conn.close()
     finally:
         s.close()
 
 
 def test_plain_backlog_is_sealed_once_a_key_is_configured(data_dir: Path) -> None:
-    plain = CaptureStore(data_dir, "kiosk-07", code_secret=CODE_SECRET)
+    plain = CaptureStore(data_dir, "kiosk-07")
     capture_id = plain.save(request(), "morning", {"ok": True})
     plain.close()
-    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key),
-                     code_secret=CODE_SECRET)
+    s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key))
     try:
         result = s.recover()
         assert result.sealed_legacy == [capture_id]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import hmac
 import io
 import json
 import logging
@@ -38,10 +37,12 @@ from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config, parse_config
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
-from kiosk.roster import SERVER_ROSTER_CACHE, ServerRoster
+from kiosk.roster import SERVER_ROSTER_CACHE, CsvRoster, ServerRoster, open_roster
 from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
 from kiosk.store import CaptureStore
 from kiosk.sync import SyncAgent, SyncStatus, enrol, rejection_reason
+from photo_wire.ids import student_ref
+from photo_wire.models import SCHEME
 from server.harness import Deployment
 
 CENTRE = "centre-sync"
@@ -425,7 +426,7 @@ def test_conflict_is_reported_and_not_acknowledged(make_booth: Callable[..., Boo
     assert booth.store.rejected() == [(clash, row["upload_error"])]
     assert agent.status.problem == SyncProblem.REFUSED
     refused = booth.store.rejected_captures()
-    assert [(r.capture_id, r.id_masked) for r in refused] == [(clash, "110101********1236")]
+    assert [r.capture_id for r in refused] == [clash]
     assert rejection_reason(refused[0].reason) == RejectReason.CONFLICT
     assert booth.server_rows()[clash][0] == hashlib.sha256(other).hexdigest()
     attempts = row["attempts"]
@@ -442,9 +443,9 @@ def test_purge_after_retention(make_booth: Callable[..., Booth]) -> None:
     ids = [booth.save(n) for n in range(2)]
     agent = booth.agent()
     wait_until(all_acknowledged(booth, ids), what="upload")
-    pending = booth.save(5)  # never acknowledged: the agent is stopped first
     agent.stop()
     booth.agents.remove(agent)
+    pending = booth.save(5)  # never acknowledged: the agent is stopped first
 
     assert agent.purge() == []  # acknowledged just now: kept
     booth.clock.now += timedelta(days=6, hours=23)
@@ -483,8 +484,7 @@ def test_roster_is_pulled_with_etag_and_matches_server_refs(
     cache = booth.data_dir / SERVER_ROSTER_CACHE
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
 
-    key = base64.b64decode((deployment.data_dir / "roster.key").read_text().strip())
-    server_ref = hmac.new(key, f"id:{ID_NUMBER}".encode(), hashlib.sha256).hexdigest()
+    server_ref = student_ref(ID_NUMBER)  # the booth's own scheme: no key handed out
     for roster in (booth.rosters[0], ServerRoster.from_cache(cache, CENTRE, "morning")):
         match = roster.lookup(IdCard(id_number=ID_NUMBER, name=NAME))
         assert match.outcome == RosterOutcome.EXPECTED and match.student_ref == server_ref
@@ -495,6 +495,69 @@ def test_roster_is_pulled_with_etag_and_matches_server_refs(
         assert roster.lookup(IdCard(id_number="44010619990721135X", name="")).outcome \
             == RosterOutcome.NOT_EXPECTED
     assert ID_NUMBER not in cache.read_text(encoding="utf-8")
+    assert NAME not in cache.read_text(encoding="utf-8")  # the booth keeps no names
+
+
+# ------------------------------------------- one key scheme (issue 12, item 4)
+# A booth captures a student with its roster file, then its sync agent
+# fetches the school's roster: the student must still be "already captured",
+# and their own 采集码 still theirs, then and after a restart. Before
+# photo_wire the booth keyed refs with its own roster.key and switched to the
+# server's key with the roster, so neither held.
+
+ONE_SCHEME_ROSTER = (f"id_number,name,programme,centre,session,card_uid\n"
+                     f"{ID_NUMBER},{NAME},计算机科学与技术,{CENTRE},morning,\n"
+                     f"310104200011022468,李四,会计学,{CENTRE},morning,\n")
+OWN_CODE = "CHSI-OWN-CODE"
+
+
+def test_a_captured_student_stays_captured_when_the_server_roster_arrives(
+        deployment: Deployment, tmp_path: Path) -> None:
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(ONE_SCHEME_ROSTER, encoding="utf-8")
+    assert deployment.cli("import-roster", str(roster_csv)).code == 0
+    data_dir = tmp_path / "booth"
+    config = parse_config({
+        "kiosk": {"id": "kiosk-one", "centre": CENTRE, "session": "morning",
+                  "data_dir": str(data_dir)},
+        "roster": {"path": str(roster_csv), "allow_recapture": False},
+        "sync": {"server_url": deployment.server.url, "roster_refresh_seconds": 0.1,
+                 "server_public_key": base64.b64encode(deployment.public_key).decode()}})
+    enrol(deployment.server.url, deployment.enrol_code(CENTRE), "kiosk-one", data_dir)
+    store = CaptureStore(data_dir, "kiosk-one", public_key=deployment.public_key)
+    card = IdCard(id_number=ID_NUMBER, name=NAME)
+
+    # Before any contact with the server: the roster file.
+    before = open_roster(config, data_dir, store.has_capture)
+    assert isinstance(before, CsvRoster)
+    match = before.lookup(card)
+    assert match.outcome == RosterOutcome.EXPECTED
+    student = Student(card=card, match=match, consent_version="v1",
+                      consent_time=datetime.now(timezone.utc), code_payload=OWN_CODE)
+    store.save(CaptureRequest(student=student, photo=Photo(jpeg(1))), "morning", {})  # type: ignore[arg-type]
+    assert before.lookup(card).outcome == RosterOutcome.ALREADY_CAPTURED
+
+    # The sync agent brings the school's roster.
+    rosters: list[ServerRoster] = []
+    agent = SyncAgent(store, config, on_roster=rosters.append, idle_poll_seconds=0.05)
+    agent.start()
+    try:
+        wait_until(lambda: bool(rosters), what="the server's roster")
+    finally:
+        agent.stop()
+    after = rosters[0]
+    again = after.lookup(card)
+    assert again.outcome == RosterOutcome.ALREADY_CAPTURED
+    # Their own 采集码 is still theirs, not "used by another".
+    assert store.student_for_code(OWN_CODE) == again.student_ref
+
+    # After a restart the booth opens the cached server roster: the same.
+    restarted = open_roster(config, data_dir, store.has_capture)
+    assert isinstance(restarted, ServerRoster)
+    assert restarted.lookup(card).outcome == RosterOutcome.ALREADY_CAPTURED
+    other = restarted.lookup(IdCard(id_number="310104200011022468", name="李四"))
+    assert other.outcome == RosterOutcome.EXPECTED
+    store.close()
 
 
 # ------------------------------------------------------------------ schedule
@@ -805,8 +868,7 @@ def test_runtime_records_the_schedules_session_makeups_and_lets_staff_retry_refu
         poll_until(lambda: len(flow.view().sync.rejected) == 1, "the refusal in staff detail")
         view = runtime.poll()
         refused = view.sync.rejected[0]
-        assert (refused.short_id, refused.id_masked, refused.reason) == (
-            clash[:8], "110101********1236", RejectReason.CONFLICT)
+        assert (refused.short_id, refused.reason) == (clash[:8], RejectReason.CONFLICT)
         assert view.sync.rejected_total == 1 and view.sync.problem == SyncProblem.REFUSED
         assert ID_NUMBER not in repr(view) and NAME not in repr(view)
 
@@ -995,8 +1057,7 @@ def test_an_empty_server_roster_does_not_replace_the_local_one(tmp_path: Path) -
         if request.url.path.endswith("/roster"):
             return httpx.Response(200, json={
                 "centre": CENTRE, "version": "v1", "rows": [],
-                "student_ref_scheme": {"algorithm": "hmac-sha256", "id_message": "",
-                                       "key": base64.b64encode(b"k" * 32).decode()}},
+                "student_ref_scheme": SCHEME.model_dump()},
                 headers={"ETag": '"v1"'})
         return httpx.Response(204)
 

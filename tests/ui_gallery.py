@@ -80,8 +80,7 @@ def sessions() -> tuple[SessionWindow, ...]:
 
 def rejected() -> tuple[RejectedCapture, ...]:
     reasons = (RejectReason.CONFLICT, RejectReason.FILE_DAMAGED, RejectReason.OTHER_KIOSK)
-    ids = ("110101********1236", "310104********2468", "440106********135X")
-    return tuple(RejectedCapture(f"{n:x}1b2c3d4e"[:8], ids[n], reasons[n], at(-n, 9 + n, 12))
+    return tuple(RejectedCapture(f"{n:x}1b2c3d4e"[:8], reasons[n], at(-n, 9 + n, 12))
                  for n in range(3))
 
 

@@ -261,11 +261,11 @@ class StaffScreen(PinScreen):
 
     @staticmethod
     def rejected_rows(view: View, _lang: str) -> list:
-        """One row per refused capture: short id and masked ID number | the reason."""
+        """One row per refused capture: short id and when | the reason."""
         rows = []
         for r in view.sync.rejected[:REJECTED_ROWS]:
             when = f"  {when_text(r.created_at, view)}" if r.created_at else ""
-            rows.append([(f"{r.short_id}{when}\n{r.id_masked}", style.INK),
+            rows.append([(f"{r.short_id}{when}", style.INK),
                          (_tr(message_key(r.reason)), style.ORANGE)])
         return rows
 

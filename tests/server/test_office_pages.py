@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from photo_wire.ids import student_ref
 from school_server import db as dbm
-from school_server.keys import roster_key, student_ref
 from school_server.settings import load_settings
 
 from .harness import Deployment, Kiosk, new_capture_id
@@ -68,7 +68,7 @@ def chrome() -> Iterator[Any]:
 
 
 def _ref(dep: Deployment, id_number: str) -> str:
-    return student_ref(roster_key(load_settings(dep.data_dir).roster_key_file), "id", id_number)
+    return student_ref(id_number)
 
 
 def _upload(kiosk: Kiosk, dep: Deployment, id_number: str, name: str,

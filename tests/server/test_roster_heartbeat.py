@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import base64
 from pathlib import Path
+
+from photo_wire.ids import student_ref, uid_ref
 
 from .harness import Deployment, new_capture_id
 
@@ -46,13 +45,12 @@ def test_roster_is_the_kiosks_own_centre_only(deployment: Deployment, tmp_path: 
     assert {r["name"] for r in roster["rows"]} == {"张三明", "李四"}
     assert {r["centre"] for r in roster["rows"]} == {"haidian"}
     assert ID_A not in reply.text
-    # The kiosk keys a card read the same way and finds the student.
-    key = base64.b64decode(roster["student_ref_scheme"]["key"])
-    ref = hmac.new(key, f"id:{ID_A}".encode(), hashlib.sha256).hexdigest()
-    row = next(r for r in roster["rows"] if r["student_ref"] == ref)
+    # The kiosk keys a card read the same way (photo_wire, no key) and finds the student.
+    assert roster["student_ref_scheme"]["algorithm"] == "scrypt-v1"
+    assert "key" not in roster["student_ref_scheme"]
+    row = next(r for r in roster["rows"] if r["student_ref"] == student_ref(ID_A))
     assert row["session"] == "2026-06-a" and row["programme"] == "Computing"
-    uid = hmac.new(key, b"uid:04A2C3D4", hashlib.sha256).hexdigest()
-    assert row["uid_hash"] == uid
+    assert row["uid_hash"] == uid_ref("04A2C3D4")
     with xihu.client() as client:
         assert [r["name"] for r in client.get("/api/v1/roster").json()["rows"]] == ["王五"]
     assert ID_A not in deployment.server.log() and "张三明" not in deployment.server.log()

@@ -1,0 +1,129 @@
+"""The server's replies and the USB bundle's files, as both sides read them.
+
+The server builds these models (FastAPI publishes them in openapi.json); the
+booth parses the same models, so a reply it cannot read is a ValidationError
+in one place, not a hand-written check per field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from photo_wire import ids
+
+KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class EnrolResponse(BaseModel):
+    token: str = Field(description="Bearer token for every other call; shown once")
+
+
+class Receipt(BaseModel):
+    """The same receipt is returned for every exact repeat of an upload."""
+
+    capture_id: str
+    digest: str
+    received_at: datetime
+
+
+class StudentRefScheme(BaseModel):
+    """How student_ref and uid_hash are made from a card read (photo_wire.ids):
+    scrypt over "id:{ID number}" / "uid:{card UID}", no key. A booth keys its
+    own reads the same way and refuses a roster made another way."""
+
+    # A str, not a Literal: a booth reads an older server's scheme and says
+    # what is wrong (kiosk.roster.ServerRoster compares it with SCHEME).
+    algorithm: str = ids.SCHEME_NAME
+    n: int = ids.SCRYPT_N
+    r: int = ids.SCRYPT_R
+    p: int = ids.SCRYPT_P
+    salt: str = Field(ids.SALT.decode(), description="UTF-8 salt")
+    id_message: str = Field("id:{ID number, normalised}",
+                            description="uid_hash uses 'uid:{card UID, hex upper-case, no separators}'")
+
+
+# What this code makes and accepts: anything else is another scheme.
+SCHEME = StudentRefScheme()
+
+
+class RosterRowOut(BaseModel):
+    student_ref: str
+    uid_hash: str | None
+    name: str
+    programme: str
+    centre: str
+    session: str
+    retake: bool = Field(default=False, description=(
+        "The office rejected every photo of this student: the booth takes them again "
+        "even if it holds an earlier capture"))
+
+
+class RosterOut(BaseModel):
+    centre: str
+    version: str = Field(description="Also the ETag; send If-None-Match to get 304")
+    student_ref_scheme: StudentRefScheme
+    rows: list[RosterRowOut]
+
+
+class SessionOut(BaseModel):
+    session: str
+    centre: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ScheduleOut(BaseModel):
+    centre: str
+    sessions: list[SessionOut]
+
+
+# ------------------------------------------------------------ the USB bundle
+# DIR/manifest.json (the booth writes it), DIR/captures/<capture_id>.json (each
+# the body its PUT would send), DIR/receipts.json (the server writes it).
+
+BUNDLE_FORMAT = "photo-kiosk-bundle/1"
+RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
+MANIFEST = "manifest.json"
+RECEIPTS = "receipts.json"
+CAPTURES_DIR = "captures"
+
+
+class BundleEntry(BaseModel):
+    capture_id: str = Field(pattern=CAPTURE_ID)
+    digest: str = Field(pattern=SHA256_HEX, description="sha256 of the sealed bytes")
+    created_at: AwareDatetime
+    session: str = Field(min_length=1, max_length=100)
+    size: int = Field(ge=1)
+    file_sha256: str = Field(pattern=SHA256_HEX, description="sha256 of the capture's file")
+
+
+class BundleManifest(BaseModel):
+    format: Literal["photo-kiosk-bundle/1"]
+    bundle_id: str = Field(min_length=1, max_length=64)
+    kiosk_id: str = Field(pattern=KIOSK_ID)
+    centre: str = Field(max_length=100)
+    software_version: str = Field(max_length=64)
+    exported_at: AwareDatetime
+    captures: list[BundleEntry]
+
+
+def receipts_mac_key(token: str) -> bytes:
+    """The receipts' HMAC key: sha256 of the booth's bearer token (the server
+    stores exactly that hash, the booth holds the token, the stick neither)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def receipts_mac(doc: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 (hex) over the receipts document without its "mac"
+    (JSON, sorted keys, no spaces, ASCII)."""
+    body = {k: v for k, v in doc.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
