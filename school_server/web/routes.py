@@ -18,8 +18,8 @@ from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse

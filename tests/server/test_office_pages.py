@@ -96,6 +96,12 @@ def test_no_page_works_without_a_session(office: Deployment, chrome: Any) -> Non
                  "/office/missing.csv?centre=haidian", "/office/audit.csv"):
         reply = httpx.get(office.server.url + path, follow_redirects=False)
         assert reply.status_code == 303 and reply.headers["location"] == "/office/login", path
+    for path in ("/office/review/x", "/office/captures/x/correct", "/office/export",
+                 "/office/logout"):
+        reply = httpx.post(office.server.url + path, follow_redirects=False,
+                           data={"decision": "approved", "field": "name", "value": "x",
+                                 "reason": "x", "csrf": "x"})
+        assert reply.status_code == 303 and reply.headers["location"] == "/office/login", path
     page = chrome.new_page()
     page.goto(office.server.url + "/office/progress")
     assert page.url.endswith("/office/login")
