@@ -230,10 +230,10 @@ def test_slow_analysis_does_not_hold_up_the_preview(tmp_path: Path, monkeypatch)
     analysed: list[int] = []
     real_analyse = FaceAnalyser.analyse
 
-    def slow_analyse(self, frame):
+    def slow_analyse(self, frame, *args, **kwargs):
         analysed.append(id(frame))
         time.sleep(0.25)
-        return real_analyse(self, frame)
+        return real_analyse(self, frame, *args, **kwargs)
 
     monkeypatch.setattr(FaceAnalyser, "analyse", slow_analyse)
     runtime = KioskRuntime(load_config(write_config(tmp_path)).as_demo())

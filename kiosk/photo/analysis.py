@@ -204,21 +204,26 @@ class FaceAnalyser:
         self._people = 0  # the last count
         self.backdrop = backdrop  # staff may recalibrate it while running
 
-    def analyse(self, rgb: np.ndarray) -> FrameAnalysis:
+    def analyse(self, rgb: np.ndarray, count_people: bool = True) -> FrameAnalysis:
+        """count_people=False: FaceMesh's faces only (a crop of a still
+        whose people were already counted)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError("expected an RGB uint8 image of shape (h, w, 3)")
         rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
         result = self._mesh.process(rgb)
         faces = [self._face(rgb, landmark_array(lms), w, h) for lms in (result.multi_face_landmarks or [])]
-        if self._frames % self._count_every == 0:
-            self._people = len(self._counter.process(counting_copy(rgb)).detections or [])
-        self._frames += 1
+        people = 0
+        if count_people:
+            if self._frames % self._count_every == 0:
+                self._people = len(self._counter.process(counting_copy(rgb)).detections or [])
+            self._frames += 1
+            people = self._people
         # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
         mean_luma = float(luma(np.ascontiguousarray(rgb[::4, ::4])).mean())
         return FrameAnalysis(width=w, height=h, faces=faces, mean_luma=mean_luma,
                              image=rgb, backdrop=self.backdrop,
-                             extra_faces=max(0, self._people - len(faces)))
+                             extra_faces=max(0, people - len(faces)))
 
     def _face(self, rgb: np.ndarray, xyz: np.ndarray, w: int, h: int) -> FaceInfo:
         pts = xyz[:, :2] * (w, h)

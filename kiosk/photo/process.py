@@ -53,9 +53,13 @@ class SpecPhoto:
 
 def check_spec_jpeg(
     jpeg: bytes, analyser: FaceAnalyser, spec: PhotoConfig, geometry: SpecGeometry = GEOMETRY,
-    settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS,
+    settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS, count_people: bool = True,
 ) -> tuple[list[str], dict[str, Any]]:
     """Problems and measures of an encoded spec photo, from the file itself.
+
+    count_people=False when the photo was cut from a still whose people
+    were counted already (process_still): the full-range detector is the
+    costliest part of a check.
 
     measures["checks"] holds every quality measure as {code: {value, band,
     passed}}; problems lists the failing codes (file format ones first).
@@ -87,7 +91,7 @@ def check_spec_jpeg(
         problems.append("FILE_SIZE")
 
     rgb = np.asarray(img.convert("RGB"))
-    analysis = analyser.analyse(rgb)
+    analysis = analyser.analyse(rgb, count_people)
     measures["faces"] = analysis.face_count
     if analysis.face_count > 1:
         problems.append("MULTIPLE_FACES")
@@ -179,7 +183,7 @@ def process_still(
         crop = crop_inside(still, face, spec, geometry)
     encoded = encode_jpeg(crop, spec)
     measures.update(quality=encoded.quality, jpeg_kb=round(encoded.kb, 1))
-    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, settings)
+    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, settings, count_people=False)
     measures.update(more)
     measures.setdefault("checks", {})["LOW_RESOLUTION"] = resolution.as_dict()
     problems += [p for p in checked if p not in problems]
