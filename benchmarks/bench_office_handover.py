@@ -41,7 +41,7 @@ def _hwm_mb(pid: int, field: str = "VmHWM") -> float:
 def main() -> None:
     import httpx
 
-    from kiosk.idnumber import check_character
+    from photo_wire.idnumber import check_character
     from school_server import db as dbm, reviews
     from school_server.keys import load_private_key
     from school_server.settings import load_settings

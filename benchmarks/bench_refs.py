@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import check_character
+from photo_wire.idnumber import check_character
 from kiosk.roster import CsvRoster
 from photo_wire.ids import student_ref
 

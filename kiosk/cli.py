@@ -247,7 +247,7 @@ def cmd_read_card(args: argparse.Namespace) -> int:
 
     from kiosk.config import IdReaderConfig
     from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
-    from kiosk.idnumber import is_valid, mask_id
+    from photo_wire.idnumber import is_valid, mask_id
 
     config = _load(args)
     reader_config = config.id_reader

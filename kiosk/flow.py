@@ -35,7 +35,7 @@ from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Prob
                          SyncProblem, UsbResult)
 from kiosk.config import FlowConfig
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
+from photo_wire.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
 from kiosk.schedule import Schedule, SessionSlot, SessionWindow
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import is_valid
+from photo_wire.idnumber import is_valid
 from kiosk.schedule import SessionSlot
 from photo_wire.ids import name_key, normalise_id, normalise_uid, student_ref, uid_ref
 from photo_wire.models import SCHEME, RosterOut

@@ -59,7 +59,7 @@ from typing import Any, Iterable
 from nacl.public import PublicKey, SealedBox
 
 from kiosk.flow import CaptureRequest
-from kiosk.idnumber import mask_id
+from photo_wire.idnumber import mask_id
 from photo_wire.files import fsync_dir as _fsync_dir
 from photo_wire.files import make_private_dir as _make_private_dir
 from photo_wire.files import write_durably as _write_durably

@@ -7,7 +7,7 @@ from __future__ import annotations
 from nacl.public import PrivateKey
 from sqlalchemy.orm import Session
 
-from kiosk.idnumber import is_valid, normalise
+from photo_wire.idnumber import is_valid, normalise
 from school_server.handover import corrected
 from school_server.models import (CORRECTABLE_FIELDS, PERSON_NAME_CHARS, Correction, utcnow)
 from school_server.people_csv import control_characters

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.config import Config, ConfigError, load_config, parse_config
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import check_character, is_valid, mask_id, mask_name
+from photo_wire.idnumber import check_character, is_valid, mask_id, mask_name
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "kiosk.toml"
 
@@ -137,7 +137,7 @@ def test_implausible_area_codes_are_invalid(area: str) -> None:
 def test_every_demo_and_roster_number_has_a_plausible_area() -> None:
     import csv
 
-    from kiosk.idnumber import area_code_plausible
+    from photo_wire.idnumber import area_code_plausible
 
     rows = csv.DictReader((Path(__file__).parents[1] / "examples" / "roster-demo.csv").open(encoding="utf-8"))
     for row in rows:

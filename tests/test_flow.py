@@ -24,7 +24,7 @@ from kiosk.flow import (
     code_problem,
 )
 from kiosk.hardware.id_reader import IdCard
-from kiosk.idnumber import check_character
+from photo_wire.idnumber import check_character
 from kiosk.roster import CsvRoster
 from kiosk.schedule import Schedule, SessionSlot
 

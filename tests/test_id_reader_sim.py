@@ -11,7 +11,7 @@ import pytest
 from kiosk.config import IdReaderConfig, SimulatedCard
 from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError, make_card_reader
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, SimulatedCardReader
-from kiosk.idnumber import is_valid
+from photo_wire.idnumber import is_valid
 
 
 @pytest.fixture

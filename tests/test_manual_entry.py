@@ -9,7 +9,7 @@ import pytest
 from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import RosterOutcome, SessionFlow
-from kiosk.idnumber import check_character, entry_problem, group_id
+from photo_wire.idnumber import check_character, entry_problem, group_id
 from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, make_id
 
 UNKNOWN_ID = make_id("11010119980101003")
@@ -183,7 +183,7 @@ def test_entry_problem_live_checks() -> None:
 def test_entry_problem_agrees_with_is_valid() -> None:
     import random
 
-    from kiosk.idnumber import is_valid
+    from photo_wire.idnumber import is_valid
 
     rng = random.Random(7)
     numbers = [GOOD_ID, OTHER_ID, UNKNOWN_ID]

@@ -41,7 +41,7 @@ class IdCard:
     uid: str | None = None  # chip serial or campus-card UID from PC/SC
 
     def __repr__(self) -> str:  # never let a full ID number reach a log
-        from kiosk.idnumber import mask_id
+        from photo_wire.idnumber import mask_id
 
         return f"IdCard(id_number={mask_id(self.id_number)!r}, name=<{len(self.name)} chars>)"
 

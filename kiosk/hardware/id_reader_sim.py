@@ -20,7 +20,7 @@ from datetime import date
 
 from kiosk.config import IdReaderConfig, SimulatedCard
 from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError
-from kiosk.idnumber import birth_date
+from photo_wire.idnumber import birth_date
 
 log = logging.getLogger(__name__)
 

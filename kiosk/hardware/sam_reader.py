@@ -43,7 +43,7 @@ from kiosk.hardware.sam_protocol import (
     build_request,
     parse_read_reply,
 )
-from kiosk.idnumber import mask_id
+from photo_wire.idnumber import mask_id
 
 log = logging.getLogger(__name__)
 

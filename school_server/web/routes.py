@@ -28,7 +28,7 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey
 from sqlalchemy.orm import Session
 
-from kiosk.idnumber import mask_id
+from photo_wire.idnumber import mask_id
 from school_server import accounts, audit, corrections, keys, reviews
 from school_server.accounts import LoginOutcome, Staff
 from school_server.auth import get_db

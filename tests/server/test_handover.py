@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk.idnumber import check_character
+from photo_wire.idnumber import check_character
 from school_server import db as dbm, reviews
 from school_server.handover import HandoverResult, Photo, zip_chunks
 from school_server.keys import load_private_key

@@ -231,7 +231,7 @@ def test_add_user_refuses_a_short_password(office: Deployment) -> None:
 # ---------------------------------------------------------------- review, corrections, export
 
 def _valid_id(first17: str) -> str:
-    from kiosk.idnumber import check_character
+    from photo_wire.idnumber import check_character
 
     return first17 + check_character(first17)
 
