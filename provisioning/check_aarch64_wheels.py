@@ -1,6 +1,6 @@
 """Can every dependency install on the booth (Pi OS Bookworm, aarch64, CPython 3.11) from wheels?
 
-    .venv/bin/python provisioning/check_aarch64_wheels.py [--extras demo,pcsc]
+    .venv/bin/python provisioning/check_aarch64_wheels.py [--extras kiosk,demo,pcsc]
 
 Resolves pyproject.toml's dependencies (and the extras named) with
 `pip download --only-binary=:all:` for linux aarch64 up to glibc 2.36
@@ -66,7 +66,7 @@ def pip_download(reqs: list[str], dest: Path) -> subprocess.CompletedProcess:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extras", default="demo,pcsc", help="extras the booth installs (default demo,pcsc)")
+    parser.add_argument("--extras", default="kiosk,demo,pcsc", help="extras the booth installs (default kiosk,demo,pcsc)")
     args = parser.parse_args(argv)
     reqs = requirements([e for e in args.extras.split(",") if e])
     binary = [r for r in for_the_pi(reqs) if Requirement(r).name not in BUILT_ON_THE_PI]

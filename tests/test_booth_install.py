@@ -77,7 +77,8 @@ def test_setup_keeps_the_pyscard_build_tools_on_a_pi() -> None:
 
 
 def test_lgpio_is_pinned_to_the_real_aarch64_wheel() -> None:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    # The booth's packages are the `kiosk` extra (the base is the wire contract alone).
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["kiosk"]
     on_pi = [r for r in map(Requirement, deps)
              if r.name == "lgpio" and (r.marker is None or r.marker.evaluate(PI_MARKERS))]
     assert [str(r.specifier) for r in on_pi] == ["==0.2.2.0"]
@@ -141,7 +142,7 @@ def wheel_check():  # type: ignore[no-untyped-def]
 
 def test_wheel_check_resolves_for_the_pi_not_for_this_machine() -> None:
     check = wheel_check()
-    reqs = check.for_the_pi(check.requirements(["demo", "pcsc"]))
+    reqs = check.for_the_pi(check.requirements(["kiosk", "demo", "pcsc"]))
     names = {Requirement(r).name for r in reqs}
     assert "lgpio" in names and "pyscard" in names and "kivy" in names and "segno" in names
     assert "lgpio==0.2.2.0" in reqs  # the marker was evaluated for aarch64 and dropped
