@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from photo_wire import ids
 
@@ -61,7 +61,8 @@ class RosterRowOut(BaseModel):
     programme: str
     centre: str
     session: str
-    retake: bool = Field(default=False, description=(
+    # Strict: "true" or 1 from a confused server is a bad reply, not a retake.
+    retake: StrictBool = Field(default=False, description=(
         "The office rejected every photo of this student: the booth takes them again "
         "even if it holds an earlier capture"))
 

@@ -219,8 +219,12 @@ class Case:
     compliant: bool
     codes: frozenset[str]  # problems it must report
     side_effects: frozenset[str] = frozenset()  # problems it may report too
+    # So blurred that the detector may find no face at all: refused either way.
+    face_may_vanish: bool = False
 
     def matches(self, compliant: bool, codes: frozenset[str]) -> bool:
+        if self.face_may_vanish and not compliant and codes == {"NO_FACE"}:
+            return True
         return compliant == self.compliant and self.codes <= codes <= self.codes | self.side_effects
 
 
@@ -237,8 +241,9 @@ def _case(portrait: str, skin: float | None, kind: str) -> Case:
         codes = {"BACKGROUND_COLOUR", "OVEREXPOSED"} if light_skin else {"BACKGROUND_COLOUR"}
         return Case(name, portrait, skin, kind, False, frozenset(codes), _OVERLIT_SIDE_EFFECTS)
     if kind.startswith("blur"):
-        side = _BLUR_SIDE_EFFECTS if float(kind[4:]) >= 7 else frozenset()
-        return Case(name, portrait, skin, kind, False, frozenset({"BLURRY"}), side)
+        heavy = float(kind[4:]) >= 7
+        side = _BLUR_SIDE_EFFECTS if heavy else frozenset()
+        return Case(name, portrait, skin, kind, False, frozenset({"BLURRY"}), side, heavy)
     # small: a face enlarged 3-4x is soft as well
     return Case(name, portrait, skin, kind, False, frozenset({"LOW_RESOLUTION"}), frozenset({"BLURRY"}))
 

@@ -19,6 +19,7 @@ from kiosk.flow import RosterOutcome
 from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError, make_card_reader
 from kiosk.hardware.pcsc_reader import PcscCardReader, mask_uid
 from kiosk.roster import CsvRoster
+from photo_wire.ids import student_ref
 from vicc import GET_SERIAL, GET_UID, VirtualCard
 
 pytestmark = pytest.mark.timeout(60)
@@ -374,7 +375,7 @@ def test_roster_maps_the_uid_to_a_student(
     match = roster.lookup(got)
     assert match.outcome == RosterOutcome.EXPECTED
     assert match.programme == "计算机科学与技术"
-    assert match.student_ref == roster.student_ref("110101200103151236")
+    assert match.student_ref == student_ref("110101200103151236")
     campus.remove()
     pcsc_stack.wait_card_state(False)
 
