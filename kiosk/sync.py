@@ -9,8 +9,9 @@ SyncAgent runs in its own thread (the runtime starts and stops it) and:
   backoff with jitter, a few tries per capture, then the whole queue backs
   off); nothing is marked meanwhile. A refusal that retrying cannot fix
   (409 another capture holds the id, 413, 422) is recorded on the row for
-  staff and the queue moves on. 401 (token revoked or unknown) stops all
-  uploads until a new token is enrolled;
+  staff and the queue moves on. A 429/503 with Retry-After is not tried
+  again sooner than it asks (capped at MAX_RETRY_AFTER_SECONDS). 401 (token
+  revoked or unknown) stops all uploads until a new token is enrolled;
 - purges acknowledged captures' files after ``retention_days``;
 - sends a heartbeat every ``heartbeat_seconds``;
 - fetches the centre's roster (with its ETag) into data_dir/server-roster.json
@@ -38,14 +39,16 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
-from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_never,
-                      wait_exponential_jitter)
+from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
+                      stop_never, wait_exponential_jitter)
+from tenacity.wait import wait_base
 
 import kiosk
 from kiosk.codes import RejectReason, SyncProblem
@@ -62,6 +65,8 @@ TOKEN_FILE = "sync.token"
 API = "/api/v1"
 BATCH = 50  # outbox rows read at a time
 MAX_ERROR_CHARS = 2000  # the server's heartbeat limit
+MAX_RETRY_AFTER_SECONDS = 300.0  # a server's Retry-After beyond this is not waited out
+MAX_DETAIL_CHARS = 300  # a server's refusal detail, as shown to staff
 _KEEP = object()  # _report(): leave last_error as it is
 
 
@@ -91,6 +96,23 @@ class _Transient(_SyncError):
     """Try again later; nothing was acknowledged."""
 
     problem = SyncProblem.UNREACHABLE
+
+    def __init__(self, message: str, problem: SyncProblem | None = None,
+                 retry_after: float = 0.0) -> None:
+        super().__init__(message, problem)
+        self.retry_after = retry_after  # the server asked not to be asked again sooner
+
+
+class _WaitRetryAfter(wait_base):
+    """The backoff, but never shorter than the last answer's Retry-After."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        wait = self.backoff(retry_state)
+        err = retry_state.outcome.exception() if retry_state.outcome else None
+        return max(wait, getattr(err, "retry_after", 0.0))
 
 
 class _Rejected(Exception):
@@ -228,9 +250,9 @@ class SyncAgent:
     def _round_with_backoff(self) -> None:
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
-            wait=wait_exponential_jitter(initial=self.sync.backoff_initial_seconds,
-                                         max=self.sync.backoff_max_seconds,
-                                         jitter=self.sync.backoff_initial_seconds),
+            wait=_WaitRetryAfter(wait_exponential_jitter(
+                initial=self.sync.backoff_initial_seconds, max=self.sync.backoff_max_seconds,
+                jitter=self.sync.backoff_initial_seconds)),
             stop=stop_never,
             sleep=self._sleep,
             reraise=True,
@@ -318,10 +340,10 @@ class SyncAgent:
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.sync.retry_attempts),
-            wait=wait_exponential_jitter(initial=self.sync.backoff_initial_seconds,
-                                         max=min(self.sync.backoff_max_seconds,
-                                                 8 * self.sync.backoff_initial_seconds),
-                                         jitter=self.sync.backoff_initial_seconds),
+            wait=_WaitRetryAfter(wait_exponential_jitter(
+                initial=self.sync.backoff_initial_seconds,
+                max=min(self.sync.backoff_max_seconds, 8 * self.sync.backoff_initial_seconds),
+                jitter=self.sync.backoff_initial_seconds)),
             sleep=self._sleep,
             reraise=True,
         )
@@ -368,8 +390,10 @@ class SyncAgent:
         if code == 422:
             raise _Rejected("422: the server refused the upload as malformed")
         if code in (408, 425, 429) or code >= 500:
-            raise _Transient(f"capture {item.capture_id}: server answered {code}",
-                             SyncProblem.SERVER_ERROR)
+            wait = retry_after_seconds(reply)
+            later = f" (busy: it asks for {wait:.0f} s before the next try)" if wait else ""
+            raise _Transient(f"capture {item.capture_id}: server answered {code}{later}",
+                             SyncProblem.SERVER_ERROR, retry_after=wait)
         raise _Rejected(f"unexpected answer {code}")
 
     def _reject(self, item: Outgoing, reason: str) -> None:
@@ -602,6 +626,41 @@ def _upload_body(item: Outgoing, sealed: bytes) -> bytes:
                      base64.b64encode(sealed), b'"}'))
 
 
+def retry_after_seconds(reply: httpx.Response, now: datetime | None = None) -> float:
+    """A 429/503's Retry-After (seconds or an HTTP date) in seconds, capped at
+    MAX_RETRY_AFTER_SECONDS; 0 when absent, unreadable or for another status."""
+    value = reply.headers.get("retry-after", "").strip()
+    if reply.status_code not in (429, 503) or not value:
+        return 0.0
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = (parsedate_to_datetime(value)
+                       - (now or datetime.now(timezone.utc))).total_seconds()
+        except (TypeError, ValueError):
+            return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def refusal_detail(reply: httpx.Response, *secrets: str) -> str:
+    """The server's JSON `detail` as one safe line for staff: printable characters
+    only, secrets (the code) blanked, at most MAX_DETAIL_CHARS; "" when none."""
+    try:
+        detail = reply.json().get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(detail, str):
+        return ""
+    line = " ".join("".join(c if c.isprintable() else " " for c in detail).split())
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    if len(line) > MAX_DETAIL_CHARS:
+        line = line[:MAX_DETAIL_CHARS - 1] + "…"
+    return line
+
+
 def _json(reply: httpx.Response) -> Any:
     try:
         return reply.json()
@@ -642,7 +701,15 @@ def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,
     except httpx.HTTPError as err:
         raise EnrolError(f"cannot reach {server_url}: {type(err).__name__}") from None
     if reply.status_code == 403:
-        raise EnrolError("the server refused the code (unknown, already used or expired)")
+        # The server says why (unknown/used/expired code, a code for another
+        # kiosk id, the kiosk id in use and what to run): staff need its words.
+        detail = refusal_detail(reply, code, code.strip())
+        raise EnrolError(f"the server refused the enrolment: "
+                         f"{detail or 'unknown, already used or expired code'}")
+    if reply.status_code in (429, 503):
+        wait = retry_after_seconds(reply)
+        raise EnrolError(f"the server is busy ({reply.status_code}): try again "
+                         + (f"in {wait:.0f} s" if wait else "in a minute"))
     if reply.status_code == 422:
         raise EnrolError(f"the server refused the request: is kiosk id {kiosk_id!r} valid "
                          "(letters, digits, . _ -; up to 64)?")

@@ -2,7 +2,7 @@
 
 It sits between the kiosk's sync agent and a real school server and, per
 request, can pass it, drop the connection before forwarding, delay it, answer
-500 itself, forward it and answer garbage, or forward it (the server commits)
+500 itself, answer 503 with Retry-After itself, forward it and answer garbage, or forward it (the server commits)
 and then reset the connection before the client reads the answer. It can
 also stop listening (connection refused) and listen again on the same port.
 
@@ -27,6 +27,7 @@ class Fault(str, Enum):
     DROP = "drop"  # close before forwarding: the server never sees it
     DELAY = "delay"  # wait `delay` seconds, then forward (past the client's timeout)
     ERROR_500 = "500"  # answer 500 without forwarding
+    BUSY_503 = "503"  # answer 503 with Retry-After: `retry_after` without forwarding
     GARBAGE = "garbage"  # forward (server commits), answer 200 with a broken body
     RESET_AFTER = "reset_after"  # forward (server commits), then RST before the answer
 
@@ -37,12 +38,14 @@ class Logged:
     path: str
     fault: Fault
     upstream_status: int | None  # None: not forwarded or no answer
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass
 class FaultProxy:
     upstream_port: int
     delay: float = 1.0
+    retry_after: int = 1  # BUSY_503's Retry-After, in seconds
     script: list[Fault] = field(default_factory=list)
     choose: Callable[[str, str], Fault] = lambda method, path: Fault.PASS
     log: list[Logged] = field(default_factory=list)
@@ -143,6 +146,13 @@ class FaultProxy:
                     body = b'{"detail": "injected"}'
                     client.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: "
                                    b"application/json\r\ncontent-length: "
+                                   + str(len(body)).encode() + b"\r\n\r\n" + body)
+                    continue
+                if fault == Fault.BUSY_503:
+                    body = b'{"detail": "too many uploads at once; retry later"}'
+                    client.sendall(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+                                   b"application/json\r\nretry-after: "
+                                   + str(self.retry_after).encode() + b"\r\ncontent-length: "
                                    + str(len(body)).encode() + b"\r\n\r\n" + body)
                     continue
                 if fault == Fault.DELAY:

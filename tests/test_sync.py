@@ -40,7 +40,8 @@ from kiosk.hardware.id_reader import IdCard
 from kiosk.roster import SERVER_ROSTER_CACHE, CsvRoster, ServerRoster, open_roster
 from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
 from kiosk.store import CaptureStore
-from kiosk.sync import SyncAgent, SyncStatus, enrol, rejection_reason
+from kiosk.sync import (MAX_DETAIL_CHARS, MAX_RETRY_AFTER_SECONDS, SyncAgent, SyncStatus, enrol,
+                        refusal_detail, rejection_reason, retry_after_seconds)
 from photo_wire.ids import student_ref
 from photo_wire.models import SCHEME
 from server.harness import Deployment
@@ -651,7 +652,9 @@ def test_faults_everything_synced_exactly_once_nothing_purged_early(
     proxy.delay = 0.7  # past the agent's 0.5 s timeout: the server commits, the kiosk gives up
     # Each fault at least once on an upload, in a known order, then at random
     # (heartbeats get random ones too).
-    put_script = [Fault.RESET_AFTER, Fault.GARBAGE, Fault.DELAY, Fault.DROP, Fault.ERROR_500]
+    # (BUSY_503 only here: each one holds the queue for its Retry-After, 1 s.)
+    put_script = [Fault.RESET_AFTER, Fault.GARBAGE, Fault.DELAY, Fault.DROP, Fault.ERROR_500,
+                  Fault.BUSY_503]
 
     def choose(method: str, path: str) -> Fault:
         if method == "PUT" and put_script:
@@ -704,6 +707,36 @@ def test_faults_everything_synced_exactly_once_nothing_purged_early(
     assert ID_NUMBER not in caplog.text and PAYLOAD not in caplog.text and NAME not in caplog.text
 
 
+def test_a_503_with_retry_after_delays_the_next_try(make_booth: Callable[..., Booth],
+                                                    proxy: FaultProxy) -> None:
+    # Two busy answers: the capture's own second try, then the queue's next
+    # round, each wait at least Retry-After (the backoff alone is 0.02-0.2 s).
+    proxy.retry_after = 1
+    busy = [Fault.BUSY_503, Fault.BUSY_503]
+    proxy.choose = lambda method, path: busy.pop(0) if method == "PUT" and busy else Fault.PASS
+    booth = make_booth(proxy.url)
+    cid = booth.save(0)
+    booth.agent()
+    wait_until(all_acknowledged(booth, [cid]), what="upload after the busy answers")
+    puts = [e for e in proxy.log if e.method == "PUT"]
+    assert [e.fault for e in puts] == [Fault.BUSY_503, Fault.BUSY_503, Fault.PASS]
+    assert puts[1].at - puts[0].at >= 1.0 and puts[2].at - puts[1].at >= 1.0
+    waiting = [s for s in booth.statuses if s.problem == SyncProblem.SERVER_ERROR]
+    assert waiting and "503 (busy: it asks for 1 s" in (waiting[0].last_error or "")
+    assert booth.statuses[-1].last_error is None  # cleared once it went through
+
+
+@pytest.mark.parametrize("status, value, seconds", [
+    (503, "2", 2.0), (429, "7", 7.0), (503, str(10**9), MAX_RETRY_AFTER_SECONDS),
+    (503, "Fri, 04 Dec 2026 12:00:10 GMT", 10.0), (503, "Fri, 04 Dec 2026 11:00:00 GMT", 0.0),
+    (503, "soon", 0.0), (503, "-5", 0.0), (500, "3", 0.0),
+])
+def test_retry_after_is_read_and_capped(status: int, value: str, seconds: float) -> None:
+    now = datetime(2026, 12, 4, 12, 0, 0, tzinfo=timezone.utc)
+    reply = httpx.Response(status, headers={"Retry-After": value})
+    assert retry_after_seconds(reply, now) == seconds
+
+
 # ------------------------------------------------------------------- enrol CLI
 
 
@@ -727,7 +760,32 @@ def test_enrol_command_stores_a_private_token(tmp_path: Path, deployment: Deploy
     # the code was spent
     assert kiosk_main(["--config", str(cfg), "enrol", "--server", deployment.server.url,
                        "--code", code]) == 1
-    assert "refused the code" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "refused the enrolment: enrolment code already used" in err and code not in err
+
+
+def test_enrol_tells_staff_the_kiosk_id_is_in_use(tmp_path: Path, deployment: Deployment,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    taken = deployment.enrol(CENTRE, "booth-taken").kiosk_id  # another booth holds the id
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[kiosk]\nid = "{taken}"\ndata_dir = "{tmp_path / "booth"}"\n',
+                   encoding="utf-8")
+    code = deployment.enrol_code(CENTRE)
+    assert kiosk_main(["--config", str(cfg), "enrol", "--server", deployment.server.url,
+                       "--code", code]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and code not in err  # one line, the code not echoed
+    assert f"photo-server revoke {taken}" in err and f"enrol-code --kiosk {taken}" in err
+    assert not (tmp_path / "booth" / "sync.token").exists()
+
+
+def test_refusal_detail_is_one_safe_line() -> None:
+    detail = "code ABCD-1234 refused\n\x1b[31mforged line\t" + "x" * 1000
+    line = refusal_detail(httpx.Response(403, json={"detail": detail}), "ABCD-1234")
+    assert line.startswith("code *** refused [31mforged line x") and len(line) == MAX_DETAIL_CHARS
+    assert line.isprintable() and "ABCD-1234" not in line
+    assert refusal_detail(httpx.Response(403, content=b"<html>")) == ""
+    assert refusal_detail(httpx.Response(403, json={"detail": [{"msg": "x"}]})) == ""
 
 
 # ----------------------------------------------------------- runtime, config
