@@ -149,6 +149,7 @@ class SyncProblem(str, Enum):
     UNREACHABLE = "unreachable"  # no connection to the school server
     TIMEOUT = "timeout"  # it did not answer in time
     SERVER_ERROR = "server_error"  # it answered 5xx / 429 / 408: retried
+    BUSY = "busy"  # 429/503 with Retry-After: retried once that time has passed
     BAD_ANSWER = "bad_answer"  # an answer the kiosk cannot read: retried
     TOKEN_REVOKED = "token_revoked"  # 401: uploads stopped until `kiosk enrol`
     NOT_ENROLLED = "not_enrolled"  # no token yet

@@ -393,7 +393,8 @@ class SyncAgent:
             wait = retry_after_seconds(reply)
             later = f" (busy: it asks for {wait:.0f} s before the next try)" if wait else ""
             raise _Transient(f"capture {item.capture_id}: server answered {code}{later}",
-                             SyncProblem.SERVER_ERROR, retry_after=wait)
+                             SyncProblem.BUSY if wait else SyncProblem.SERVER_ERROR,
+                             retry_after=wait)
         raise _Rejected(f"unexpected answer {code}")
 
     def _reject(self, item: Outgoing, reason: str) -> None:

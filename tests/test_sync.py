@@ -721,7 +721,7 @@ def test_a_503_with_retry_after_delays_the_next_try(make_booth: Callable[..., Bo
     puts = [e for e in proxy.log if e.method == "PUT"]
     assert [e.fault for e in puts] == [Fault.BUSY_503, Fault.BUSY_503, Fault.PASS]
     assert puts[1].at - puts[0].at >= 1.0 and puts[2].at - puts[1].at >= 1.0
-    waiting = [s for s in booth.statuses if s.problem == SyncProblem.SERVER_ERROR]
+    waiting = [s for s in booth.statuses if s.problem == SyncProblem.BUSY]
     assert waiting and "503 (busy: it asks for 1 s" in (waiting[0].last_error or "")
     assert booth.statuses[-1].last_error is None  # cleared once it went through
 

@@ -152,6 +152,11 @@ def samples() -> list[tuple[str, View]]:
                                                 uploads_stopped=True, rejected_total=5, **server),
             **staff,
         )),
+        ("staff_sync_busy", V(
+            S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=3, online=True,
+            sync_configured=True, sync=SyncInfo(online=True, problem=SyncProblem.BUSY, **server),
+            **staff,
+        )),
         ("staff_sync_ok", V(
             S.STAFF, KioskStatus.STAFF, staff_page="sync", queue_depth=0, sync_configured=True,
             sync=SyncInfo(configured=True, last_success=at(0, 10, 29)), **staff,
