@@ -257,7 +257,8 @@ class SyncAgent:
             sleep=self._sleep,
             reraise=True,
             before_sleep=lambda state: log.info(
-                "school server unreachable; queue waits %.1f s",
+                "%s; queue waits %.1f s",
+                state.outcome.exception() if state.outcome else "school server unreachable",
                 state.next_action.sleep if state.next_action else 0),
         )
         retrying(self.sync_once)

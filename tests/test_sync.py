@@ -779,6 +779,21 @@ def test_enrol_tells_staff_the_kiosk_id_is_in_use(tmp_path: Path, deployment: De
     assert not (tmp_path / "booth" / "sync.token").exists()
 
 
+def test_enrol_on_a_busy_server_says_when_to_try_again(
+        tmp_path: Path, deployment: Deployment, proxy: FaultProxy,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    proxy.retry_after = 2
+    proxy.script = [Fault.BUSY_503]
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[kiosk]\nid = "booth-busy"\ndata_dir = "{tmp_path / "booth"}"\n',
+                   encoding="utf-8")
+    code = deployment.enrol_code(CENTRE)
+    args = ["--config", str(cfg), "enrol", "--server", proxy.url, "--code", code]
+    assert kiosk_main(args) == 1
+    assert "enrol: the server is busy (503): try again in 2 s\n" == capsys.readouterr().err
+    assert kiosk_main(args) == 0  # the code was not spent by the refused try
+
+
 def test_refusal_detail_is_one_safe_line() -> None:
     detail = "code ABCD-1234 refused\n\x1b[31mforged line\t" + "x" * 1000
     line = refusal_detail(httpx.Response(403, json={"detail": detail}), "ABCD-1234")
