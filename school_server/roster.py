@@ -4,7 +4,8 @@ CSV columns (the kiosk's roster format): centre, session, name, programme and
 id_number (or an already opaque student_ref), optionally card_uid. UTF-8 with
 or without a BOM. The ID number is turned into student_ref at import and
 never stored or printed. Normalisation and student_ref are the booth's own
-(photo_wire.ids): one scheme, no key, memory-hard (~0.1 s a row here).
+(photo_wire.ids): one scheme, no key, memory-hard (~0.15 s a row per core,
+so the rows are hashed on a thread pool).
 """
 
 from __future__ import annotations
