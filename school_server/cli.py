@@ -199,6 +199,10 @@ def _import_roster(args: argparse.Namespace) -> int:
                                    lambda line: print(line, file=sys.stderr, flush=True))
         except CsvImportError as err:
             raise ValueError(f"{err}; nothing imported") from None
+        except KeyboardInterrupt:
+            # Ctrl-C during minutes of hashing: nothing was committed yet.
+            print("photo-server import-roster: interrupted; nothing imported", file=sys.stderr)
+            return 130
     for note in result.warnings:
         print(f"warning: {note}", file=sys.stderr)
     for centre, count in sorted(result.per_centre.items()):

@@ -105,3 +105,24 @@ def test_workers_must_be_a_positive_whole_number(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"--workers: must be a whole number of at least 1 (got '{value}')" in err
+
+
+def test_ctrl_c_while_hashing_is_one_line_and_imports_nothing(
+        deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert deployment.cli("import-roster", str(_write(
+        tmp_path, HEADER + "110101200001011234,,甲,Law,Stop,s1,\n"))).code == 0
+    before = _rows(deployment, "stop")
+    real = photo_wire.ids.opaque_ref
+
+    def interrupted_on_the_second(kind: str, value: str) -> str:
+        if value == "11010120000202567X":
+            raise KeyboardInterrupt  # what Ctrl-C raises; a worker's reaches the main thread
+        return real(kind, value)
+
+    monkeypatch.setattr(photo_wire.ids, "opaque_ref", interrupted_on_the_second)
+    path = _write(tmp_path, HEADER + "110101200003031235,,乙,Law,Stop,s1,\n"
+                  "11010120000202567X,,丙,Law,Stop,s1,\n")
+    result = deployment.cli("import-roster", str(path), "--workers", "1")
+    assert (result.code, result.out) == (130, "")
+    assert result.err == "photo-server import-roster: interrupted; nothing imported\n"
+    assert _rows(deployment, "stop") == before
