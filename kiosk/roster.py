@@ -30,7 +30,6 @@ import hmac
 import json
 import logging
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -41,7 +40,8 @@ from kiosk.flow import RosterMatch, RosterOutcome
 from kiosk.hardware.id_reader import IdCard
 from photo_wire.idnumber import is_valid
 from kiosk.schedule import SessionSlot
-from photo_wire.ids import name_key, normalise_id, normalise_uid, student_ref, uid_ref
+from photo_wire.ids import (name_key, normalise_id, normalise_uid, refs_in_parallel, student_ref,
+                            uid_ref)
 from photo_wire.models import SCHEME, RosterOut
 
 if TYPE_CHECKING:
@@ -242,10 +242,11 @@ class CsvRoster(_KeyedRoster):
             self._uid_rows.append((self._uid_key(uid), id_number, entry))
 
     def _add_uid_rows(self) -> None:
-        with ThreadPoolExecutor() as pool:  # scrypt releases the GIL: one per core
-            refs = list(pool.map(lambda row: student_ref(row[1]) if row[1] else "",
-                                 self._uid_rows))
-        for (uid_key, _, entry), ref in zip(self._uid_rows, refs):
+        # Rows with no ID number keep "": the card's own UID ref, at lookup.
+        refs = iter(refs_in_parallel([id_number for _, id_number, _ in self._uid_rows if id_number],
+                                     "id"))
+        for uid_key, id_number, entry in self._uid_rows:
+            ref = next(refs) if id_number else ""
             self._by_uid.setdefault(uid_key, []).append(replace(entry, student_ref=ref))
         self._uid_rows.clear()
 

@@ -14,8 +14,10 @@ number. benchmarks/bench_refs.py prints what one ref and a brute force cost.
 from __future__ import annotations
 
 import hashlib
+import os
 import unicodedata
-from typing import Literal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Literal, Sequence
 
 # 32 MiB and ~0.1 s per ref on a PC core (a Pi 4 is slower, once per card or
 # 采集码): 10^9 guesses cost ~10^8 core-seconds. Changing any of these
@@ -55,6 +57,25 @@ def opaque_ref(kind: Kind, value: str) -> str:
     and a 采集码 that happen to be equal apart. value must be normalised."""
     return hashlib.scrypt(f"{kind}:{value}".encode("utf-8"), salt=SALT, n=SCRYPT_N,
                           r=SCRYPT_R, p=SCRYPT_P, maxmem=_MAXMEM, dklen=32).hex()
+
+
+def refs_in_parallel(values: Sequence[str], kind: Kind, workers: int | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     every: int = 500) -> list[str]:
+    """opaque_ref(kind, v) for each normalised value, in order, on a pool of
+    threads (os.cpu_count() unless workers says): hashlib.scrypt releases
+    the GIL (benchmarks/bench_roster_import.py measures it), so threads use
+    every core without a process pool's start-up and pickling. progress:
+    called with (done, total) every `every` refs and at the end."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1 (got {workers})")
+    out: list[str] = []
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        for ref in pool.map(lambda value: opaque_ref(kind, value), values):
+            out.append(ref)
+            if progress and (len(out) % every == 0 or len(out) == len(values)):
+                progress(len(out), len(values))
+    return out
 
 
 def student_ref(id_number: str) -> str:

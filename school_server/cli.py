@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                 "replace the roster of each centre in a CSV (centre,session,name,programme,"
                 "id_number|student_ref[,card_uid])")
     p.add_argument("file", type=Path)
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="threads hashing ID numbers (default: one per core)")
     p = command("import-schedule", _import_schedule,
                 "replace the sessions of each centre in a CSV (centre,session,starts_at,ends_at)")
     p.add_argument("file", type=Path)
@@ -98,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=OPENAPI_FILE)
     p.set_defaults(run=_openapi)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    return value
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -183,9 +195,14 @@ def _import_roster(args: argparse.Namespace) -> int:
 
     with _database(args) as session:
         try:
-            result = import_roster(session, args.file)
+            result = import_roster(session, args.file, args.workers,
+                                   lambda line: print(line, file=sys.stderr, flush=True))
         except CsvImportError as err:
             raise ValueError(f"{err}; nothing imported") from None
+        except KeyboardInterrupt:
+            # Ctrl-C during minutes of hashing: nothing was committed yet.
+            print("photo-server import-roster: interrupted; nothing imported", file=sys.stderr)
+            return 130
     for note in result.warnings:
         print(f"warning: {note}", file=sys.stderr)
     for centre, count in sorted(result.per_centre.items()):
