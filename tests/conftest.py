@@ -58,3 +58,15 @@ def analyser():
     a = FaceAnalyser(static_image_mode=True)
     yield a
     a.close()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Deployment"]:
+    """A real school server on 127.0.0.1 (SQLite) for the kiosk-side tests
+    (tests/server/ has its own, over both backends)."""
+    from server.harness import Deployment
+
+    dep = Deployment(tmp_path_factory.mktemp("server") / "data")
+    dep.server.start()
+    yield dep
+    dep.close()

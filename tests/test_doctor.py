@@ -29,14 +29,6 @@ CENTRE = "centre-doctor"
 SYNCED = lambda: True  # noqa: E731  (the machine's own clock is whatever it is)
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp("server") / "data")
-    dep.server.start()
-    yield dep
-    dep.close()
-
-
 def booth_config(tmp_path: Path, server: Deployment | None = None, **sections: dict) -> Config:
     import base64
 

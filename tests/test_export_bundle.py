@@ -51,14 +51,6 @@ KIOSK_CMD = ([str(Path(sys.executable).with_name("kiosk"))]
              else [sys.executable, "-m", "kiosk.cli"])
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp("server") / "data")
-    dep.server.start()
-    yield dep
-    dep.close()
-
-
 @dataclass
 class Photo:
     spec_jpeg: bytes

@@ -52,14 +52,6 @@ NAME = "张三"
 PAYLOAD = "CHSI-SYNC-PAYLOAD-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp("server") / "data")
-    dep.server.start()
-    yield dep
-    dep.close()
-
-
 @dataclass
 class Photo:
     spec_jpeg: bytes
