@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+from photo_wire.files import fsync_dir
 from school_server.private_files import private_dir
 from school_server.settings import Settings
 
@@ -68,7 +69,7 @@ class LocalStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -77,7 +78,7 @@ class LocalStore:
         target = self.path(key)
         target.unlink(missing_ok=True)
         if target.parent.exists():
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
 
 
 class S3Store:
@@ -127,10 +128,3 @@ def open_store(settings: Settings) -> ObjectStore:
                        s3.prefix)
     return LocalStore(settings.objects_dir)
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
