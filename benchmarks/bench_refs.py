@@ -71,7 +71,8 @@ def main() -> None:
         roster.lookup(IdCard(id_number=ids(1)[0], name=""))
         hit = time.perf_counter() - t0
         t0 = time.perf_counter()
-        roster.lookup(IdCard(id_number="110101199001010017", name=""))
+        # Made like the rows (synthetic, no real person's number), but not on the roster.
+        roster.lookup(IdCard(id_number=ids(rows + 1)[-1], name=""))
         miss = time.perf_counter() - t0
     print(f"CSV roster of {rows} rows: load {load * 1000:.0f} ms; lookup of a student on it "
           f"{hit * 1000:.0f} ms, of one not on it {miss * 1000:.2f} ms")
