@@ -339,7 +339,21 @@ def at_attract(dt):
     out["said"] = app.player.say("prompt.saved")  # a real WAV through Kivy's SoundLoader
     key(ord("1"), "1")  # the first simulated card: zhangsan
 
-def on_card(dt):
+import time
+card_deadline = [0.0]
+
+def wait_for_card(dt):
+    # The reader thread and the roster's slow hash take their time: wait for
+    # the screen to change (up to 20 s), not a fixed delay.
+    if not card_deadline[0]:
+        card_deadline[0] = time.monotonic() + 20
+    if app.root.current == "attract" and time.monotonic() < card_deadline[0]:
+        return True  # keep polling
+    on_card()
+    Clock.schedule_once(finish, 0.5)
+    return False
+
+def on_card():
     out["after_card"] = app.root.current
     key(ord("l"), "l")
     out["card_on_reader"] = runtime.reader.card_on_reader
@@ -355,8 +369,7 @@ def finish(dt):
     app.stop()
 
 Clock.schedule_once(at_attract, 2.0)
-Clock.schedule_once(on_card, 4.0)
-Clock.schedule_once(finish, 4.5)
+Clock.schedule_once(lambda dt: Clock.schedule_interval(wait_for_card, 0.1), 2.5)
 app.run()
 """
 
