@@ -10,7 +10,9 @@ SyncAgent runs in its own thread (the runtime starts and stops it) and:
   off); nothing is marked meanwhile. A refusal that retrying cannot fix
   (409 another capture holds the id, 413, 422) is recorded on the row for
   staff and the queue moves on. A 429/503 with Retry-After is not tried
-  again sooner than it asks (capped at MAX_RETRY_AFTER_SECONDS). 401 (token
+  again sooner than it asks (capped at MAX_RETRY_AFTER_SECONDS), and no
+  other request (heartbeat, roster, schedule) goes out before then either,
+  whichever request got the answer. 401 (token
   revoked or unknown) stops all uploads until a new token is enrolled;
 - purges acknowledged captures' files after ``retention_days``;
 - sends a heartbeat every ``heartbeat_seconds``;
@@ -184,6 +186,7 @@ class SyncAgent:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
+        self._quiet_until = 0.0  # monotonic: a busy server's Retry-After, for every request
         self._next_roster = 0.0
         self._warn_plain_http()
         if logging.getLogger("httpx").level == logging.NOTSET:
@@ -531,6 +534,10 @@ class SyncAgent:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         if not self._token:
             raise _AuthStop(_NOT_ENROLLED.format(path=self.token_path), SyncProblem.NOT_ENROLLED)
+        quiet = self._quiet_until - self._monotonic()
+        if quiet > 0:  # not sent: the server asked for quiet (one place for every request)
+            raise _Transient(f"school server busy: it asks for {quiet:.0f} s before the next "
+                             f"request", SyncProblem.BUSY, retry_after=quiet)
         headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
         try:
             reply = self._client.request(method, path, headers=headers, **kwargs)
@@ -541,6 +548,9 @@ class SyncAgent:
         except httpx.TransportError as err:
             raise _Transient(f"school server unreachable ({type(err).__name__})",
                              SyncProblem.UNREACHABLE) from None
+        wait = retry_after_seconds(reply)
+        if wait:
+            self._quiet_until = max(self._quiet_until, self._monotonic() + wait)
         return reply
 
     def _load_token(self) -> None:

@@ -724,6 +724,27 @@ def test_a_503_with_retry_after_delays_the_next_try(make_booth: Callable[..., Bo
     assert booth.statuses[-1].last_error is None  # cleared once it went through
 
 
+def test_a_busy_heartbeat_quiets_every_request_for_its_retry_after(
+        make_booth: Callable[..., Booth], proxy: FaultProxy) -> None:
+    # The first heartbeat is answered 503 with Retry-After: 2. Heartbeats every
+    # 0.1 s, roster pulls every 0.1 s and a queued capture would all go out at
+    # once; none may reach the server for those 2 s, then they carry on.
+    proxy.retry_after = 2
+    busy = [Fault.BUSY_503]
+    proxy.choose = lambda method, path: (busy.pop(0) if method == "POST" and busy
+                                         else Fault.PASS)
+    booth = make_booth(proxy.url, heartbeat_seconds=0.1, roster_refresh_seconds=0.1)
+    cid = booth.save(0)
+    booth.agent()
+    wait_until(all_acknowledged(booth, [cid]), what="upload after the busy heartbeat")
+    wait_until(lambda: any(e.method == "GET" for e in proxy.log), what="a roster pull")
+    first, *rest = list(proxy.log)
+    assert (first.method, first.fault) == ("POST", Fault.BUSY_503)
+    assert rest and min(e.at for e in rest) - first.at >= 2.0
+    assert {e.method for e in rest} >= {"POST", "GET", "PUT"}  # everything resumed
+    assert any(s.problem == SyncProblem.BUSY for s in booth.statuses)
+
+
 @pytest.mark.parametrize("status, value, seconds", [
     (503, "2", 2.0), (429, "7", 7.0), (503, str(10**9), MAX_RETRY_AFTER_SECONDS),
     (503, "Fri, 04 Dec 2026 12:00:10 GMT", 10.0), (503, "Fri, 04 Dec 2026 11:00:00 GMT", 0.0),
