@@ -37,7 +37,8 @@ def _load(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the booth. Exit 0 (window closed, or the script stored a capture),
     1 the script failed, 2 bad config or script, 3 the capture store cannot be
-    opened. A bad roster does not stop it: the booth waits for staff."""
+    opened (headless or scripted; a booth's window shows staff why and exits 0
+    once it opens). A bad roster does not stop it: the booth waits for staff."""
     import sqlite3
 
     from kiosk.store import StoreError

@@ -14,7 +14,6 @@ flow's effects. No Kivy here.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -48,7 +47,7 @@ from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
 from kiosk.roster import RosterError, open_roster, rekey_legacy_captures
 from kiosk.schedule import Schedule, SessionSlot, load_cached_schedule
-from kiosk.store import CaptureStore, StoreError
+from kiosk.store import StoreError, open_store
 from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
 from kiosk.usb import bundle_dir, mounted_sticks
 
@@ -80,11 +79,7 @@ class KioskRuntime:
         self.config = config
         self._clock = clock
         data_dir = config.kiosk.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(data_dir, 0o700)
-        self.store = CaptureStore(data_dir, config.kiosk.id,
-                                  public_key=config.sync.public_key_bytes())
-        self.store.recover()
+        self.store = open_store(config)
         self._error_logged: dict[str, float] = {}
         rekey_legacy_captures(config, data_dir, self.store)  # a store from before photo_wire
         # The server's roster once the sync agent has fetched it, else the CSV.

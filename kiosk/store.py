@@ -54,7 +54,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from nacl.public import PublicKey, SealedBox
 
@@ -65,6 +65,9 @@ from photo_wire.files import make_private_dir as _make_private_dir
 from photo_wire.files import write_durably as _write_durably
 from photo_wire.files import write_private_file  # noqa: F401  (the booth's small files)
 from photo_wire.ids import code_digest
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,26 @@ class StoreError(Exception):
     def __init__(self, message: str, *, disk_full: bool = False) -> None:
         super().__init__(message)
         self.disk_full = disk_full
+
+
+def open_store(config: Config) -> CaptureStore:
+    """The booth's store as `kiosk run` opens it: data_dir private, crash leftovers
+    recovered. Raises StoreError (a disk, mount or file problem staff must fix)."""
+    data_dir = config.kiosk.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(data_dir, 0o700)
+    except OSError as err:
+        raise StoreError(f"cannot open the capture store in {data_dir}: {err}",
+                         disk_full=_is_disk_full(err)) from err
+    store = CaptureStore(data_dir, config.kiosk.id, public_key=config.sync.public_key_bytes())
+    try:
+        store.recover()
+    except (OSError, sqlite3.Error) as err:
+        store.close()
+        raise StoreError(f"cannot recover the capture store in {data_dir}: {err}",
+                         disk_full=_is_disk_full(err)) from err
+    return store
 
 
 class _BadPhoto(ValueError):

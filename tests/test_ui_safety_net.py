@@ -5,10 +5,13 @@ ExceptionManager and the window goes on; a bad roster shows staff the reason
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from test_ui import ROOT, assert_not_blank, kiosk_command, run_windowed, write_config
+from test_ui import (ROOT, assert_not_blank, base_env, display_prefix, kiosk_command, run_windowed,
+                     write_config)
 
 HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
 
@@ -89,3 +92,42 @@ def test_a_bad_roster_shows_staff_the_reason(tmp_path: Path) -> None:
     assert result.returncode == 1 and "the script ended without a stored capture" in result.stdout, tail
     assert "Traceback" not in result.stderr, tail
     assert_not_blank(shots / "roster_unusable.png", (800, 480))
+
+
+def test_a_store_that_cannot_open_shows_out_of_service_until_it_can(tmp_path: Path) -> None:
+    # A captures.db that is not a database (a damaged SD card): the booth
+    # used to exit 3 in a restart loop with a black screen. Now it shows
+    # staff why, keeps trying, and exits 0 (systemd starts the whole booth)
+    # once the file is repaired.
+    cfg = write_config(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "captures.db").write_bytes(b"not a database " * 100)
+    shots = tmp_path / "shots"
+    prefix = display_prefix()
+    env = base_env(tmp_path)
+    if prefix:
+        env.pop("SDL_VIDEODRIVER")
+    proc = subprocess.Popen([*prefix, *kiosk_command(), "--config", str(cfg), "run", "--demo",
+                             "--screenshots", str(shots)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (shots / "out_of_service.png").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no out-of-service screen"
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(6)  # a retry that still fails keeps it up
+        assert proc.poll() is None
+        (data / "captures.db").unlink()  # staff repair it
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert "out of service: cannot open the capture store" in err
+    assert "the capture store opens again" in err
+    assert "Traceback" not in err, err[-3000:]
+    pixels = assert_not_blank(shots / "out_of_service.png", (800, 480))
+    top = pixels[:40].reshape(-1, 3).mean(axis=0)
+    assert top[0] > 150 and top[2] < 100, f"header not red: {top}"  # C.RED: the call-staff colour

@@ -117,12 +117,18 @@ def register_font(font: Path) -> bool:
     return True
 
 
-def load_kv() -> None:
-    """common.kv first (shared widgets), then one file per screen."""
+def load_common_kv() -> None:
+    """The shared widgets (FitLabel, Header, ...) every screen is made of."""
     import kiosk.screens.widgets  # noqa: F401  (registers the shared widgets)
-    from kiosk.screens.states import SCREENS
 
     Builder.load_file(str(KV_DIR / "common.kv"))
+
+
+def load_kv() -> None:
+    """common.kv first (shared widgets), then one file per screen."""
+    from kiosk.screens.states import SCREENS
+
+    load_common_kv()
     for state in SCREENS:
         Builder.load_file(str(KV_DIR / f"{state.value}.kv"))
 
@@ -399,9 +405,17 @@ def run_app(config: Config, script: Path | None = None, screenshots: str | None 
     """Run the kiosk window until it is closed (or the script ends); the exit code."""
     from kiosk.runtime import KioskRuntime
     from kiosk.script import ScriptError, ScriptRunner
+    from kiosk.store import StoreError
 
     configure_kivy(config)
-    runtime = KioskRuntime(config)
+    try:
+        runtime = KioskRuntime(config)
+    except StoreError as err:
+        if script is not None:
+            raise  # a scripted run (tests, CI) keeps its exit code 3
+        from kiosk.screens.out_of_service import run_out_of_service
+
+        return run_out_of_service(config, str(err), Path(screenshots) if screenshots else None)
     from kivy.core.window import Window  # noqa: F401  (opens the window)
 
     from kiosk.hardware.display import FAULT_HOLD, headless_refusal, refuse_to_start, sdl_video_driver
