@@ -27,6 +27,7 @@ from school_server import auth, db as dbm
 from school_server.auth import KioskIdentity, current_kiosk, get_db
 from school_server.body_guard import BodyGuard
 from school_server.ingest import Refused, ingest_capture
+from school_server.login_throttle import LoginThrottle
 from school_server.models import Heartbeat, Kiosk, utcnow
 from school_server.private_files import private_dir
 from school_server.roster import roster_for
@@ -53,12 +54,14 @@ class ServerState:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
+    login_throttle: LoginThrottle
 
     @classmethod
     def open(cls, settings: Settings) -> "ServerState":
         engine = dbm.make_engine(settings.db_url)
         private_dir(settings.spool_dir)
-        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings))
+        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
+                   LoginThrottle(settings.office_login_failures_per_address))
 
 
 # What each error status means on this API (the OpenAPI document says it).

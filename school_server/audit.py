@@ -17,6 +17,7 @@ class Action(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGIN_LOCKED = "login_locked"
+    LOGIN_THROTTLED = "login_throttled"  # too many failures from one address
     LOGOUT = "logout"
     USER_ADDED = "user_added"
     VIEW_PHOTO = "view_photo"

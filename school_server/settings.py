@@ -66,6 +66,9 @@ class Settings(BaseModel):
     # 503 + Retry-After. Each costs about 3x its size in memory while stored.
     max_concurrent_uploads: int = Field(default=4, gt=0)
     timezone: str = "Asia/Shanghai"
+    # Failed office logins one client address may make in 15 minutes, over
+    # all accounts (each account also locks after 5): school_server/login_throttle.py.
+    office_login_failures_per_address: int = Field(default=20, gt=0)
 
     @field_validator("timezone")
     @classmethod
@@ -100,6 +103,7 @@ _ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "MAX_BODY_BYTES": ("max_body_bytes",),
     "MAX_CONCURRENT_UPLOADS": ("max_concurrent_uploads",),
     "TIMEZONE": ("timezone",),
+    "OFFICE_LOGIN_FAILURES_PER_ADDRESS": ("office_login_failures_per_address",),
     "STORAGE_BACKEND": ("storage", "backend"),
     "STORAGE_LOCAL_DIR": ("storage", "local_dir"),
     "S3_ENDPOINT_URL": ("storage", "s3", "endpoint_url"),

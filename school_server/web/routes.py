@@ -128,7 +128,7 @@ router = APIRouter(prefix=PREFIX)
 def login_page(request: Request, error: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     response = page(request, "login.html", None, csrf=token,
-                    error=error if error in ("bad", "locked") else "")
+                    error=error if error in ("bad", "locked", "throttled") else "")
     _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -139,8 +139,14 @@ def login(request: Request, db: DB, username: Annotated[str, Form()] = "",
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
         raise Forbidden()
+    throttle = request.app.state.server.login_throttle
+    address = request.client.host if request.client else "-"
+    if not throttle.allows(address):  # before the password hash: guessing costs us nothing
+        audit.record(db, username.strip()[:64] or "-", audit.Action.LOGIN_THROTTLED)
+        return RedirectResponse(f"{PREFIX}/login?error=throttled", status_code=303)
     outcome, token = accounts.log_in(db, username.strip(), password)
     if outcome is not LoginOutcome.OK or token is None:
+        throttle.failed(address)
         error = "locked" if outcome is LoginOutcome.LOCKED else "bad"
         return RedirectResponse(f"{PREFIX}/login?error={error}", status_code=303)
     response = RedirectResponse(f"{PREFIX}/progress", status_code=303)

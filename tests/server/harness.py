@@ -244,6 +244,15 @@ class Deployment:
     def cli(self, *args: str) -> CliResult:
         return run_cli(self.data_dir, *args)
 
+    def cli_stdin(self, stdin: str, *args: str) -> CliResult:
+        """cli() with stdin text (add-user reads the password there)."""
+        old = sys.stdin
+        sys.stdin = io.StringIO(stdin)
+        try:
+            return self.cli(*args)
+        finally:
+            sys.stdin = old
+
     def enrol_code(self, centre: str, hours: str = "24") -> str:
         result = self.cli("enrol-code", "--centre", centre, "--hours", hours)
         assert result.code == 0, result.err

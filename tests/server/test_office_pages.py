@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,15 +33,6 @@ ROSTER = """id_number,name,programme,centre,session
 """
 
 
-def _cli_with_stdin(dep: Deployment, stdin: str, *args: str) -> Any:
-    old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        return dep.cli(*args)
-    finally:
-        sys.stdin = old
-
-
 def _spec_jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (480, 640), (200, 210, 220)).save(out, "JPEG", quality=90)
@@ -56,7 +46,7 @@ def office(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> 
     assert deployment.cli("import-roster", str(path)).code == 0
     for user, role in (("admin1", "admin"), ("viewer1", "viewer"), ("reviewer1", "reviewer"),
                        ("locky", "viewer")):
-        result = _cli_with_stdin(deployment, PASSWORD + "\n", "add-user", user, "--role", role)
+        result = deployment.cli_stdin(PASSWORD + "\n", "add-user", user, "--role", role)
         assert result.code == 0, result.err
     return deployment
 
@@ -223,7 +213,7 @@ def test_the_audit_log_records_and_is_append_only(office: Deployment, chrome: An
 
 
 def test_add_user_refuses_a_short_password(office: Deployment) -> None:
-    result = _cli_with_stdin(office, "short\n", "add-user", "x1", "--role", "viewer")
+    result = office.cli_stdin("short\n", "add-user", "x1", "--role", "viewer")
     assert result.code == 1 and "at least 10" in result.err
     assert "Traceback" not in result.err and "short" not in result.err
 
