@@ -379,7 +379,9 @@ class KioskApp(App):
             return False
         rt: Any = self.runtime
         try:
-            if name.isdigit() and name != "0" and self._shown in CARD_STATES:
+            # The flow's state, not the screen shown: before the first poll
+            # nothing is shown yet and a card put down then must not be lost.
+            if name.isdigit() and name != "0" and rt.flow.state in CARD_STATES:
                 labels = rt.reader.labels()
                 if int(name) <= len(labels):
                     rt.reader.present(labels[int(name) - 1])
