@@ -348,7 +348,7 @@ def wait_for_card(dt):
     # is put down once: a press must never be lost.
     if not card_deadline[0]:
         card_deadline[0] = time.monotonic() + 20
-    if app.root.current == "attract" and time.monotonic() < card_deadline[0]:
+    if app.root.current in ("attract", "checking") and time.monotonic() < card_deadline[0]:
         return True  # keep polling
     on_card()
     Clock.schedule_once(finish, 0.5)

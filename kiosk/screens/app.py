@@ -49,7 +49,7 @@ KV_DIR = Path(__file__).parent
 POLL_HZ = 30
 SHOT_FRAMES = 4  # frames drawn after a screen is shown before its screenshot
 ARROWS = {273: "up", 274: "down", 275: "right", 276: "left"}
-CARD_STATES = (State.ATTRACT, State.IDENTIFY)  # where digit keys mean "present card n"
+CARD_STATES = (State.ATTRACT, State.IDENTIFY, State.CHECKING)  # where digit keys mean "present card n"
 
 
 class Runtime(Protocol):
