@@ -14,6 +14,7 @@ class State(str, Enum):
 
     ATTRACT = "attract"
     IDENTIFY = "identify"
+    CHECKING = "checking"  # the card (or typed number) is looked up in the roster
     CONFIRM = "confirm"
     NOT_ON_ROSTER = "not_on_roster"
     MANUAL_ENTRY = "manual_entry"  # staff type the ID number (temporary or lost card)

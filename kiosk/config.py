@@ -96,6 +96,7 @@ class TimeoutsConfig(_Section):
     """Seconds of inactivity after which a state goes back to attract."""
 
     identify: Seconds = 60
+    checking: Seconds = 30  # a roster lookup takes well under a second: only a stuck worker
     confirm: Seconds = 45
     not_on_roster: Seconds = 20
     manual_entry: Seconds = 120

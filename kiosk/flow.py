@@ -7,6 +7,13 @@ and decides the next state. It never touches a device: what it wants done
 Effects that the runtime drains and carries out. Everything a screen shows
 comes from ``view()``.
 
+A card's roster lookup and the 采集码 check each cost a memory-hard hash
+(photo_wire/ids.py): the flow hands them out as a CHECK effect, which the
+runtime runs on its worker, off the UI thread, and answers with checked().
+Meanwhile the student sees CHECKING (a card) or SCAN_CODE saying it is
+checking (a code); a newer card or code supersedes the check under way,
+whose late answer is then dropped.
+
 Which session a capture belongs to comes from the school's schedule when
 the sync agent has fetched one (kiosk/schedule.py): the session whose
 window covers now; a student of a session that is already over is a makeup
@@ -24,7 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone, tzinfo
 from enum import Enum
 from typing import Any, Callable, Protocol
@@ -122,6 +129,17 @@ class EffectKind(str, Enum):
     CALIBRATE_BACKDROP = "calibrate_backdrop"  # staff: measure the empty backdrop
     USB_EXCHANGE = "usb_exchange"  # staff: receipts from the USB stick, pending captures onto it
     RUN_DOCTOR = "run_doctor"  # staff: the booth checks (kiosk/doctor.py) on the running devices
+    CHECK = "check"  # arg: a Check to run off the UI thread, answered with checked()
+
+
+@dataclass(frozen=True, eq=False)
+class Check:
+    """A slow look-up (a roster lookup, the 采集码's owner: one scrypt hash
+    each) for the runtime's worker; its answer goes back to checked().
+    number: which check this is (a newer one supersedes it)."""
+
+    number: int
+    run: Callable[[], Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -246,6 +264,8 @@ class View:
     # Staff mode's booth check page: kiosk.doctor.Finding's of the last run in this visit.
     doctor: tuple[Any, ...] = ()
     doctor_running: bool = False
+    # A card or a 采集码 is being checked (CHECKING, SCAN_CODE): the answer is on its way.
+    checking: bool = False
 
 
 class SessionFlow:
@@ -302,6 +322,9 @@ class SessionFlow:
         self._card_errors = 0
         self._pin_errors = 0
         self._effects: list[Effect] = []
+        # The check under way: the Check, the state it belongs to, what to do with its answer.
+        self._check: tuple[Check, State, Callable[[Any], None]] | None = None
+        self._checks_made = 0
         self._last_activity = clock()
         self._countdown_end = 0.0
         self.machine = Machine(
@@ -312,9 +335,10 @@ class SessionFlow:
             after_state_change="_after_state_change",
         )
         add = self.machine.add_transition
-        add("_start", State.ATTRACT, State.IDENTIFY)
-        add("_identified", [State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY], State.CONFIRM)
-        add("_not_on_roster", [State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY], State.NOT_ON_ROSTER)
+        add("_start", [State.ATTRACT, State.CHECKING], State.IDENTIFY)
+        add("_check_identity", [State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY], State.CHECKING)
+        add("_identified", State.CHECKING, State.CONFIRM)
+        add("_not_on_roster", State.CHECKING, State.NOT_ON_ROSTER)
         add("_manual_entry", State.IDENTIFY, State.MANUAL_ENTRY)
         add("_confirm", State.CONFIRM, State.CONSENT)
         add("_agree", State.CONSENT, State.SCAN_CODE)
@@ -409,6 +433,7 @@ class SessionFlow:
             usb=self.usb if self.state == State.STAFF else None,
             doctor=self.doctor if self.state == State.STAFF else (),
             doctor_running=self.doctor_running,
+            checking=self._check is not None,
         )
 
     def today(self) -> date:
@@ -488,8 +513,9 @@ class SessionFlow:
             log.debug("ignored %s in %s", button.value, st.value)
 
     def card_presented(self, card: IdCard) -> None:
-        """The reader read a card (ATTRACT starts a session directly)."""
-        if self.state not in (State.ATTRACT, State.IDENTIFY):
+        """The reader read a card (ATTRACT starts a session directly; while
+        CHECKING, the newest card is the one checked)."""
+        if self.state not in (State.ATTRACT, State.IDENTIFY, State.CHECKING):
             return
         self._touch()
         today = self.today()
@@ -513,19 +539,34 @@ class SessionFlow:
         if self.state != State.SCAN_CODE:
             return
         self._touch()
-        assert self.student is not None
         problem = code_problem(payload)
-        owner = None if problem else self._code_owner(payload)
+        if problem:
+            self._check = None  # the newest code counts: an earlier one's answer is dropped
+            self.problem = problem
+            return
+        code_owner = self._code_owner
+        self._begin_check(lambda: code_owner(payload), lambda owner: self._code_checked(payload, owner))
+
+    def _code_checked(self, payload: str, owner: str | None) -> None:
+        assert self.student is not None
         if owner and owner != self.student.match.student_ref:
             # One enrolment record has one code: this one belongs to someone else.
             log.warning("采集码 already used for another student")
-            problem = Problem.CODE_USED_BY_OTHER
-        if problem:
-            self.problem = problem
+            self.problem = Problem.CODE_USED_BY_OTHER
             return
         self.student.code_payload = payload
         self.problem = None
         self._code_ok()
+
+    def checked(self, check: Check, answer: Any) -> None:
+        """The runtime's worker ran a Check: its answer, unless a newer check
+        or a change of state (cancel, timeout, a failure) made it moot."""
+        pending = self._check
+        if pending is None or pending[0] is not check or pending[1] != self.state:
+            log.debug("the answer of check %d is no longer wanted", check.number)
+            return
+        self._check = None
+        pending[2](answer)
 
     def guidance(self, hints: list[Hint] | tuple[Hint, ...], ready: bool) -> None:
         """The photo engine's hints for the newest preview frame."""
@@ -684,12 +725,28 @@ class SessionFlow:
         # An empty schedule (none imported for this centre) is no schedule.
         return self.schedule if self.schedule else None
 
+    def _begin_check(self, run: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Hand a slow look-up to the runtime's worker; then(answer) runs in
+        this state when it comes back. Replaces any check under way."""
+        self._checks_made += 1
+        check = Check(self._checks_made, run)
+        self._check = (check, self.state, then)
+        self.problem = None  # the screen says "checking" now, not the last problem
+        self._effects.append(Effect(EffectKind.CHECK, check))
+
     def _identify(self, card: IdCard, id_method: str) -> None:
-        """Look the student up (card read or number typed) and go on or explain."""
+        """Look the student up (card read or number typed) off the UI thread, in CHECKING."""
         schedule = self._schedule()
-        now = self._now()
-        slot = schedule.slot(now) if schedule else None
-        match = self.roster.lookup(card, slot)
+        slot = schedule.slot(self._now()) if schedule else None
+        if self.state != State.CHECKING:
+            self._check_identity()
+        roster = self.roster
+        self._begin_check(lambda: roster.lookup(card, slot),
+                          lambda match: self._looked_up(card, id_method, slot, match))
+
+    def _looked_up(self, card: IdCard, id_method: str, slot: SessionSlot | None,
+                   match: RosterMatch) -> None:
+        """The roster's answer: go on or explain."""
         log.info("%s %s: roster says %s%s", "card" if id_method == "card" else "typed ID",
                  mask_id(card.id_number), match.outcome.value, " (makeup)" if match.makeup else "")
         self.student = Student(card=card, match=match, retakes_left=self.config.max_retakes,
@@ -720,8 +777,8 @@ class SessionFlow:
         if self._card_errors >= self.config.max_card_errors:
             self._card_errors = 0
             self._call_staff()
-        elif self.state == State.ATTRACT:
-            self._start()
+        elif self.state in (State.ATTRACT, State.CHECKING):
+            self._start()  # CHECKING: this newest card is the student's, and it is bad
 
     def backdrop_calibrated(self, result: BackdropResult, at: datetime | None) -> None:
         """The runtime measured (or failed to measure) the backdrop; at: when
@@ -775,6 +832,8 @@ class SessionFlow:
         st = self.state
         self._touch()
         log.info("state -> %s", st.value)
+        if self._check is not None and self._check[1] != st:
+            self._check = None  # the check belonged to the state left: its answer is moot
         if st != State.MANUAL_ENTRY:
             self.id_entry = ""
             if st != State.STAFF:

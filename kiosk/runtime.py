@@ -3,9 +3,10 @@
 One KioskRuntime per booth. Devices are slow or blocking, so each runs off
 the UI thread: a reader thread polls the card reader, a camera thread grabs
 preview frames, an analysis thread reads the newest of them (QR codes,
-guidance), and one worker takes stills and saves captures. Analysis never
-holds up the preview: on a slower Pi the live picture keeps the camera's
-rate and guidance skips the frames it has no time for. Threads never touch
+guidance), and one worker takes stills, saves captures and checks cards
+and codes (a slow hash each). Analysis never holds up the preview: on a
+slower Pi the live picture keeps the camera's rate and guidance skips the
+frames it has no time for. Threads never touch
 the flow: they post events to a queue that ``poll()`` applies on the
 caller's thread (Kivy's clock, or the headless loop), then carries out the
 flow's effects. No Kivy here.
@@ -30,7 +31,7 @@ from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle,
 from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
 from kiosk.flow import (
-    CAMERA_STATES, CaptureRequest, Effect, EffectKind, RejectedCapture, Roster, RosterMatch,
+    CAMERA_STATES, CaptureRequest, Check, Effect, EffectKind, RejectedCapture, Roster, RosterMatch,
     RosterOutcome, SessionFlow, SyncInfo, UsbOutcome, View,
 )
 from kiosk.hardware.camera import Camera, CameraError, make_camera
@@ -130,7 +131,7 @@ class KioskRuntime:
         self._frame_ready = threading.Condition()
         self._frame_seq = 0
         self._frame_for_analysis: tuple[np.ndarray, tuple[State, int]] | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-and-save")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker")
         self._threads: list[threading.Thread] = []
         # Devices whose first open was tried (either way): systemd's READY=1 waits for both.
         self._tried: set[Device] = set()
@@ -342,6 +343,14 @@ class KioskRuntime:
             self._submit(self._usb_exchange)
         elif kind == EffectKind.RUN_DOCTOR:
             self._submit(self._run_doctor)
+        elif kind == EffectKind.CHECK:
+            self._submit(self._run_check, effect.arg)
+
+    def _run_check(self, check: Check) -> None:
+        """The flow's slow look-up (worker thread: the scrypt hash must not
+        freeze the window); an error goes to the safety net through _submit."""
+        answer = check.run()
+        self.post(lambda f: f.checked(check, answer))
 
     def _take_still(self) -> None:
         try:

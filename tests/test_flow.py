@@ -15,6 +15,7 @@ from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Prob
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import (
     CaptureRequest,
+    Effect,
     EffectKind,
     RejectedCapture,
     RosterMatch,
@@ -91,15 +92,50 @@ def flow(clock: Clock) -> SessionFlow:
     return make_flow(clock)
 
 
+def answer_checks(flow: SessionFlow) -> list[Effect]:
+    """Do the flow's CHECK effects here and now, as the runtime's worker would
+    (off the UI thread there), and answer them; the other effects drained."""
+    rest = []
+    for effect in flow.drain_effects():
+        if effect.kind == EffectKind.CHECK:
+            flow.checked(effect.arg, effect.arg.run())
+        else:
+            rest.append(effect)
+    return rest
+
+
+def present(flow: SessionFlow, card: IdCard) -> None:
+    """The reader reads a card, and its roster lookup is answered."""
+    flow.card_presented(card)
+    answer_checks(flow)
+
+
+def scan(flow: SessionFlow, payload: str) -> None:
+    """A 采集码 is decoded, and its check is answered."""
+    flow.code_scanned(payload)
+    answer_checks(flow)
+
+
+def enter(flow: SessionFlow, text: str) -> None:
+    """Staff confirm a typed ID number, and its roster lookup is answered."""
+    flow.enter_id_number(text)
+    answer_checks(flow)
+
+
 def kinds(flow: SessionFlow) -> list[EffectKind]:
     return [e.kind for e in flow.drain_effects()]
 
 
 def to_state(flow: SessionFlow, clock: Clock, target: State) -> None:
     """Walk the happy path up to target (NOT_ON_ROSTER: with an unknown card;
-    MANUAL_ENTRY: identify's manual entry button)."""
+    MANUAL_ENTRY: identify's manual entry button; CHECKING: a card whose
+    lookup is not answered yet)."""
     if target == State.NOT_ON_ROSTER:
-        flow.card_presented(card(make_id("11010119980101003")))
+        present(flow, card(make_id("11010119980101003")))
+        assert flow.state == target
+        return
+    if target == State.CHECKING:
+        flow.card_presented(card())  # the lookup is not answered
         assert flow.state == target
         return
     if target == State.MANUAL_ENTRY:
@@ -109,10 +145,10 @@ def to_state(flow: SessionFlow, clock: Clock, target: State) -> None:
         return
     path = [
         (State.IDENTIFY, lambda: flow.press(Button.START)),
-        (State.CONFIRM, lambda: flow.card_presented(card())),
+        (State.CONFIRM, lambda: present(flow, card())),
         (State.CONSENT, lambda: flow.press(Button.CONFIRM_IDENTITY)),
         (State.SCAN_CODE, lambda: flow.press(Button.AGREE)),
-        (State.GUIDE, lambda: flow.code_scanned(CODE)),
+        (State.GUIDE, lambda: scan(flow, CODE)),
         (State.COUNTDOWN, lambda: flow.press(Button.TAKE_PHOTO)),
         (State.CAPTURING, lambda: (clock.advance(flow.config.countdown_seconds), flow.tick())),
         (State.REVIEW, lambda: flow.photo_ready(Photo())),
@@ -149,7 +185,7 @@ def test_whole_session_reaches_receipt_and_saves_once(flow: SessionFlow, clock: 
 
 
 def test_card_on_attract_starts_session_directly(flow: SessionFlow) -> None:
-    flow.card_presented(card())
+    present(flow, card())
     assert flow.state == State.CONFIRM
 
 
@@ -165,7 +201,7 @@ def test_confirm_view_masks_name_and_id(flow: SessionFlow, clock: Clock) -> None
 def test_effects_lights_still_and_prompts(flow: SessionFlow, clock: Clock) -> None:
     to_state(flow, clock, State.SCAN_CODE)
     flow.drain_effects()
-    flow.code_scanned(CODE)
+    scan(flow, CODE)
     assert EffectKind.LIGHTS_ON in kinds(flow)
     flow.press(Button.TAKE_PHOTO)
     assert kinds(flow) == [EffectKind.PROMPT]
@@ -206,7 +242,7 @@ def test_zero_countdown_captures_on_next_tick(clock: Clock) -> None:
 )
 def test_bad_card_stays_in_identify_with_message(flow: SessionFlow, bad: IdCard, problem: Problem) -> None:
     flow.press(Button.START)
-    flow.card_presented(bad)
+    present(flow, bad)
     assert flow.state == State.IDENTIFY
     assert flow.view().problem == problem
     assert flow.student is None
@@ -219,7 +255,7 @@ def test_bad_card_on_attract_opens_identify_with_message(flow: SessionFlow) -> N
 
 
 def test_long_term_card_is_accepted(flow: SessionFlow) -> None:
-    flow.card_presented(card(valid_until=None))
+    present(flow, card(valid_until=None))
     assert flow.state == State.CONFIRM
 
 
@@ -239,7 +275,7 @@ def test_repeated_card_errors_call_staff(clock: Clock) -> None:
 def test_good_card_after_bad_one_clears_problem(flow: SessionFlow) -> None:
     flow.press(Button.START)
     flow.card_failed()
-    flow.card_presented(card())
+    present(flow, card())
     assert flow.state == State.CONFIRM and flow.problem is None
 
 
@@ -249,7 +285,7 @@ def test_good_card_after_bad_one_clears_problem(flow: SessionFlow) -> None:
 )
 def test_not_on_roster(flow: SessionFlow, id_number: str, problem: Problem) -> None:
     flow.press(Button.START)
-    flow.card_presented(card(id_number))
+    present(flow, card(id_number))
     assert flow.state == State.NOT_ON_ROSTER
     assert flow.view().problem == problem
     flow.press(Button.DONE)
@@ -265,9 +301,121 @@ def test_not_me_wipes_student(flow: SessionFlow, clock: Clock) -> None:
 
 def test_card_read_ignored_mid_session(flow: SessionFlow, clock: Clock) -> None:
     to_state(flow, clock, State.GUIDE)
-    flow.card_presented(card(OTHER_ID))
+    present(flow, card(OTHER_ID))
     assert flow.state == State.GUIDE
     assert flow.student is not None and flow.student.card.id_number == GOOD_ID
+
+
+# ------------------------------------- slow checks: handed out, answered later
+
+
+def checks(flow: SessionFlow) -> list:
+    """The CHECKs the flow handed out (the other effects are dropped)."""
+    return [e.arg for e in flow.drain_effects() if e.kind == EffectKind.CHECK]
+
+
+class CountingRoster(DictRoster):
+    def __init__(self, outcomes: dict[str, RosterOutcome]) -> None:
+        super().__init__(outcomes)
+        self.looked_up: list[str] = []
+
+    def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
+        self.looked_up.append(card.id_number)
+        return super().lookup(card, slot)
+
+
+def test_a_card_is_looked_up_only_when_the_worker_runs_the_check(clock: Clock) -> None:
+    roster = CountingRoster({GOOD_ID: RosterOutcome.EXPECTED})
+    flow = SessionFlow(FlowConfig(), roster, consent_version="v", staff_pin="2468", clock=clock)
+    flow.card_presented(card())
+    assert roster.looked_up == []  # not on the caller's (the UI) thread
+    v = flow.view()
+    assert (v.state, v.checking, v.status) == (State.CHECKING, True, KioskStatus.BUSY)
+    [check] = checks(flow)
+    answer = check.run()  # what the runtime's worker does
+    assert roster.looked_up == [GOOD_ID] and flow.state == State.CHECKING
+    flow.checked(check, answer)
+    assert flow.state == State.CONFIRM and not flow.view().checking
+    assert flow.student is not None and flow.student.card.id_number == GOOD_ID
+
+
+@pytest.mark.parametrize("answer_order", ["first_then_second", "second_then_first"])
+def test_a_second_card_while_checking_is_the_one_checked(flow: SessionFlow, answer_order: str) -> None:
+    unknown = make_id("11010119980101003")
+    flow.card_presented(card(unknown))
+    [first] = checks(flow)
+    flow.card_presented(card(GOOD_ID, name="李四"))
+    [second] = checks(flow)
+    assert flow.state == State.CHECKING
+    answers = [(first, first.run()), (second, second.run())]
+    for check, answer in answers if answer_order == "first_then_second" else answers[::-1]:
+        flow.checked(check, answer)
+    # The second card's outcome, with the second card: the first's answer is dropped.
+    assert flow.state == State.CONFIRM and flow.problem is None
+    assert flow.student is not None and flow.student.card.id_number == GOOD_ID
+    assert flow.view().name_masked == "李*"
+
+
+def test_a_bad_card_while_checking_shows_its_problem(flow: SessionFlow) -> None:
+    flow.card_presented(card())
+    [check] = checks(flow)
+    flow.card_presented(card(valid_until=date.today() - timedelta(days=1)))
+    assert (flow.state, flow.problem) == (State.IDENTIFY, Problem.CARD_EXPIRED)
+    flow.checked(check, check.run())  # the good card's late answer
+    assert (flow.state, flow.problem, flow.student) == (State.IDENTIFY, Problem.CARD_EXPIRED, None)
+
+
+@pytest.mark.parametrize("leave", ["timeout", "device_failed", "internal_error"])
+def test_an_answer_after_leaving_checking_is_dropped(flow: SessionFlow, clock: Clock, leave: str) -> None:
+    flow.card_presented(card())
+    [check] = checks(flow)
+    if leave == "timeout":
+        clock.advance(flow.config.timeouts.checking + 1)
+        flow.tick()
+        assert flow.state == State.ATTRACT
+    elif leave == "device_failed":
+        flow.device_failed(Device.CAMERA)
+    else:
+        flow.internal_error()  # the safety net: e.g. the worker's job raised
+    left = flow.state
+    flow.checked(check, check.run())
+    assert flow.state == left and flow.student is None
+
+
+def test_a_code_is_checked_by_the_worker_and_the_newest_code_counts(clock: Clock) -> None:
+    asked: list[str] = []
+    owners = {"CHSI-OTHER-00000000000000": "ref-someone-else"}
+
+    def code_owner(payload: str) -> str | None:
+        asked.append(payload)
+        return owners.get(payload)
+
+    flow = SessionFlow(FlowConfig(), DictRoster({GOOD_ID: RosterOutcome.EXPECTED}), consent_version="v",
+                       staff_pin="2468", code_owner=code_owner, clock=clock)
+    to_state(flow, clock, State.SCAN_CODE)
+    flow.drain_effects()
+    flow.code_scanned("CHSI-OTHER-00000000000000")
+    [first] = checks(flow)
+    assert asked == [] and flow.view().checking and flow.state == State.SCAN_CODE
+    flow.code_scanned(CODE)  # the student shows another code meanwhile
+    [second] = checks(flow)
+    flow.checked(second, second.run())
+    assert flow.state == State.GUIDE
+    flow.checked(first, first.run())  # the earlier code's answer, late: dropped
+    assert flow.state == State.GUIDE and flow.problem is None
+    assert flow.student is not None and flow.student.code_payload == CODE
+    assert asked == [CODE, "CHSI-OTHER-00000000000000"]
+
+
+def test_a_bad_code_while_one_is_checked_shows_its_problem(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.SCAN_CODE)
+    flow.drain_effects()
+    flow.code_scanned(CODE)
+    [check] = checks(flow)
+    flow.code_scanned("https://pay.example.com/1234567890")
+    assert flow.problem == Problem.CODE_INVALID and not flow.view().checking
+    flow.checked(check, check.run())
+    assert flow.state == State.SCAN_CODE and flow.student is not None and flow.student.code_payload == ""
 
 
 # ------------------------------------------------------------ consent, code
@@ -285,10 +433,10 @@ def test_decline_consent_ends_session(flow: SessionFlow, clock: Clock) -> None:
 )
 def test_bad_code_keeps_scanning(flow: SessionFlow, clock: Clock, payload: str) -> None:
     to_state(flow, clock, State.SCAN_CODE)
-    flow.code_scanned(payload)
+    scan(flow, payload)
     assert flow.state == State.SCAN_CODE
     assert flow.view().problem == Problem.CODE_INVALID
-    flow.code_scanned(CODE)
+    scan(flow, CODE)
     assert flow.state == State.GUIDE and flow.problem is None
 
 
@@ -426,7 +574,7 @@ def test_activity_restarts_the_timeout(flow: SessionFlow, clock: Clock) -> None:
     to_state(flow, clock, State.SCAN_CODE)
     limit = flow.config.timeouts.scan_code
     clock.advance(limit - 1)
-    flow.code_scanned("bad")  # the student is still there
+    scan(flow, "bad")  # the student is still there
     clock.advance(2)
     flow.tick()
     assert flow.state == State.SCAN_CODE
@@ -617,10 +765,10 @@ def test_code_already_bound_to_another_student_is_refused(clock: Clock) -> None:
         staff_pin="2468", code_owner=owners.get, clock=clock,
     )
     to_state(flow, clock, State.SCAN_CODE)
-    flow.code_scanned(CODE)
+    scan(flow, CODE)
     assert flow.state == State.SCAN_CODE
     assert flow.view().problem == Problem.CODE_USED_BY_OTHER
-    flow.code_scanned("CHSI-MINE-000000000000000")  # the student's own earlier code: a retake
+    scan(flow, "CHSI-MINE-000000000000000")  # the student's own earlier code: a retake
     assert flow.state == State.GUIDE
 
 
@@ -780,7 +928,7 @@ def session_flow(clock: Clock, wall: WallClock, roster_csv: Path, *, makeup: boo
 
 def identify(flow: SessionFlow, id_number: str) -> State:
     flow.press(Button.START)
-    flow.card_presented(card(id_number))
+    present(flow, card(id_number))
     return flow.state
 
 
@@ -838,10 +986,10 @@ def test_a_makeup_between_sessions_keeps_the_missed_session(clock: Clock, roster
 def test_the_recorded_session_reaches_the_capture_request(clock: Clock, roster_csv: Path) -> None:
     wall = WallClock(DAY + timedelta(hours=9, minutes=59))
     flow = session_flow(clock, wall, roster_csv, makeup=True)
-    flow.card_presented(card(MORNING_ID))
+    present(flow, card(MORNING_ID))
     wall.now = DAY + timedelta(hours=12, minutes=5)  # the window closes mid-session
     for step in (lambda: flow.press(Button.CONFIRM_IDENTITY), lambda: flow.press(Button.AGREE),
-                 lambda: flow.code_scanned(CODE), lambda: flow.press(Button.TAKE_PHOTO),
+                 lambda: scan(flow, CODE), lambda: flow.press(Button.TAKE_PHOTO),
                  lambda: (clock.advance(3), flow.tick()), lambda: flow.photo_ready(Photo())):
         step()
     flow.drain_effects()
@@ -927,9 +1075,9 @@ def test_card_expiring_yesterday_in_the_booths_zone_is_expired(clock: Clock, hos
     assert datetime.fromtimestamp(BOOTH_MIDNIGHT.timestamp()).date() == date(2031, 3, 1)  # host
     flow = shanghai_flow(clock)
     assert flow.today() == date(2031, 3, 2)
-    flow.card_presented(card(valid_until=date(2031, 3, 1)))
+    present(flow, card(valid_until=date(2031, 3, 1)))
     assert flow.problem == Problem.CARD_EXPIRED and flow.state == State.IDENTIFY
-    flow.card_presented(card(valid_until=date(2031, 3, 2)))  # valid through today
+    present(flow, card(valid_until=date(2031, 3, 2)))  # valid through today
     assert flow.state == State.CONFIRM
 
 
@@ -937,7 +1085,7 @@ def test_birth_date_and_consent_time_use_the_booths_clock(clock: Clock, host_in_
     born_today = make_id("11010120310302001")  # born on the booth's today: not in the future
     flow = shanghai_flow(clock)
     flow.roster.outcomes[born_today] = RosterOutcome.EXPECTED
-    flow.card_presented(card(born_today))
+    present(flow, card(born_today))
     assert flow.state == State.CONFIRM
     flow.press(Button.CONFIRM_IDENTITY)
     flow.press(Button.AGREE)
@@ -947,9 +1095,9 @@ def test_birth_date_and_consent_time_use_the_booths_clock(clock: Clock, host_in_
     flow.press(Button.START)
     flow.press(Button.MANUAL_ENTRY)
     flow.enter_pin("2468")
-    flow.enter_id_number(make_id("11010120310303001"))  # tomorrow in Shanghai
+    enter(flow, make_id("11010120310303001"))  # tomorrow in Shanghai
     assert flow.problem == Problem.ID_BAD_BIRTH_DATE
-    flow.enter_id_number(born_today)
+    enter(flow, born_today)
     assert flow.state == State.CONFIRM
 
 

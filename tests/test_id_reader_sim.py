@@ -182,6 +182,16 @@ def test_poll_before_open_fails() -> None:
         r.poll(0)
 
 
+def test_a_card_put_down_before_open_is_read_once_opened() -> None:
+    # The demo keyboard can put a card down before the reader thread has opened the reader.
+    r = SimulatedCardReader(IdReaderConfig())
+    r.present("zhangsan")
+    r.open()
+    card = r.poll(0)
+    assert card is not None and card.name == "张三"
+    assert r.poll(0) is None  # still read once
+
+
 # ------------------------------------------------------------------ threads
 
 

@@ -10,7 +10,7 @@ from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.flow import RosterOutcome, SessionFlow
 from photo_wire.idnumber import check_character, entry_problem, group_id
-from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, make_id
+from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, enter, make_id, present
 
 UNKNOWN_ID = make_id("11010119980101003")
 
@@ -52,9 +52,9 @@ def test_button_only_on_identify_and_only_when_enabled(clock: Clock) -> None:
 
 def test_pin_required_before_a_number_counts(flow: SessionFlow) -> None:
     assert not flow.view().staff_unlocked
-    flow.enter_id_number(GOOD_ID)
+    enter(flow, GOOD_ID)
     assert flow.state == State.MANUAL_ENTRY and flow.student is None
-    unlocked(flow).enter_id_number(GOOD_ID)
+    enter(unlocked(flow), GOOD_ID)
     assert flow.state == State.CONFIRM
 
 
@@ -69,7 +69,7 @@ def test_wrong_pin_three_times_goes_back_to_attract(flow: SessionFlow) -> None:
 
 
 def test_valid_number_goes_to_confirm_as_manual(flow: SessionFlow) -> None:
-    unlocked(flow).enter_id_number(GOOD_ID.lower())
+    enter(unlocked(flow), GOOD_ID.lower())
     assert flow.state == State.CONFIRM
     assert flow.student is not None
     assert flow.student.id_method == "manual"
@@ -84,7 +84,7 @@ def test_card_sessions_are_recorded_as_card(clock: Clock) -> None:
     from tests.test_flow import card
 
     f = make_flow(clock)
-    f.card_presented(card())
+    present(f, card())
     assert f.student is not None and f.student.id_method == "card"
 
 
@@ -101,7 +101,7 @@ def test_card_sessions_are_recorded_as_card(clock: Clock) -> None:
     ],
 )
 def test_invalid_number_stays_with_the_reason(flow: SessionFlow, text: str, problem: Problem) -> None:
-    unlocked(flow).enter_id_number(text)
+    enter(unlocked(flow), text)
     assert flow.state == State.MANUAL_ENTRY
     assert flow.view().problem == problem
     assert flow.view().id_entry == text
@@ -109,13 +109,13 @@ def test_invalid_number_stays_with_the_reason(flow: SessionFlow, text: str, prob
 
 
 def test_unknown_number_goes_to_not_on_roster(flow: SessionFlow) -> None:
-    unlocked(flow).enter_id_number(UNKNOWN_ID)
+    enter(unlocked(flow), UNKNOWN_ID)
     assert flow.state == State.NOT_ON_ROSTER
     assert flow.view().problem == Problem.NOT_EXPECTED
 
 
 def test_other_centre_number_is_refused_like_a_card(flow: SessionFlow) -> None:
-    unlocked(flow).enter_id_number(OTHER_ID)
+    enter(unlocked(flow), OTHER_ID)
     assert flow.state == State.NOT_ON_ROSTER
     assert flow.view().problem == Problem.OTHER_CENTRE
 
@@ -123,7 +123,7 @@ def test_other_centre_number_is_refused_like_a_card(flow: SessionFlow) -> None:
 @pytest.mark.parametrize("pin_first", [False, True])
 def test_timeout_wipes(flow: SessionFlow, clock: Clock, pin_first: bool) -> None:
     if pin_first:
-        unlocked(flow).enter_id_number(GOOD_ID[:10])
+        enter(unlocked(flow), GOOD_ID[:10])
     limit = TimeoutsConfig().manual_entry
     clock.advance(limit - 0.5)
     flow.tick()
@@ -137,7 +137,7 @@ def test_timeout_wipes(flow: SessionFlow, clock: Clock, pin_first: bool) -> None
 
 
 def test_cancel_returns_to_attract(flow: SessionFlow) -> None:
-    unlocked(flow).enter_id_number(GOOD_ID[:12])
+    enter(unlocked(flow), GOOD_ID[:12])
     flow.press(Button.CANCEL)
     assert flow.state == State.ATTRACT
     assert flow.view().id_entry == "" and not flow.staff_unlocked
@@ -156,7 +156,7 @@ def test_card_problem_of_identify_is_not_carried_over(clock: Clock) -> None:
 
     f = make_flow(clock)
     f.press(Button.START)
-    f.card_presented(card("110101199903070021"))
+    present(f, card("110101199903070021"))
     assert f.problem is not None
     f.press(Button.MANUAL_ENTRY)
     assert f.view().problem is None
@@ -231,7 +231,7 @@ def test_sealed_capture_records_how_identity_was_established(flow: SessionFlow) 
     from kiosk.store import sealed_document
     from tests.test_flow import Photo
 
-    unlocked(flow).enter_id_number(GOOD_ID)
+    enter(unlocked(flow), GOOD_ID)
     assert flow.student is not None
     doc = sealed_document("c1", CaptureRequest(flow.student, Photo()), "s", {}, "k", "2026-11-22")
     assert doc["id_method"] == "manual" and doc["id_number"] == GOOD_ID and doc["name"] == ""

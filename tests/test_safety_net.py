@@ -106,7 +106,8 @@ def test_a_failing_database_in_poll_calls_staff_and_recovers(tmp_path: Path) -> 
 
 
 def test_an_error_in_an_event_calls_staff_and_the_kiosk_goes_on(tmp_path: Path, monkeypatch) -> None:
-    """The roster asks the store whether the student was captured, and the store raises."""
+    """The roster asks the store whether the student was captured, and the store
+    raises (on the worker, where the lookup runs: the error still reaches the flow)."""
     monkeypatch.setattr(CaptureStore, "has_capture", malformed)
     runtime = runtime_for(write_config(tmp_path))
     script = "expect attract\ncard zhangsan\nexpect call_staff 3\nexpect_problem internal_error 1\n"
@@ -139,7 +140,7 @@ def test_a_crashed_device_thread_calls_staff_and_is_restarted(tmp_path: Path) ->
 def test_an_error_a_worker_job_lets_out_reaches_the_flow(tmp_path: Path) -> None:
     runtime = runtime_for(write_config(tmp_path))
     try:
-        runtime._submit(lambda: 1 / 0)  # any job on the still-and-save worker
+        runtime._submit(lambda: 1 / 0)  # any job on the worker
         view = poll_until(runtime, lambda v: v.state == State.CALL_STAFF)
         assert (view.state, view.problem) == (State.CALL_STAFF, Problem.INTERNAL_ERROR)
     finally:

@@ -909,10 +909,12 @@ def test_runtime_records_the_schedules_session_makeups_and_lets_staff_retry_refu
     def capture(card: IdCard, n: int) -> str:
         """One student through the flow; the still comes from the test, not the camera."""
         flow.card_presented(card)
+        poll_until(lambda: flow.state != State.CHECKING, "the roster lookup (on the worker)")
         assert flow.state == State.CONFIRM, flow.view().problem
         for button in (Button.CONFIRM_IDENTITY, Button.AGREE):
             flow.press(button)
         flow.code_scanned(f"{PAYLOAD}-{n}")
+        poll_until(lambda: flow.state == State.GUIDE, "the code check (on the worker)")
         flow.press(Button.TAKE_PHOTO)
         flow.tick()
         flow.photo_ready(Photo(jpeg(n)))

@@ -344,14 +344,11 @@ card_deadline = [0.0]
 
 def wait_for_card(dt):
     # The reader thread and the roster's slow hash take their time: wait for
-    # the screen to change (up to 20 s), not a fixed delay.
+    # the screen to show the outcome (up to 20 s), not a fixed delay. The card
+    # is put down once: a press must never be lost.
     if not card_deadline[0]:
         card_deadline[0] = time.monotonic() + 20
-    if app.root.current == "attract" and time.monotonic() < card_deadline[0]:
-        # A press made while the booth is still starting can be lost (see the
-        # issue note): put the card down again every 3 s until it is read.
-        if int((card_deadline[0] - time.monotonic()) * 10) % 30 == 0:
-            key(ord("1"), "1")
+    if app.root.current in ("attract", "checking") and time.monotonic() < card_deadline[0]:
         return True  # keep polling
     on_card()
     Clock.schedule_once(finish, 0.5)
@@ -372,8 +369,10 @@ def finish(dt):
     print(json.dumps(out))
     app.stop()
 
-Clock.schedule_once(at_attract, 2.0)
-Clock.schedule_once(lambda dt: Clock.schedule_interval(wait_for_card, 0.1), 2.5)
+# The first frame, the earliest a key can arrive: before the app's first poll
+# and before the reader thread has opened the reader.
+Clock.schedule_once(at_attract, 0)
+Clock.schedule_once(lambda dt: Clock.schedule_interval(wait_for_card, 0.1), 0)
 app.run()
 """
 

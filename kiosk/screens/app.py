@@ -49,7 +49,7 @@ KV_DIR = Path(__file__).parent
 POLL_HZ = 30
 SHOT_FRAMES = 4  # frames drawn after a screen is shown before its screenshot
 ARROWS = {273: "up", 274: "down", 275: "right", 276: "left"}
-CARD_STATES = (State.ATTRACT, State.IDENTIFY)  # where digit keys mean "present card n"
+CARD_STATES = (State.ATTRACT, State.IDENTIFY, State.CHECKING)  # where digit keys mean "present card n"
 
 
 class Runtime(Protocol):
@@ -385,7 +385,9 @@ class KioskApp(App):
             return False
         rt: Any = self.runtime
         try:
-            if name.isdigit() and name != "0" and self._shown in CARD_STATES:
+            # The flow's state, not the screen shown: before the first poll
+            # nothing is shown yet and a card put down then must not be lost.
+            if name.isdigit() and name != "0" and rt.flow.state in CARD_STATES:
                 labels = rt.reader.labels()
                 if int(name) <= len(labels):
                     rt.reader.present(labels[int(name) - 1])

@@ -147,14 +147,29 @@ class ReviewScreen(KioskScreen):
     state = State.REVIEW
 
 
-class SavingScreen(KioskScreen):
-    state = State.SAVING
+class BusyScreen(KioskScreen):
+    """A short wait with a spinner (layout <BusyScreen> in common.kv)."""
+
+    title_key = ""
+    body_key = ""
 
     def on_pre_enter(self, *_: object) -> None:
         self.ids.spinner.start()
 
     def on_leave(self, *_: object) -> None:
         self.ids.spinner.stop()
+
+
+class CheckingScreen(BusyScreen):
+    state = State.CHECKING
+    title_key = "state.checking.title"
+    body_key = "state.checking.body"
+
+
+class SavingScreen(BusyScreen):
+    state = State.SAVING
+    title_key = "state.saving.title"
+    body_key = "state.saving.body"
 
 
 class ReceiptScreen(KioskScreen):
@@ -399,7 +414,7 @@ class ManualEntryScreen(PinScreen):
 SCREENS: dict[State, type[KioskScreen]] = {
     cls.state: cls
     for cls in (
-        AttractScreen, IdentifyScreen, ConfirmScreen, NotOnRosterScreen, ManualEntryScreen, ConsentScreen,
+        AttractScreen, IdentifyScreen, CheckingScreen, ConfirmScreen, NotOnRosterScreen, ManualEntryScreen, ConsentScreen,
         ScanCodeScreen, GuideScreen, CountdownScreen, CapturingScreen, ReviewScreen,
         SavingScreen, ReceiptScreen, CallStaffScreen, StaffScreen,
     )
