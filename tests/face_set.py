@@ -11,7 +11,8 @@ them come:
   typology angle (ITA) the dermatology literature maps to Fitzpatrick types;
 - stills of each variant in the simulated booth (kiosk.hardware.camera_sim),
   at good light, too little and too much;
-- blurred, downscaled and group variants of those.
+- blurred, downscaled and group variants of those;
+- the head turned chin-up and chin-down (pitched()), on every skin tone.
 """
 
 from __future__ import annotations
