@@ -11,7 +11,8 @@ them come:
   typology angle (ITA) the dermatology literature maps to Fitzpatrick types;
 - stills of each variant in the simulated booth (kiosk.hardware.camera_sim),
   at good light, too little and too much;
-- blurred, downscaled and group variants of those.
+- blurred, downscaled and group variants of those;
+- the head turned chin-up and chin-down (pitched()), on every skin tone.
 """
 
 from __future__ import annotations
@@ -49,14 +50,22 @@ def grace_hopper() -> np.ndarray:
 PORTRAITS = {"astronaut": astronaut, "hopper": grace_hopper}
 
 
-def _mesh(rgb: np.ndarray) -> np.ndarray:
+def mesh_xyz(rgb: np.ndarray) -> np.ndarray:
+    """(478, 3) FaceMesh points of the one face in rgb: x, y and depth in
+    pixels (mediapipe's z times the width, as FaceInfo.depth)."""
     import mediapipe as mp
+
+    from kiosk.photo.analysis import landmark_array
 
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as mesh:
         res = mesh.process(np.ascontiguousarray(rgb))
     assert res.multi_face_landmarks, "no face in the portrait"
     h, w = rgb.shape[:2]
-    return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark])
+    return landmark_array(res.multi_face_landmarks[0]) * (w, h, w)
+
+
+def _mesh(rgb: np.ndarray) -> np.ndarray:
+    return mesh_xyz(rgb)[:, :2]
 
 
 def _person_on_backdrop(rgb: np.ndarray) -> np.ndarray:
@@ -134,12 +143,43 @@ def with_skin_lightness(rgb: np.ndarray, target_l: float) -> np.ndarray:
     return cv2.cvtColor(np.clip(lab, 0, 255).round().astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
+def pitched(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """The face turned chin-up (+) or chin-down (-) by degrees: its mesh
+    (FaceMesh's own depth) is rotated about the horizontal axis through its
+    centre, seen straight on, and each mesh triangle of the image moved
+    with it (piecewise affine). The frame's edges stay put, so the hair,
+    ears and neck between them and the face stretch smoothly; a real head
+    would turn them too, and hide a sliver under the chin or brow: an
+    approximation that holds for a few degrees to a dozen."""
+    from scipy.interpolate import LinearNDInterpolator
+
+    xyz = mesh_xyz(rgb)[:468]
+    centre = xyz.mean(axis=0)
+    b = math.radians(degrees)
+    rx = np.array([[1, 0, 0], [0, math.cos(b), math.sin(b)], [0, -math.sin(b), math.cos(b)]])
+    moved = ((xyz - centre) @ rx.T + centre)[:, :2]
+    h, w = rgb.shape[:2]
+    edge = np.linspace(0, 1, 9)
+    frame = np.array([(x * (w - 1), y * (h - 1)) for x in edge for y in edge
+                      if x in (0, 1) or y in (0, 1)])
+    # For every output pixel, where it comes from: linear inside each
+    # triangle of the moved points (and the frame), as remap wants it.
+    source = LinearNDInterpolator(np.vstack([moved, frame]), np.vstack([xyz[:, :2], frame]))
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    maps = source(gx, gy).astype(np.float32)
+    return cv2.remap(rgb, maps[..., 0], maps[..., 1], cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+
+
 @lru_cache(maxsize=None)
-def portrait_file(name: str, target_l: float | None, folder: str) -> Path:
-    """The (plain-background, skin-shifted) portrait as a PNG in folder."""
-    path = Path(folder) / f"{name}-{'orig' if target_l is None else int(target_l)}.png"
+def portrait_file(name: str, target_l: float | None, folder: str, pitch: float = 0.0) -> Path:
+    """The (plain-background, skin-shifted, maybe pitched) portrait as a PNG
+    in folder."""
+    turned = f"-pitch{pitch:+g}" if pitch else ""
+    path = Path(folder) / f"{name}-{'orig' if target_l is None else int(target_l)}{turned}.png"
     if not path.exists():
         rgb = _person_on_backdrop(PORTRAITS[name]())
+        if pitch:
+            rgb = pitched(rgb, pitch)
         if target_l is not None:
             rgb = with_skin_lightness(rgb, target_l)
         cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
@@ -192,6 +232,9 @@ SKIN = (None, *SKIN_LIGHTNESS)  # None: the portrait as shipped
 LIGHTS = {"lit": 1.0, "dim": 0.5, "overlit": 1.8}
 BLURS = (1.5, 3.0, 7.0)
 GROUPS = (2, 3, 5, 7)
+# Heads turned chin-up (+) and chin-down (-), degrees (pitched()): well
+# past the 5 deg limit, and refused on every skin tone.
+POSES = {"chinup": 12.0, "chindown": -12.0}
 
 
 # Landmarks on a face blurred this much are guesses: pose, eyelid and
@@ -203,9 +246,9 @@ _BLUR_SIDE_EFFECTS = frozenset({"EYES_CLOSED", "HEAD_PITCH", "HEAD_YAW", "EYEBRO
 # a washed-out face chin-up.
 _OVERLIT_SIDE_EFFECTS = frozenset({"OVEREXPOSED", "BACKGROUND_SHADOW", "HEAD_TOP_OUT_OF_BAND",
                                    "GLASSES_GLARE", "EARS_COVERED", "EYEBROWS_COVERED", "HEAD_PITCH"})
-# FaceMesh's depth, hence the pitch, drifts on the darkest variants (up to
-# 7 deg chin-up of the same portrait's original): see the README.
-PITCH_DRIFT = {("astronaut", 32.0), ("astronaut", 24.0), ("hopper", 32.0), ("hopper", 24.0)}
+# A turned head is a warped image (pitched()): every pixel of the face is
+# resampled, and the astronaut's sharpness sits just above the floor.
+_POSE_SIDE_EFFECTS = frozenset({"BLURRY"})
 
 
 @dataclass(frozen=True)
@@ -215,7 +258,7 @@ class Case:
     name: str
     portrait: str
     skin: float | None
-    kind: str  # lit, dim, overlit, blur<sigma>, small, group<n>
+    kind: str  # lit, dim, overlit, blur<sigma>, small, chinup, chindown, group<n>
     compliant: bool
     codes: frozenset[str]  # problems it must report
     side_effects: frozenset[str] = frozenset()  # problems it may report too
@@ -244,6 +287,8 @@ def _case(portrait: str, skin: float | None, kind: str) -> Case:
         heavy = float(kind[4:]) >= 7
         side = _BLUR_SIDE_EFFECTS if heavy else frozenset()
         return Case(name, portrait, skin, kind, False, frozenset({"BLURRY"}), side, heavy)
+    if kind in POSES:
+        return Case(name, portrait, skin, kind, False, frozenset({"HEAD_PITCH"}), _POSE_SIDE_EFFECTS)
     # small: a face enlarged 3-4x is soft as well
     return Case(name, portrait, skin, kind, False, frozenset({"LOW_RESOLUTION"}), frozenset({"BLURRY"}))
 
@@ -252,6 +297,7 @@ def all_cases() -> list[Case]:
     out = [_case(portrait, skin, kind)
            for portrait in PORTRAITS for skin in SKIN
            for kind in (*LIGHTS, *(f"blur{s:g}" for s in BLURS), "small")]
+    out += [_case(portrait, skin, kind) for portrait in PORTRAITS for skin in SKIN for kind in POSES]
     for n in GROUPS:
         out.append(Case(f"group-{n}", "both", None, f"group{n}", False, frozenset({"MULTIPLE_FACES"})))
     return out
@@ -273,8 +319,9 @@ class Runner:
         self.analyser, self.folder = analyser, folder
         self._lit: dict[tuple[str, float | None], tuple[np.ndarray, bytes, str]] = {}
 
-    def still(self, portrait: str, skin: float | None, brightness: float = 1.0) -> np.ndarray:
-        cam = booth(portrait_file(portrait, skin, str(self.folder)))
+    def still(self, portrait: str, skin: float | None, brightness: float = 1.0,
+              pitch: float = 0.0) -> np.ndarray:
+        cam = booth(portrait_file(portrait, skin, str(self.folder), pitch))
         cam.update_scene(brightness=brightness)
         try:
             return cam.capture_still().copy()
@@ -305,6 +352,9 @@ class Runner:
             img = group(stills, int(case.kind[5:]))
             return Outcome(*self._stills_outcome(img), None)
         still, spec_jpeg, klass = self.lit(case.portrait, case.skin)
+        if case.kind in POSES:
+            img = self.still(case.portrait, case.skin, pitch=POSES[case.kind])
+            return Outcome(*self._stills_outcome(img), klass)
         if case.kind in LIGHTS:
             img = still if case.kind == "lit" else self.still(case.portrait, case.skin, LIGHTS[case.kind])
             return Outcome(*self._stills_outcome(img), klass)

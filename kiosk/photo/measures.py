@@ -21,6 +21,7 @@ import numpy as np
 from kiosk.photo.analysis import FaceInfo, luma
 from kiosk.photo.backdrop import REFERENCE_RGB, Backdrop
 from kiosk.photo.crop import GEOMETRY, SpecGeometry
+from kiosk.photo.face_model import FACE_MODEL
 
 Band = tuple[float | None, float | None]
 
@@ -44,11 +45,11 @@ class MeasureSettings:
     # line angle (what collection units check), in SpecGeometry.max_roll_deg.
     max_yaw_deg: float = 5.0
     max_pitch_deg: float = 5.0
-    # The mesh plane leans back (forehead behind chin) on an upright head,
-    # so a level face reads chin-down: this is that reading, the mean over
-    # the frontal portraits of tests/face_set.py (astronaut -7.8, Grace
-    # Hopper -0.6 deg); recalibrate on real booth captures.
-    pitch_offset_deg: float = -4.2
+    # What a level head reads. The generic face of head_pose is the mean
+    # of frontal portraits (tests/face_model.py), so its zero is theirs: 0.
+    # A booth whose camera sits well above or below eye level sets the
+    # reading of a level head here (recalibrate on real booth captures).
+    pitch_offset_deg: float = 0.0
     # Eyelid aperture / eye width, the less open eye. Open eyes measure about
     # 0.3, closed ones under 0.1.
     min_eye_openness: float = 0.15
@@ -180,21 +181,35 @@ def roll(img, gray, face, s, g) -> list[Measure]:
 
 
 def head_pose(face: FaceInfo) -> tuple[float, float] | None:
-    """(yaw, pitch) in degrees from the 3D face mesh, or None without depth.
+    """(yaw, pitch) in degrees, or None without depth: the rotation that
+    best turns the generic 3D face (kiosk.photo.face_model) onto this face's
+    mesh (468 points: x, y and mediapipe's depth), by least squares over
+    every point (Kabsch). Yaw + = face turned towards the image right,
+    pitch + = chin up.
 
-    The normal of the plane best fitting all 468 mesh points (x, y and
-    mediapipe's depth) points out of the face; its tilt from the camera axis
-    is the pose. Yaw + = face turned towards the image right, pitch + = chin
-    up. No generic 3D model is needed: the mesh is the subject's own.
+    Against the tilt of the plane through the mesh (what this measured
+    before), fitting a whole face shape keeps the forehead's slope and the
+    chin's depth out of the reading, and its zero is that of the frontal
+    portraits the model was made from. The depth that FaceMesh guesses for
+    a dark face leans chin-up (forehead back, chin forward, issue 11): the
+    plane tilted with it by up to 7 deg, the whole-shape fit by up to 4.
+    The 2D points alone do not do: a dark chin-up face read level (README).
     """
     if face.depth is None:
         return None
-    pts = np.column_stack([face.landmarks[:468], face.depth[:468]])
-    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
-    n = vt[2] if vt[2][2] < 0 else -vt[2]  # towards the camera (depth decreases)
+    # The model is centred, so the mesh needs no centring: its mean drops out.
+    cov = np.column_stack([_MODEL_T @ face.landmarks[:MESH_POINTS], _MODEL_T @ face.depth[:MESH_POINTS]])
+    u, _, vt = np.linalg.svd(cov)
+    flip = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])  # a rotation, no mirror
+    rot = vt.T @ flip @ u.T  # model -> image
+    n = -rot[:, 2]  # the model's "towards the camera" (depth decreasing), turned
     yaw = math.degrees(math.atan2(n[0], -n[2]))
     pitch = math.degrees(math.atan2(-n[1], -n[2]))  # image y is down
     return yaw, pitch
+
+
+MESH_POINTS = len(FACE_MODEL)
+_MODEL_T = np.ascontiguousarray((FACE_MODEL - FACE_MODEL.mean(axis=0)).T)  # (3, 468), centred
 
 
 def pose_angles(face: FaceInfo, s: MeasureSettings) -> tuple[float, float] | None:
