@@ -4,8 +4,9 @@ The demo portrait (scikit-image's astronaut) smiles with her teeth showing,
 which the spec refuses, so the simulator's default student has her lips
 closed: a smooth vertical warp (cv2.remap) pulls the lower lip up onto the
 upper one and fades out towards the chin, so the teeth vanish. The opposite
-warp parts closed lips, for test cases of an open mouth. Both work on the
-portrait's own pixels at run time; nothing is drawn from elsewhere.
+warp parts closed lips, for test cases of an open mouth (the mouth between
+them painted dark, with a band of upper teeth). Both work on the portrait's
+own pixels at run time; nothing is taken from elsewhere.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# FaceMesh inner-lip contours, corner (78) to corner (308).
+from kiosk.photo.measures import MOUTH_CORNERS
+
+# FaceMesh inner-lip contours, corner to corner (MOUTH_CORNERS).
 UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 CHIN = 152
+# Lips whose widest inner gap is under this share of the mouth width are
+# closed already (the mouth-open measure reads Grace Hopper's 0.003, the
+# astronaut's smile 0.17).
+CLOSED_GAP = 0.03
 
 
 def _lip_lines(pts: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +39,7 @@ def _shift_field(shape: tuple[int, int], pts: np.ndarray, gap: np.ndarray, seam:
     the chin and beside the mouth corners."""
     h, w = shape
     xs = np.arange(w, dtype=np.float32)
-    left, right = pts[78, 0], pts[308, 0]
+    left, right = pts[MOUTH_CORNERS[0], 0], pts[MOUTH_CORNERS[1], 0]
     margin = 0.06 * fw  # fade beyond the corners, so the cheeks do not tear
     side = np.clip(np.minimum(xs - (left - margin), (right + margin) - xs) / margin, 0, 1)
     gap = gap * side * side * (3 - 2 * side)
@@ -44,11 +51,14 @@ def _shift_field(shape: tuple[int, int], pts: np.ndarray, gap: np.ndarray, seam:
 
 
 def close_mouth(rgb: np.ndarray, pts: np.ndarray, fw: float) -> np.ndarray:
-    """The portrait with its lips closed (pts: FaceMesh landmarks in pixels)."""
+    """The portrait with its lips closed (pts: FaceMesh landmarks in pixels);
+    lips already closed are left as they are."""
     h, w = rgb.shape[:2]
     xs = np.arange(w, dtype=np.float32)
     upper, lower = _lip_lines(pts, xs)
-    inside = (xs > pts[78, 0]) & (xs < pts[308, 0])
+    if float(np.max(lower - upper)) < CLOSED_GAP * float(pts[MOUTH_CORNERS[1], 0] - pts[MOUTH_CORNERS[0], 0]):
+        return rgb
+    inside = (xs > pts[MOUTH_CORNERS[0], 0]) & (xs < pts[MOUTH_CORNERS[1], 0])
     # Cut a pixel into the upper lip and land a pixel into the lower one so
     # no sliver of teeth is left between them.
     seam = np.where(inside, upper - 1.0, upper)
@@ -65,7 +75,7 @@ def _shade_seam(rgb: np.ndarray, seam: np.ndarray, pts: np.ndarray, fw: float) -
     pink band), strongest mid-mouth and gone at the corners."""
     h, w = rgb.shape[:2]
     xs = np.arange(w, dtype=np.float32)
-    left, right = pts[78, 0], pts[308, 0]
+    left, right = pts[MOUTH_CORNERS[0], 0], pts[MOUTH_CORNERS[1], 0]
     along = np.clip((xs - left) / max(right - left, 1.0), 0, 1)
     strength = 0.28 * np.sqrt(np.sin(np.pi * along).clip(0, 1))
     ys = np.arange(h, dtype=np.float32)[:, None]
@@ -81,7 +91,7 @@ def open_mouth(rgb: np.ndarray, pts: np.ndarray, fw: float, opening: float = 0.2
     h, w = rgb.shape[:2]
     xs = np.arange(w, dtype=np.float32)
     upper, lower = _lip_lines(pts, xs)
-    left, right = pts[78, 0], pts[308, 0]
+    left, right = pts[MOUTH_CORNERS[0], 0], pts[MOUTH_CORNERS[1], 0]
     along = np.clip((xs - left) / max(right - left, 1.0), 0, 1)
     gap = opening * (right - left) * np.sin(np.pi * along).clip(0, 1) ** 0.7
     seam = (upper + lower) / 2
