@@ -240,7 +240,11 @@ POSES = {"chinup": 12.0, "chindown": -12.0}
 # Landmarks on a face blurred this much are guesses: pose, eyelid and
 # band codes may come along with BLURRY.
 _BLUR_SIDE_EFFECTS = frozenset({"EYES_CLOSED", "HEAD_PITCH", "HEAD_YAW", "EYEBROWS_COVERED",
-                                "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND"})
+                                "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND", "MOUTH_OPEN"})
+# Blur spreads a dark face's few highlights (catchlights, eye whites): the
+# astronaut with her lips closed (no teeth) reads 161-169 lit at L* 42-24,
+# just over the exposure floor (160), and under it blurred.
+_BLUR_DIMS = frozenset({"UNDEREXPOSED"})
 # A burnt-out cloth is no longer seen as cloth (the hair's top is lost
 # against it), a lamp reflects clipped white in glasses, and the mesh reads
 # a washed-out face chin-up.
@@ -258,7 +262,7 @@ class Case:
     name: str
     portrait: str
     skin: float | None
-    kind: str  # lit, dim, overlit, blur<sigma>, small, chinup, chindown, group<n>
+    kind: str  # lit, dim, overlit, blur<sigma>, small, chinup, chindown, group<n>, smile, open<share>
     compliant: bool
     codes: frozenset[str]  # problems it must report
     side_effects: frozenset[str] = frozenset()  # problems it may report too
@@ -280,12 +284,14 @@ def _case(portrait: str, skin: float | None, kind: str) -> Case:
     if kind == "overlit":
         # The cloth burns out; the face clips too unless the skin is dark
         # enough to keep its detail (a camera could still fix that face).
-        light_skin = skin is None or skin >= 42
+        # At L* 42 the face is on the edge: Grace Hopper's clips, the
+        # astronaut's (lips closed, no teeth to clip) keeps its detail.
+        light_skin = skin is None or skin >= 52
         codes = {"BACKGROUND_COLOUR", "OVEREXPOSED"} if light_skin else {"BACKGROUND_COLOUR"}
         return Case(name, portrait, skin, kind, False, frozenset(codes), _OVERLIT_SIDE_EFFECTS)
     if kind.startswith("blur"):
         heavy = float(kind[4:]) >= 7
-        side = _BLUR_SIDE_EFFECTS if heavy else frozenset()
+        side = (_BLUR_SIDE_EFFECTS if heavy else frozenset()) | _BLUR_DIMS
         return Case(name, portrait, skin, kind, False, frozenset({"BLURRY"}), side, heavy)
     if kind in POSES:
         return Case(name, portrait, skin, kind, False, frozenset({"HEAD_PITCH"}), _POSE_SIDE_EFFECTS)
@@ -300,7 +306,58 @@ def all_cases() -> list[Case]:
     out += [_case(portrait, skin, kind) for portrait in PORTRAITS for skin in SKIN for kind in POSES]
     for n in GROUPS:
         out.append(Case(f"group-{n}", "both", None, f"group{n}", False, frozenset({"MULTIPLE_FACES"})))
+    return out + mouth_cases()
+
+
+# ------------------------------------------------ expression: the mouth
+# Closed lips are every "lit" case above: the simulator closes the
+# astronaut's smile (kiosk.hardware.sim_mouth.close_mouth) and Grace
+# Hopper's lips are closed as shot. Open: the astronaut's own smile with
+# her teeth showing (the booth's `smile` scene), and Grace Hopper's lips
+# parted by the opposite warp (sim_mouth.open_mouth) by 12 % and 20 % of
+# the mouth's width, in a light, a middle and a dark skin tone.
+MOUTH_SKIN = (None, 52.0, 32.0)
+OPENINGS = (0.12, 0.2)
+# The mesh leans with an open jaw: the astronaut's smile reads 6-7 deg
+# chin-down (her closed lips about level).
+_MOUTH_SIDE_EFFECTS = frozenset({"HEAD_PITCH"})
+
+
+def mouth_cases() -> list[Case]:
+    out = []
+    for skin in MOUTH_SKIN:
+        tone = "orig" if skin is None else int(skin)
+        kinds = [("astronaut", "smile"), *(("hopper", f"open{o:g}") for o in OPENINGS)]
+        out += [Case(f"{p}-{tone}-{k}", p, skin, k, False, frozenset({"MOUTH_OPEN"}), _MOUTH_SIDE_EFFECTS)
+                for p, k in kinds]
     return out
+
+
+@lru_cache(maxsize=None)
+def opened_portrait_file(name: str, target_l: float | None, opening: float, folder: str) -> Path:
+    """portrait_file with the lips parted by `opening` x the mouth width."""
+    from kiosk.hardware.sim_mouth import open_mouth
+
+    src = portrait_file(name, target_l, folder)
+    path = src.with_name(f"{src.stem}-open{opening:g}.png")
+    if not path.exists():
+        rgb = cv2.cvtColor(cv2.imread(str(src), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        pts = _mesh(rgb)
+        opened = open_mouth(rgb, pts, float(np.linalg.norm(pts[454] - pts[234])), opening)
+        cv2.imwrite(str(path), cv2.cvtColor(opened, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def mouth_camera(portrait: str, skin: float | None, kind: str, folder: Path) -> SimulatedCamera:
+    """The booth showing a mouth case (kind smile or open<share>); the
+    scene's `smile` shows the portrait's own mouth, which the simulator
+    would otherwise close."""
+    if kind == "smile":
+        cam = booth(portrait_file(portrait, skin, str(folder)))
+    else:
+        cam = booth(opened_portrait_file(portrait, skin, float(kind[4:]), str(folder)))
+    cam.update_scene(smile=True)
+    return cam
 
 
 @dataclass
@@ -347,6 +404,12 @@ class Runner:
         from kiosk.photo.crop import encode_jpeg
         from kiosk.photo.process import check_spec_jpeg, process_still
 
+        if case.kind == "smile" or case.kind.startswith("open"):
+            cam = mouth_camera(case.portrait, case.skin, case.kind, self.folder)
+            try:
+                return Outcome(*self._stills_outcome(cam.capture_still().copy()), None)
+            finally:
+                cam.close()
         if case.kind.startswith("group"):
             stills = [self.lit(p, s)[0] for s in (None, 32.0, 52.0) for p in PORTRAITS]
             img = group(stills, int(case.kind[5:]))

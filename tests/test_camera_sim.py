@@ -117,6 +117,7 @@ def test_keys_change_the_scene(camera):
     assert apply_key(camera, "d") and camera.scene.brightness < 1
     assert apply_key(camera, "2") and camera.scene.faces == 2
     assert apply_key(camera, "q") and camera.scene.qr_payload == DEMO_QR_PAYLOAD
+    assert apply_key(camera, "s") and camera.scene.smile
     assert apply_key(camera, "u") and not camera.is_available()
     assert apply_key(camera, "r") and camera.scene == SceneControl()
     assert apply_key(camera, "z") is False
@@ -125,3 +126,25 @@ def test_keys_change_the_scene(camera):
 def test_update_scene_rejects_unknown_names(camera):
     with pytest.raises(TypeError):
         camera.update_scene(zoom=2)
+
+
+def test_the_default_student_has_her_lips_closed(camera, analyser):
+    """The simulator closes the astronaut's smile (the spec wants no teeth):
+    the mesh reads closed lips, the smile (key s) reads open, and the edit
+    changes only the mouth and chin, not the rest of the face."""
+    from kiosk.photo.measures import mouth_opening
+
+    camera.reset_scene()
+    closed = camera.preview_frame().astype(np.int16)
+    camera.update_scene(smile=True)
+    smile = camera.preview_frame().astype(np.int16)
+    camera.reset_scene()
+    face = analyser.analyse(closed.astype(np.uint8)).faces[0]
+    assert mouth_opening(face) < 0.02
+    assert mouth_opening(analyser.analyse(smile.astype(np.uint8)).faces[0]) > 0.1
+    changed = np.abs(closed - smile).max(axis=2) > 24  # well above the sensor noise
+    ys, xs = np.nonzero(changed)
+    lm = face.landmarks
+    assert ys.size > 0
+    assert ys.min() > lm[1, 1] and ys.max() < lm[152, 1] + 0.15 * face.face_width  # nose tip to chin
+    assert xs.min() > lm[234, 0] and xs.max() < lm[454, 0]

@@ -97,3 +97,45 @@ def test_preview_too_dark_is_fair_to_every_skin_tone(runner):
                 dim = hints_for(analyser.analyse(cam.preview_frame()), fs.SPEC)
                 cam.close()
                 assert Hint.TOO_DARK not in lit and Hint.TOO_DARK in dim, (portrait, skin, lit, dim)
+
+
+def _mouth_reading(runner, still) -> float:
+    from kiosk.photo.process import process_still
+
+    return process_still(still, runner.analyser, fs.SPEC).measures["checks"]["MOUTH_OPEN"]["value"]
+
+
+def test_mouth_limit_sits_in_the_gap(runner):
+    """Closed lips (both portraits lit, every skin tone) read far below the
+    limit, open mouths (the mouth cases) well above it: a margin each side,
+    not a limit tuned to one face."""
+    from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
+
+    limit = DEFAULT_MEASURE_SETTINGS.max_mouth_opening
+    closed = [_mouth_reading(runner, runner.lit(p, s)[0]) for p in fs.PORTRAITS for s in fs.SKIN]
+    opened = []
+    for case in fs.mouth_cases():
+        cam = fs.mouth_camera(case.portrait, case.skin, case.kind, runner.folder)
+        opened.append(_mouth_reading(runner, cam.capture_still().copy()))
+        cam.close()
+    assert max(closed) < limit / 5, closed
+    assert min(opened) > 1.3 * limit, opened
+
+
+def test_close_mouth_hint_on_every_skin_tone(runner):
+    """The live hint says 请自然闭上嘴 for an open mouth, not for closed lips."""
+    from kiosk.codes import Hint
+    from kiosk.photo.guidance import hints_for
+
+    for skin in fs.MOUTH_SKIN:
+        for portrait in fs.PORTRAITS:
+            cam = fs.booth(fs.portrait_file(portrait, skin, str(runner.folder)))
+            closed = hints_for(runner.analyser.analyse(cam.preview_frame()), fs.SPEC)
+            cam.close()
+            assert Hint.CLOSE_MOUTH not in closed, (portrait, skin, closed)
+        for case in fs.mouth_cases():
+            if case.skin == skin:
+                cam = fs.mouth_camera(case.portrait, skin, case.kind, runner.folder)
+                opened = hints_for(runner.analyser.analyse(cam.preview_frame()), fs.SPEC)
+                cam.close()
+                assert Hint.CLOSE_MOUTH in opened, (case.name, opened)

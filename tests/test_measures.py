@@ -234,13 +234,15 @@ def test_open_mouth(default_photo):
     assert not measure_face(rgb, opened)["MOUTH_OPEN"].passed
 
 
-def test_a_stricter_mouth_setting_flags_the_smile(default_photo):
-    """The astronaut smiles with teeth showing (about 0.18): the default
-    0.25 allows it; schools that forbid teeth set it near 0.1."""
-    _, rgb, face = default_photo
-    assert 0.12 < mouth_opening(face) < 0.25
-    strict = MeasureSettings(max_mouth_opening=0.1)
-    assert not measure_face(rgb, face, strict)["MOUTH_OPEN"].passed
+def test_closed_lips_pass_and_the_smile_with_teeth_does_not(analyser, camera, default_photo):
+    """The default student's lips are closed (the simulator closes the
+    astronaut's smile); her own smile, teeth showing, is MOUTH_OPEN (and
+    the mesh, leaning with the open jaw, may read it chin-down too)."""
+    photo, _, face = default_photo
+    assert mouth_opening(face) < 0.02 and photo.measures["checks"]["MOUTH_OPEN"]["passed"]
+    smile = process_still(pc.still(camera, smile=True), analyser, SPEC)
+    assert smile.measures["checks"]["MOUTH_OPEN"]["value"] > 0.1
+    assert "MOUTH_OPEN" in smile.problems and set(smile.problems) <= {"MOUTH_OPEN", "HEAD_PITCH"}
 
 
 def test_settings_move_the_bands(default_photo):
@@ -280,6 +282,20 @@ def test_guidance_eye_and_mouth_hints(preview):
     face = dataclasses.replace(preview.faces[0], landmarks=lm)
     assert hints_for(dataclasses.replace(preview, faces=[face]), SPEC) == [
         Hint.OPEN_EYES, Hint.CLOSE_MOUTH]
+
+
+@pytest.mark.parametrize("smile", [False, True])
+def test_guidance_close_mouth_on_real_frames(camera, analyser, smile):
+    """The live hint fires for the smile with teeth, not for closed lips
+    (which get no hint at all)."""
+    camera.update_scene(smile=smile)
+    try:
+        frame = camera.preview_frame()
+    finally:
+        camera.reset_scene()
+    hints = hints_for(analyser.analyse(frame), SPEC)
+    assert (Hint.CLOSE_MOUTH in hints) == smile
+    assert smile or hints == []
 
 
 def test_guidance_fixes_the_light_before_the_face(preview):

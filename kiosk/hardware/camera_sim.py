@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from kiosk.hardware.camera import CameraError
+from kiosk.hardware.sim_mouth import close_mouth
 
 if TYPE_CHECKING:
     from kiosk.config import CameraConfig
@@ -60,8 +61,12 @@ class SceneControl:
     unplugged: bool = False
     person: int = 0  # which portrait (index into config.simulated.faces)
     # The astronaut's hair hangs over her ears, which the spec refuses; the
-    # default student has it tucked behind them (see Cutout.rgba_tucked).
+    # default student has it tucked behind them (see Cutout.looks).
     hair_over_ears: bool = False
+    # The astronaut smiles with her teeth showing, which the spec refuses;
+    # the default student has her lips closed (kiosk.hardware.sim_mouth).
+    # True shows the portrait's own mouth, as photographed.
+    smile: bool = False
 
     def clamped(self) -> SceneControl:
         return dataclasses.replace(
@@ -79,11 +84,11 @@ class SceneControl:
 class Cutout:
     """A person cut out of a portrait, ready to composite."""
 
-    rgba: np.ndarray  # (h, w, 4) uint8, colour premultiplied by alpha
-    # The same person with the hair tucked behind the ears: ears painted in
-    # skin tone over the hair beside the cheeks. Only the simulator does
-    # this; it stands in for a student who was asked to.
-    rgba_tucked: np.ndarray
+    # (h, w, 4) uint8, colour premultiplied by alpha, by (hair_over_ears,
+    # smile). Hair tucked: ears painted in skin tone over the hair beside
+    # the cheeks; no smile: lips closed (sim_mouth.close_mouth). Only the
+    # simulator does this; it stands in for a student who was asked to.
+    looks: dict[tuple[bool, bool], np.ndarray]
     anchor: tuple[float, float]  # midpoint between the eyes, pixels
     face_width: float  # cheek to cheek, pixels
     roll_deg: float  # the portrait's own head tilt, undone when rendering
@@ -187,11 +192,11 @@ def cut_out_portrait(rgb: np.ndarray) -> Cutout:
     alpha = np.concatenate([alpha, np.repeat(span, extra, axis=0)])
     local = pts - (cx0, cy0)
     roll = math.degrees(math.atan2(pts[473, 1] - pts[468, 1], pts[473, 0] - pts[468, 0]))
-    tucked, tucked_alpha = _paint_ears(part, alpha, local, fw)
-    return Cutout(
-        rgba=_premultiplied(part, alpha), rgba_tucked=_premultiplied(tucked, tucked_alpha),
-        anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll,
-    )
+    looks = {}
+    for smile, face in ((True, part), (False, close_mouth(part, local, fw))):
+        looks[True, smile] = _premultiplied(face, alpha)
+        looks[False, smile] = _premultiplied(*_paint_ears(face, alpha, local, fw))
+    return Cutout(looks=looks, anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll)
 
 
 def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -355,7 +360,7 @@ def render_scene(scene: SceneControl, size: tuple[int, int], people: list[Cutout
             # so roll_deg=0 renders level eyes.
             m = cv2.getRotationMatrix2D(cut.anchor, cut.roll_deg - scene.roll_deg, k)
             m[:, 2] += (ax - cut.anchor[0], ay - cut.anchor[1])
-            _composite(frame, cut.rgba if scene.hair_over_ears else cut.rgba_tucked, m)
+            _composite(frame, cut.looks[scene.hair_over_ears, scene.smile], m)
     if scene.qr_payload:
         ax, ay = to_px(0.5 + scene.dx, EYE_Y + scene.dy)
         fw = FACE_SHARE * scene.scale * unit
@@ -475,7 +480,7 @@ def apply_key(camera: SimulatedCamera, key: str) -> bool:
     camera frame), so the key named by a MOVE_LEFT hint is the one that obeys it.
     +/- closer/further, [ ] tilt, d/b darker/brighter, 2 second person,
     0 nobody, q phone with the demo QR code, h hair down over the ears,
-    u unplug, n next portrait, r reset.
+    s smile (teeth showing), u unplug, n next portrait, r reset.
     """
     s = camera.scene
     k = key.lower()
@@ -507,6 +512,8 @@ def apply_key(camera: SimulatedCamera, key: str) -> bool:
         camera.update_scene(qr_payload=None if s.qr_payload else DEMO_QR_PAYLOAD)
     elif k == "h":
         camera.update_scene(hair_over_ears=not s.hair_over_ears)
+    elif k == "s":
+        camera.update_scene(smile=not s.smile)
     elif k == "u":
         camera.update_scene(unplugged=not s.unplugged)
     elif k == "n":

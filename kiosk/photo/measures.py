@@ -53,9 +53,14 @@ class MeasureSettings:
     # Eyelid aperture / eye width, the less open eye. Open eyes measure about
     # 0.3, closed ones under 0.1.
     min_eye_openness: float = 0.15
-    # Inner lip gap / mouth width. Closed lips measure ~0, a relaxed gap
-    # a few hundredths; showing teeth or speaking is well above 0.1.
-    max_mouth_opening: float = 0.25
+    # Inner lip gap / mouth width (the spec: lips closed, no teeth showing).
+    # In the booth (preview and still, every skin tone of tests/face_set.py)
+    # closed lips read 0.001-0.005 (Grace Hopper; the simulator's astronaut)
+    # and open mouths 0.10 and up (the astronaut's smile with teeth
+    # 0.13-0.18; Grace Hopper's lips parted by 12 % of the mouth width
+    # 0.10-0.15, by 20 % 0.16-0.23). The limit sits in that gap, 30 % below
+    # the lowest open reading, so a relaxed gap of a few hundredths passes.
+    max_mouth_opening: float = 0.07
     # Exposure, judged from what a camera fixes, never from the skin's own
     # lightness (kiosk.photo.measures.exposure): the face's highlights (99th
     # percentile luma of the face oval: eye whites, catchlights, the lit
