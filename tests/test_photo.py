@@ -187,6 +187,44 @@ def test_landmarks_read_in_one_go_match_the_attribute_path(scene, analyser):
     assert got[7, 0] == 0.25 and np.array_equal(np.delete(got, 7, 0), np.delete(slow, 7, 0))
 
 
+def test_highlight_percentile_from_the_histogram_is_numpys():
+    """percentile_u8 (the face highlights, read off a histogram) gives
+    exactly np.percentile's linear answer, and None for an empty mask."""
+    from kiosk.photo.analysis import percentile_u8
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        h, w = rng.integers(1, 50, 2)
+        values = rng.integers(0, rng.integers(1, 257), (h, w)).astype(np.uint8)
+        mask = (rng.random((h, w)) < 0.6).astype(np.uint8)
+        for q in (0.0, 1.0, 50.0, 99.0, 100.0, float(rng.random() * 100)):
+            want = float(np.percentile(values[mask.astype(bool)], q)) if mask.any() else None
+            assert percentile_u8(values, mask, q) == want
+    assert percentile_u8(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8), 99.0) is None
+
+
+@pytest.mark.parametrize("tallest", [40, 200, 340])
+def test_head_top_scan_reaches_hair_of_any_height(tallest):
+    """find_head_top scans up in growing blocks and stops once every column
+    has met the backdrop: hair ending far above the first block is still
+    found, and hair running off the top edge in over a fifth of the columns
+    is not a head top."""
+    from kiosk.photo.analysis import find_head_top
+    from kiosk.photo.backdrop import REFERENCE_RGB
+
+    img = np.empty((400, 300, 3), np.uint8)
+    img[:] = REFERENCE_RGB
+    rng = np.random.default_rng(tallest)
+    tops = rng.integers(350 - tallest, 351 - tallest // 2, 61)  # first hair row per column
+    tops[rng.choice(61, 5, replace=False)] = 350 - tallest
+    for col, top in zip(range(100, 161), tops):
+        img[top:351, col] = (60, 40, 30)  # dark brown hair up to start_y
+    got = find_head_top(img, (100, 160), 350)
+    assert got == float(np.sort(tops)[2])  # the third highest column, against noise
+    img[:351, 100:120] = (60, 40, 30)  # a third of the columns run off the top
+    assert find_head_top(img, (100, 160), 350) is None
+
+
 def test_guided_pose_gives_a_compliant_still(scene, analyser, preview_analyser):
     """A pose the guidance accepts near its limits still crops to the spec."""
     scene.update_scene(dx=-0.04, dy=0.06, scale=1.15)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -87,7 +88,6 @@ class FrameAnalysis:
     width: int
     height: int
     faces: list[FaceInfo]
-    mean_luma: float  # 0-255 over the whole frame
     # The analysed pixels and the backdrop model used, shared (not copied)
     # with every measure that needs more than the landmarks.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -99,6 +99,16 @@ class FrameAnalysis:
     @property
     def face_count(self) -> int:
         return len(self.faces) + self.extra_faces
+
+    @cached_property
+    def mean_luma(self) -> float:
+        """0-255 over the whole frame. Only a frame without a face needs it
+        (TOO_DARK as the reason for NO_FACE): measured on first use, it costs
+        a preview frame with a face nothing (a 12 MP still 6 ms)."""
+        if self.image is None:
+            raise ValueError("no image to measure")
+        # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
+        return float(luma(np.ascontiguousarray(self.image[::4, ::4])).mean())
 
     @property
     def face(self) -> FaceInfo | None:
@@ -116,7 +126,28 @@ def counting_copy(rgb: np.ndarray) -> np.ndarray:
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
+    """8-bit luma. A box cut from a frame (rows apart, pixels packed) needs
+    no copy first; a strided view such as rgb[::4, ::4] does."""
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def percentile_u8(values: np.ndarray, mask: np.ndarray | None, q: float) -> float | None:
+    """np.percentile(values[mask != 0], q) of 8-bit values, read off their
+    histogram (no sort, no masked copy: a 12 MP still's face is a million
+    pixels). Same linear interpolation as numpy. None when nothing is masked."""
+    hist = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel().astype(np.int64)
+    cum = np.cumsum(hist)
+    n = int(cum[-1])
+    if n == 0:
+        return None
+    k = (n - 1) * (q / 100)
+    lo = math.floor(k)
+    t = k - lo
+    # The value of the i-th smallest sample (0-based): the first bin whose
+    # running count exceeds i.
+    a = float(np.searchsorted(cum, lo, side="right"))
+    b = float(np.searchsorted(cum, min(lo + 1, n - 1), side="right"))
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def find_head_top(
@@ -139,13 +170,24 @@ def find_head_top(
     x0, x1 = max(int(x_range[0]), 0), min(int(round(x_range[1])) + 1, w)
     if y_start < run or x1 - x0 < 1:
         return None
-    # Rows from start_y up to the top edge, nearest-to-forehead first.
-    is_bg = backdrop.is_backdrop(rgb[y_start::-1, x0:x1]).astype(np.int32)
-    # runs[i, c]: backdrop pixels among rows i .. i+run-1 of column c.
-    csum = np.vstack([np.zeros((1, is_bg.shape[1]), np.int32), np.cumsum(is_bg, axis=0)])
-    runs = csum[run:] - csum[:-run]
-    hit = runs == run
-    found = hit.any(axis=0)
+    # Rows from start_y up to the top edge, nearest-to-forehead first, in
+    # growing blocks: the hair usually ends within a face width, and once
+    # every column has met the backdrop the rows above cannot change the
+    # answer (a still's full scan would cost 10 ms).
+    region = rgb[y_start::-1, x0:x1]
+    rows = region.shape[0]
+    is_bg = np.zeros((0, x1 - x0), bool)
+    end, step = 0, max(4 * run, x1 - x0)
+    while True:
+        end, step = min(rows, end + step), 2 * step
+        is_bg = np.concatenate([is_bg, backdrop.is_backdrop(region[len(is_bg):end])])
+        # hit[i, c]: rows i .. i+run-1 of column c are all backdrop.
+        hit = is_bg[: end - run + 1].copy()
+        for k in range(1, run):
+            hit &= is_bg[k: end - run + 1 + k]
+        found = hit.any(axis=0)
+        if end == rows or found.all():
+            break
     if found.mean() < 0.8:
         return None
     first = np.argmax(hit, axis=0)[found]  # first run in each column
@@ -219,10 +261,7 @@ class FaceAnalyser:
                 self._people = len(self._counter.process(counting_copy(rgb)).detections or [])
             self._frames += 1
             people = self._people
-        # Every 4th pixel each way is plenty for a mean, and 16x cheaper.
-        mean_luma = float(luma(np.ascontiguousarray(rgb[::4, ::4])).mean())
-        return FrameAnalysis(width=w, height=h, faces=faces, mean_luma=mean_luma,
-                             image=rgb, backdrop=self.backdrop,
+        return FrameAnalysis(width=w, height=h, faces=faces, image=rgb, backdrop=self.backdrop,
                              extra_faces=max(0, people - len(faces)))
 
     def _face(self, rgb: np.ndarray, xyz: np.ndarray, w: int, h: int) -> FaceInfo:
@@ -252,12 +291,11 @@ class FaceAnalyser:
         bx1, by1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
         box_luma = highlight = 0.0
         if bx1 > bx0 and by1 > by0:
-            box = luma(np.ascontiguousarray(rgb[by0:by1, bx0:bx1]))
-            box_luma = float(box.mean())
+            box = luma(rgb[by0:by1, bx0:bx1])
+            box_luma = cv2.sumElems(box)[0] / box.size  # exact: a sum of integers
             oval = np.zeros(box.shape, np.uint8)
             cv2.fillConvexPoly(oval, cv2.convexHull((pts[:468] - (bx0, by0)).astype(np.int32)), 1)
-            inside = box[oval.astype(bool)]
-            highlight = float(np.percentile(inside, 99)) if inside.size else 0.0
+            highlight = percentile_u8(box, oval, 99.0) or 0.0
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),
             left_eye=(float(eye_l[0]), float(eye_l[1])),

@@ -237,7 +237,9 @@ def pose(img, gray, face, s, g) -> list[Measure]:
 
 def _aperture(lm: np.ndarray, corners: tuple[int, int], pairs) -> float:
     width = float(np.linalg.norm(lm[corners[1]] - lm[corners[0]]))
-    gap = float(np.mean([np.linalg.norm(lm[a] - lm[b]) for a, b in pairs]))
+    a, b = zip(*pairs)
+    d = lm[list(a)] - lm[list(b)]  # all gaps at once: this runs every preview frame
+    gap = float(np.mean(np.sqrt((d * d).sum(axis=1))))
     return gap / width if width > 0 else 0.0
 
 
@@ -441,7 +443,7 @@ def _clip_box(shape: tuple[int, ...], x0: float, y0: float, x1: float, y1: float
 
 def _lab(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
-    return cv2.cvtColor(np.ascontiguousarray(img[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    return cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
 def _cheek_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
@@ -533,8 +535,13 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | 
     if boxes is None:
         return None
     worst = 0.0
+    near_white = (s.glare_luma - 20,) * 3
     for x0, y0, x1, y1 in boxes:
-        region = img[y0:y1, x0:x1].astype(np.int16)
+        region = img[y0:y1, x0:x1]
+        # The usual case, no near-white pixel at all, in one OpenCV call
+        # (a min over the channel axis costs more than all other hints).
+        if not cv2.inRange(region, near_white, (255, 255, 255)).any():
+            continue
         bright = (region.min(axis=-1) >= s.glare_luma - 20) & (region.max(axis=-1) >= s.glare_luma)
         n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
         if n > 1:
@@ -551,7 +558,7 @@ def eye_darkness(img: np.ndarray, face: FaceInfo) -> float | None:
 
     def median_luma(bs: list[tuple[int, int, int, int]]) -> float:
         return float(np.median(np.concatenate(
-            [luma(np.ascontiguousarray(img[y0:y1, x0:x1])).ravel() for x0, y0, x1, y1 in bs])))
+            [luma(img[y0:y1, x0:x1]).ravel() for x0, y0, x1, y1 in bs])))
 
     return median_luma(boxes) / max(median_luma(cheeks), 1.0)
 
