@@ -43,6 +43,9 @@ IRIS_IMAGE_LEFT = 468  # iris centres, present with refine_landmarks=True
 IRIS_IMAGE_RIGHT = 473
 EYE_CORNERS_IMAGE_LEFT = (33, 133)
 EYE_CORNERS_IMAGE_RIGHT = (362, 263)
+# Each eye's lid contour, corner to corner and back (FaceMesh).
+EYE_CONTOURS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+                (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382))
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,10 @@ class FaceInfo:
     head_top_y: float  # top of the hair
     head_top_found: bool  # False: head_top_y is the forehead/chin estimate
     mean_luma: float  # 0-255 over the face box
-    # 99th percentile luma inside the face oval: eye whites, catchlights and
-    # the lit side of the skin, which good exposure puts high on any skin
-    # tone (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
+    # The brighter of the face oval's 99th percentile luma (catchlights, the
+    # lit side of the skin) and the eye whites' (90th percentile inside the
+    # lids): good exposure puts it high on any skin tone
+    # (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
     highlight_luma: float
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller
@@ -296,6 +300,12 @@ class FaceAnalyser:
             oval = np.zeros(box.shape, np.uint8)
             cv2.fillConvexPoly(oval, cv2.convexHull((pts[:468] - (bx0, by0)).astype(np.int32)), 1)
             highlight = percentile_u8(box, oval, 99.0) or 0.0
+            # The eye whites (the eye's brightest tenth: the iris and lashes
+            # are the rest) show the light whatever the skin: without teeth
+            # or shine, a well-lit dark face's own highlights sit near the floor.
+            eyes = np.zeros(box.shape, np.uint8)
+            cv2.fillPoly(eyes, [(pts[list(c)] - (bx0, by0)).astype(np.int32) for c in EYE_CONTOURS], 1)
+            highlight = max(highlight, percentile_u8(box, eyes, 90.0) or 0.0)
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),
             left_eye=(float(eye_l[0]), float(eye_l[1])),

@@ -63,11 +63,13 @@ class MeasureSettings:
     max_mouth_opening: float = 0.07
     # Exposure, judged from what a camera fixes, never from the skin's own
     # lightness (kiosk.photo.measures.exposure): the face's highlights (99th
-    # percentile luma of the face oval: eye whites, catchlights, the lit
-    # side of the skin) must reach min_highlight_luma and, where the
-    # backdrop shows, min_highlight_to_backdrop of its measured luma. Well
-    # lit faces of every skin tone in tests/face_set.py read 208-230 and
-    # 1.22-1.35x; at 0.6x the light, 124-138. At most max_clipped_share of
+    # percentile luma of the face oval, or the eye whites' (90th percentile
+    # inside the lids), whichever is brighter: FaceInfo.highlight_luma) must
+    # reach min_highlight_luma and, where the backdrop shows,
+    # min_highlight_to_backdrop of its measured luma. Well lit faces of every
+    # skin tone in tests/face_set.py read 174-227 (the darkest by their eye
+    # whites: with lips closed, their skin's own highlights read 161-169);
+    # at 0.6x the light, 106-137. At most max_clipped_share of
     # the face may be clipped white (clip_luma).
     min_highlight_luma: float = 160.0
     min_highlight_to_backdrop: float = 0.9
