@@ -133,13 +133,7 @@ class StoreError(Exception):
 def open_store(config: Config) -> CaptureStore:
     """The booth's store as `kiosk run` opens it: data_dir private, crash leftovers
     recovered. Raises StoreError (a disk, mount or file problem staff must fix)."""
-    data_dir = config.kiosk.data_dir
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(data_dir, 0o700)
-    except OSError as err:
-        raise StoreError(f"cannot open the capture store in {data_dir}: {err}",
-                         disk_full=_is_disk_full(err)) from err
+    data_dir = config.kiosk.data_dir  # CaptureStore makes it, private, or raises StoreError
     store = CaptureStore(data_dir, config.kiosk.id, public_key=config.sync.public_key_bytes())
     try:
         store.recover()
