@@ -15,7 +15,7 @@ checking (a code); a newer card or code supersedes the check under way,
 whose late answer is then dropped.
 
 Which session a capture belongs to comes from the school's schedule when
-the sync agent has fetched one (kiosk/schedule.py): the session whose
+the sync agent has fetched one (kiosk/identity/schedule.py): the session whose
 window covers now; a student of a session that is already over is a makeup
 shoot (the roster decides, with makeup_mode). Without a schedule, the
 config's session, as before.
@@ -41,9 +41,9 @@ from transitions import Machine
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
                          SyncProblem, UsbResult)
 from kiosk.config import FlowConfig
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, ProcessedPhoto, RosterMatch, RosterOutcome, Student
 from photo_wire.idnumber import entry_problem, is_valid, mask_id, mask_name, normalise
-from kiosk.schedule import Schedule, SessionSlot, SessionWindow
+from kiosk.identity.schedule import Schedule, SessionSlot, SessionWindow
 
 log = logging.getLogger(__name__)
 
@@ -87,36 +87,10 @@ DEVICE_PROBLEM = {
 TELLING = frozenset({State.SAVING, State.RECEIPT})
 
 
-class RosterOutcome(str, Enum):
-    EXPECTED = "expected"
-    ALREADY_CAPTURED = "already_captured"
-    NOT_EXPECTED = "not_expected"
-    OTHER_CENTRE = "other_centre"  # another centre, or a session not taken now
-    MISSED_SESSION = "missed_session"  # their session is over; makeup_mode is off
-
-
-@dataclass(frozen=True)
-class RosterMatch:
-    outcome: RosterOutcome
-    programme: str = ""
-    student_ref: str = ""  # the roster's key for the student (not the ID number)
-    session: str = ""  # the student's own session on the roster
-    # Accepted outside their own centre and session (makeup_mode): a makeup shoot.
-    makeup: bool = False
-
-
 class Roster(Protocol):
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         """slot: the sessions taken now and those over (None: no schedule known)."""
         ...
-
-
-class ProcessedPhoto(Protocol):
-    """A still turned into a spec photo by the photo engine."""
-
-    spec_jpeg: bytes
-    compliant: bool
-    problems: list[str]
 
 
 class EffectKind(str, Enum):
@@ -156,35 +130,6 @@ class UsbOutcome:
 class Effect:
     kind: EffectKind
     arg: Any = None
-
-
-@dataclass
-class Student:
-    """Everything the kiosk holds about the student in front of it."""
-
-    card: IdCard
-    match: RosterMatch
-    consent_version: str = ""
-    consent_time: datetime | None = None
-    code_payload: str = ""
-    photo: ProcessedPhoto | None = None
-    retakes_left: int = 0
-    # How identity was established: 'card' (read from the ID card) or
-    # 'manual' (staff typed the number after their PIN); stored with the capture.
-    id_method: str = "card"
-    # The session the capture is recorded under (decided when identified).
-    session: str = ""
-
-    def __repr__(self) -> str:
-        return f"Student({self.card!r}, {self.match.outcome.value})"
-
-
-@dataclass(frozen=True)
-class CaptureRequest:
-    """What SAVE_CAPTURE asks the store to write, in one transaction."""
-
-    student: Student
-    photo: ProcessedPhoto
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,7 @@ from PIL import Image
 
 from kiosk.cli import main as kiosk_main
 from kiosk.config import Config, load_config
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 from kiosk.store import CaptureStore
 from kiosk.bundle import receipts_mac
 from kiosk.sync import TOKEN_FILE, _upload_body, enrol

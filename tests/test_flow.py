@@ -13,21 +13,11 @@ import pytest
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
 from kiosk.config import FlowConfig, TimeoutsConfig
-from kiosk.flow import (
-    CaptureRequest,
-    Effect,
-    EffectKind,
-    RejectedCapture,
-    RosterMatch,
-    RosterOutcome,
-    SessionFlow,
-    SyncInfo,
-    code_problem,
-)
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome
+from kiosk.flow import Effect, EffectKind, RejectedCapture, SessionFlow, SyncInfo, code_problem
 from photo_wire.idnumber import check_character
-from kiosk.roster import CsvRoster
-from kiosk.schedule import Schedule, SessionSlot
+from kiosk.identity.roster import CsvRoster
+from kiosk.identity.schedule import Schedule, SessionSlot
 
 CODE = "CHSI-TEST-0123456789abcdefXYZ"
 

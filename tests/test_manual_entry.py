@@ -8,7 +8,8 @@ import pytest
 
 from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig, TimeoutsConfig
-from kiosk.flow import RosterOutcome, SessionFlow
+from kiosk.domain import RosterOutcome
+from kiosk.flow import SessionFlow
 from photo_wire.idnumber import check_character, entry_problem, group_id
 from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, enter, make_id, present
 
@@ -227,7 +228,7 @@ def test_script_idnumber_command_reaches_the_runtime() -> None:
 
 
 def test_sealed_capture_records_how_identity_was_established(flow: SessionFlow) -> None:
-    from kiosk.flow import CaptureRequest
+    from kiosk.domain import CaptureRequest
     from kiosk.store import sealed_document
     from tests.test_flow import Photo
 
