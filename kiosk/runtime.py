@@ -30,7 +30,7 @@ from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle,
                           read_token)
 from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
-from kiosk.flow import (
+from kiosk.session import (
     CAMERA_STATES, Check, Effect, EffectKind, RejectedCapture, Roster, SessionFlow, SyncInfo,
     UsbOutcome, View,
 )

@@ -780,7 +780,7 @@ def test_staff_exchange_with_a_usb_stick_both_ways(make_booth: Callable[..., Boo
     from usb_stick import mounted_tmpfs
 
     from kiosk.codes import UsbResult
-    from kiosk.flow import UsbOutcome
+    from kiosk.session import UsbOutcome
     from kiosk.usb import bundle_dir
 
     booth = make_booth()

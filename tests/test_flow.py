@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import kiosk.session
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome
-from kiosk.flow import Effect, EffectKind, RejectedCapture, SessionFlow, SyncInfo, code_problem
+from kiosk.session import Effect, EffectKind, RejectedCapture, SessionFlow, SyncInfo, code_problem
 from photo_wire.idnumber import check_character
 from kiosk.identity.roster import CsvRoster
 from kiosk.identity.schedule import Schedule, SessionSlot
@@ -730,14 +731,14 @@ def test_without_a_server_a_backlog_is_not_shown_as_waiting(flow: SessionFlow) -
 
 
 def test_flow_module_imports_no_kivy_or_device_library() -> None:
-    source = Path(__file__).parents[1] / "kiosk" / "flow.py"
-    tree = ast.parse(source.read_text(encoding="utf-8"))
+    package = Path(kiosk.session.__file__).parent
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
     assert not names & {"kivy", "gpiozero", "picamera2", "smartcard", "serial", "cv2", "mediapipe"}
 
 
@@ -826,7 +827,7 @@ def test_backdrop_calibration_one_at_a_time_and_its_result_shown_in_staff_mode(f
 
 
 def test_usb_exchange_one_at_a_time_and_its_outcome_shown_on_the_sync_page(flow: SessionFlow) -> None:
-    from kiosk.flow import UsbOutcome
+    from kiosk.session import UsbOutcome
 
     flow.press(Button.STAFF)
     flow.drain_effects()

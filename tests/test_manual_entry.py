@@ -9,7 +9,7 @@ import pytest
 from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig, TimeoutsConfig
 from kiosk.domain import RosterOutcome
-from kiosk.flow import SessionFlow
+from kiosk.session import SessionFlow
 from photo_wire.idnumber import check_character, entry_problem, group_id
 from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, enter, make_id, present
 
@@ -203,7 +203,7 @@ def test_entry_problem_agrees_with_is_valid() -> None:
 
 def test_script_idnumber_command_reaches_the_runtime() -> None:
     from kiosk.codes import KioskStatus
-    from kiosk.flow import View
+    from kiosk.session import View
     from kiosk.script import ScriptError, ScriptRunner, parse_script
 
     class FakeRuntime:
