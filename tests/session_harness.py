@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.codes import Button, State
@@ -52,9 +53,13 @@ class DictRoster:
 
 @dataclass
 class Photo:
+    """A processed photo (kiosk.domain.ProcessedPhoto) without the photo engine."""
+
     spec_jpeg: bytes = b"\xff\xd8jpeg"
     compliant: bool = True
     problems: list[str] = field(default_factory=list)
+    original_jpeg: bytes | None = None
+    measures: dict[str, Any] = field(default_factory=dict)
 
 
 def card(id_number: str = GOOD_ID, **kw) -> IdCard:
