@@ -52,8 +52,7 @@ class Roster(Protocol):
         ...
 
 
-# The student's touches, each with where it counts and its guard, then what
-# the reader, the worker, the camera and the store report.
+# The student's touches: each button's trigger, where it counts, its guard.
 _BACK_TO_ATTRACT = [State.CONFIRM, State.NOT_ON_ROSTER, State.RECEIPT]
 STUDENT_TRANSITIONS: list[dict[str, Any]] = [
     dict(trigger=pressed(Button.CANCEL), source=sorted(CANCELLABLE), dest=State.ATTRACT),
@@ -71,6 +70,7 @@ STUDENT_TRANSITIONS: list[dict[str, Any]] = [
          conditions="_has_retakes", before="_use_retake"),
     dict(trigger=pressed(Button.ACCEPT_PHOTO), source=State.REVIEW, dest=State.SAVING,
          conditions="_photo_compliant"),
+    # What the reader, the worker, the camera and the store report.
     dict(trigger="_check_identity", source=[State.ATTRACT, State.IDENTIFY, State.MANUAL_ENTRY],
          dest=State.CHECKING),
     dict(trigger="_card_refused", source=[State.ATTRACT, State.CHECKING], dest=State.IDENTIFY),
