@@ -33,7 +33,7 @@ from sam_device import SamDevice  # noqa: E402
 
 from kiosk.config import IdReaderConfig  # noqa: E402
 from kiosk.hardware import sam_protocol as sp  # noqa: E402
-from kiosk.hardware.id_reader import IdCard  # noqa: E402
+from kiosk.domain import IdCard  # noqa: E402
 from kiosk.hardware.sam_reader import SamCardReader  # noqa: E402
 
 CARD = IdCard(

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import IdCard
 from photo_wire.idnumber import check_character
-from kiosk.roster import CsvRoster
+from kiosk.identity.roster import CsvRoster
 from photo_wire.ids import student_ref
 
 ID_SPACE = 3_500 * 20 * 365 * 1000  # area codes x birth years x days x sequences

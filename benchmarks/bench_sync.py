@@ -76,8 +76,8 @@ class Photo:
 def kiosk_child(args: argparse.Namespace) -> None:
     """Runs in its own process: fill the store, then sync it; prints JSON."""
     from kiosk.config import parse_config
-    from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-    from kiosk.hardware.id_reader import IdCard
+    from kiosk.domain import CaptureRequest, RosterMatch, RosterOutcome, Student
+    from kiosk.domain import IdCard
     from kiosk.store import CaptureStore
     from kiosk.sync import SyncAgent
 

@@ -100,7 +100,7 @@ def cmd_make_prompts(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate a config file and the roster it names; exit 0 ok, 2 not."""
-    from kiosk.roster import CsvRoster, RosterError
+    from kiosk.identity.roster import CsvRoster, RosterError
 
     config = load_config(Path(args.file))
     try:

@@ -30,13 +30,14 @@ from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle,
                           read_token)
 from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
-from kiosk.flow import (
-    CAMERA_STATES, CaptureRequest, Check, Effect, EffectKind, RejectedCapture, Roster, RosterMatch,
-    RosterOutcome, SessionFlow, SyncInfo, UsbOutcome, View,
+from kiosk.session import (
+    CAMERA_STATES, Check, Effect, EffectKind, RejectedCapture, Roster, SessionFlow, SyncInfo,
+    UsbOutcome, View,
 )
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome
 from kiosk.hardware.camera import Camera, CameraError, make_camera
 from kiosk.hardware.gpio import use_pin_factory
-from kiosk.hardware.id_reader import CardReader, CardReadError, IdCard, ReaderError, make_card_reader
+from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError, make_card_reader
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
@@ -46,8 +47,9 @@ from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings, GuidanceSmo
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
-from kiosk.roster import RosterError, open_roster, rekey_legacy_captures
-from kiosk.schedule import Schedule, SessionSlot, load_cached_schedule
+from kiosk.identity.roster import RosterError
+from kiosk.identity.loader import open_roster, rekey_legacy_captures
+from kiosk.identity.schedule import Schedule, SessionSlot, load_cached_schedule
 from kiosk.store import StoreError, open_store
 from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
 from kiosk.usb import bundle_dir, mounted_sticks

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kiosk.codes import Button, Hint, Problem, State
-from kiosk.flow import View
+from kiosk.session import View
 
 if TYPE_CHECKING:
     from kiosk.runtime import KioskRuntime

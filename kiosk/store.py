@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from nacl.public import PublicKey, SealedBox
 
-from kiosk.flow import CaptureRequest
+from kiosk.domain import CaptureRequest
 from photo_wire.idnumber import mask_id
 from photo_wire.files import fsync_dir as _fsync_dir
 from photo_wire.files import make_private_dir as _make_private_dir

@@ -55,8 +55,9 @@ from tenacity.wait import wait_base
 import kiosk
 from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config
-from kiosk.roster import SERVER_ROSTER_CACHE, RosterError, ServerRoster
-from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, ScheduleError
+from kiosk.identity.server_roster import SERVER_ROSTER_CACHE, ServerRoster
+from kiosk.identity.roster import RosterError
+from kiosk.identity.schedule import SERVER_SCHEDULE_CACHE, Schedule, ScheduleError
 from kiosk.store import CaptureStore, Outgoing
 from photo_wire.files import write_private_file
 from photo_wire.models import EnrolResponse, Receipt, RosterOut

@@ -40,7 +40,7 @@ class StudentRefScheme(BaseModel):
     own reads the same way and refuses a roster made another way."""
 
     # A str, not a Literal: a booth reads an older server's scheme and says
-    # what is wrong (kiosk.roster.ServerRoster compares it with SCHEME).
+    # what is wrong (kiosk.identity.server_roster.ServerRoster compares it with SCHEME).
     algorithm: str = ids.SCHEME_NAME
     n: int = ids.SCRYPT_N
     r: int = ids.SCRYPT_R

@@ -23,7 +23,7 @@ import tty
 from dataclasses import dataclass
 from enum import Enum
 
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import IdCard
 from kiosk.hardware import sam_protocol as sp
 
 DUMMY_PHOTO = bytes(range(256)) * 4  # stands in for the WLT photo

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-import kiosk.roster
+import kiosk.identity.roster
 import kiosk.store
 from kiosk.codes import Button, Problem, State
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
@@ -52,8 +52,8 @@ def runtime(tmp_path: Path):
 
 
 def test_poll_comes_back_while_the_card_is_hashed(runtime: KioskRuntime, monkeypatch) -> None:
-    gate = Gate(kiosk.roster.student_ref)
-    monkeypatch.setattr(kiosk.roster, "student_ref", gate)
+    gate = Gate(kiosk.identity.roster.student_ref)
+    monkeypatch.setattr(kiosk.identity.roster, "student_ref", gate)
     runtime.post(lambda f: f.card_presented(ZHANGSAN))  # as the reader thread does
     view = runtime.poll()
     assert gate.started.wait(10), "the lookup never started"

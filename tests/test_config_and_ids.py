@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Config, ConfigError, load_config, parse_config
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import IdCard
 from photo_wire.idnumber import check_character, is_valid, mask_id, mask_name
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "kiosk.toml"

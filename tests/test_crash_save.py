@@ -33,8 +33,7 @@ CHILD = r"""
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 from kiosk.store import CaptureStore
 
 @dataclass

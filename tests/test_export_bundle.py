@@ -34,8 +34,7 @@ from PIL import Image
 
 from kiosk.cli import main as kiosk_main
 from kiosk.config import Config, load_config
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 from kiosk.store import CaptureStore
 from kiosk.bundle import receipts_mac
 from kiosk.sync import TOKEN_FILE, _upload_body, enrol
@@ -781,7 +780,7 @@ def test_staff_exchange_with_a_usb_stick_both_ways(make_booth: Callable[..., Boo
     from usb_stick import mounted_tmpfs
 
     from kiosk.codes import UsbResult
-    from kiosk.flow import UsbOutcome
+    from kiosk.session import UsbOutcome
     from kiosk.usb import bundle_dir
 
     booth = make_booth()

@@ -15,10 +15,10 @@ import pytest
 
 import pcsc_stack
 from kiosk.config import IdReaderConfig, parse_config
-from kiosk.flow import RosterOutcome
-from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError, make_card_reader
+from kiosk.domain import IdCard, RosterOutcome
+from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
 from kiosk.hardware.pcsc_reader import PcscCardReader, mask_uid
-from kiosk.roster import CsvRoster
+from kiosk.identity.roster import CsvRoster
 from photo_wire.ids import student_ref
 from vicc import GET_SERIAL, GET_UID, VirtualCard
 

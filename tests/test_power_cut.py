@@ -81,8 +81,7 @@ WRITER = "import hashlib\n" + inspect.getsource(photos) + r'''
 import os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 from kiosk.store import CaptureStore
 
 @dataclass

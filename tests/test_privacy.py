@@ -27,10 +27,11 @@ from typing import Callable, Iterator
 import pytest
 
 from kiosk.config import parse_config
-from kiosk.flow import CaptureRequest, RosterOutcome, Student
+from kiosk.domain import CaptureRequest, RosterOutcome, Student
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
 from photo_wire.idnumber import check_character, mask_id
-from kiosk.roster import CsvRoster, rekey_legacy_captures
+from kiosk.identity.roster import CsvRoster
+from kiosk.identity.loader import rekey_legacy_captures
 from kiosk.store import CaptureStore
 from photo_wire.ids import opaque_ref
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.hardware import sam_protocol as sp
-from kiosk.hardware.id_reader import CardReadError, IdCard
+from kiosk.hardware.id_reader import CardReadError
+from kiosk.domain import IdCard
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,7 +18,8 @@ from sam_device import Fault, SamDevice
 
 from kiosk.config import ConfigError, IdReaderConfig, parse_config
 from kiosk.hardware import sam_protocol as sp
-from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError, make_card_reader
+from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+from kiosk.domain import IdCard
 from kiosk.hardware.sam_reader import SamCardReader
 
 pytestmark = pytest.mark.timeout(30)

@@ -12,7 +12,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from kiosk.codes import Button, KioskStatus, State
 from kiosk.config import parse_config
-from kiosk.flow import View
+from kiosk.session import View
 from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.runtime import KioskRuntime
 from kiosk.script import ScriptRunner

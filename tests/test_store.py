@@ -20,8 +20,7 @@ import pytest
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 from kiosk.store import CaptureStore, StoreError
 from photo_wire.ids import code_digest
 

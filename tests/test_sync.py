@@ -35,10 +35,11 @@ from fault_proxy import Fault, FaultProxy
 from kiosk.cli import main as kiosk_main
 from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config, parse_config
-from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
-from kiosk.hardware.id_reader import IdCard
-from kiosk.roster import SERVER_ROSTER_CACHE, CsvRoster, ServerRoster, open_roster
-from kiosk.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
+from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
+from kiosk.identity.server_roster import SERVER_ROSTER_CACHE, ServerRoster
+from kiosk.identity.roster import CsvRoster
+from kiosk.identity.loader import open_roster
+from kiosk.identity.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
 from kiosk.store import CaptureStore
 from kiosk.sync import (MAX_DETAIL_CHARS, MAX_RETRY_AFTER_SECONDS, SyncAgent, SyncStatus, enrol,
                         refusal_detail, rejection_reason, retry_after_seconds)

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,  # noqa: E402
                          UsbResult)
 from kiosk.config import Config, parse_config  # noqa: E402
-from kiosk.flow import RejectedCapture, SyncInfo, UsbOutcome, View  # noqa: E402
-from kiosk.schedule import SessionWindow  # noqa: E402
+from kiosk.session import RejectedCapture, SyncInfo, UsbOutcome, View  # noqa: E402
+from kiosk.identity.schedule import SessionWindow  # noqa: E402
 
 # The samples' wall clock: a Sunday morning at a Beijing learning centre.
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))

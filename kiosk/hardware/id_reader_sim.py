@@ -19,7 +19,8 @@ import threading
 from datetime import date
 
 from kiosk.config import IdReaderConfig, SimulatedCard
-from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError
+from kiosk.hardware.id_reader import CardReadError, ReaderError
+from kiosk.domain import IdCard
 from photo_wire.idnumber import birth_date
 
 log = logging.getLogger(__name__)

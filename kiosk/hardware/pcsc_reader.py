@@ -34,7 +34,8 @@ from types import ModuleType
 from typing import Any
 
 from kiosk.config import IdReaderConfig
-from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError
+from kiosk.hardware.id_reader import CardReadError, ReaderError
+from kiosk.domain import IdCard
 
 log = logging.getLogger(__name__)
 

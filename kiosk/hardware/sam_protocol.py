@@ -17,7 +17,8 @@ from datetime import date
 from enum import Enum, IntEnum
 from typing import NamedTuple
 
-from kiosk.hardware.id_reader import CardReadError, IdCard
+from kiosk.hardware.id_reader import CardReadError
+from kiosk.domain import IdCard
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 HEADER_LEN = len(PREAMBLE) + 2  # preamble + LEN

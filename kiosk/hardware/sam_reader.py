@@ -28,7 +28,8 @@ from collections.abc import Callable
 import serial
 
 from kiosk.config import IdReaderConfig
-from kiosk.hardware.id_reader import CardReadError, IdCard, ReaderError
+from kiosk.hardware.id_reader import CardReadError, ReaderError
+from kiosk.domain import IdCard
 from kiosk.hardware.sam_protocol import (
     FIND_CARD,
     READ_TEXT_PHOTO,

@@ -42,7 +42,7 @@ class NoFaceError(PhotoError):
 
 @dataclass
 class SpecPhoto:
-    """A processed capture (satisfies kiosk.flow.ProcessedPhoto)."""
+    """A processed capture (satisfies kiosk.domain.ProcessedPhoto)."""
 
     spec_jpeg: bytes
     original_jpeg: bytes  # the full still, for audit

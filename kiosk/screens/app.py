@@ -34,7 +34,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
 from kiosk.codes import Button, Device, State, message_key  # noqa: E402
 from kiosk.config import Config  # noqa: E402
-from kiosk.flow import View  # noqa: E402
+from kiosk.session import View  # noqa: E402
 from kiosk.i18n import LANGUAGES, Translator  # noqa: E402
 from kiosk.prompts import PromptPlayer  # noqa: E402
 from kiosk.screens.overlay import DEFAULT_FACE_SHARE  # noqa: E402

@@ -16,8 +16,8 @@ from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.codes import KioskStatus, State, UsbResult, message_key
-from kiosk.flow import ENTRY_PROBLEM, View
-from kiosk.schedule import SessionWindow
+from kiosk.session import ENTRY_PROBLEM, View
+from kiosk.identity.schedule import SessionWindow
 from photo_wire.idnumber import entry_problem, group_id
 from kiosk.screens import style
 

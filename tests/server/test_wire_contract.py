@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.flow import RosterOutcome
-from kiosk.hardware.id_reader import IdCard
-from kiosk.roster import CsvRoster, ServerRoster
+from kiosk.domain import IdCard, RosterOutcome
+from kiosk.identity.roster import CsvRoster
+from kiosk.identity.server_roster import ServerRoster
 
 from .harness import Deployment
 

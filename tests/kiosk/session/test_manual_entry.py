@@ -8,9 +8,10 @@ import pytest
 
 from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig, TimeoutsConfig
-from kiosk.flow import RosterOutcome, SessionFlow
+from kiosk.domain import RosterOutcome
+from kiosk.session import SessionFlow
 from photo_wire.idnumber import check_character, entry_problem, group_id
-from tests.test_flow import GOOD_ID, OTHER_ID, Clock, DictRoster, enter, make_id, present
+from session_harness import GOOD_ID, OTHER_ID, Clock, DictRoster, enter, make_id, present
 
 UNKNOWN_ID = make_id("11010119980101003")
 
@@ -81,7 +82,7 @@ def test_valid_number_goes_to_confirm_as_manual(flow: SessionFlow) -> None:
 
 
 def test_card_sessions_are_recorded_as_card(clock: Clock) -> None:
-    from tests.test_flow import card
+    from session_harness import card
 
     f = make_flow(clock)
     present(f, card())
@@ -152,7 +153,7 @@ def test_pin_is_asked_again_on_every_visit(flow: SessionFlow) -> None:
 
 
 def test_card_problem_of_identify_is_not_carried_over(clock: Clock) -> None:
-    from tests.test_flow import card
+    from session_harness import card
 
     f = make_flow(clock)
     f.press(Button.START)
@@ -202,7 +203,7 @@ def test_entry_problem_agrees_with_is_valid() -> None:
 
 def test_script_idnumber_command_reaches_the_runtime() -> None:
     from kiosk.codes import KioskStatus
-    from kiosk.flow import View
+    from kiosk.session import View
     from kiosk.script import ScriptError, ScriptRunner, parse_script
 
     class FakeRuntime:
@@ -227,9 +228,9 @@ def test_script_idnumber_command_reaches_the_runtime() -> None:
 
 
 def test_sealed_capture_records_how_identity_was_established(flow: SessionFlow) -> None:
-    from kiosk.flow import CaptureRequest
+    from kiosk.domain import CaptureRequest
     from kiosk.store import sealed_document
-    from tests.test_flow import Photo
+    from session_harness import Photo
 
     enter(unlocked(flow), GOOD_ID)
     assert flow.student is not None

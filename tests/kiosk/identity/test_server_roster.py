@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.flow import RosterOutcome
-from kiosk.hardware.id_reader import IdCard
-from kiosk.roster import RosterError, ServerRoster
+from kiosk.domain import IdCard, RosterOutcome
+from kiosk.identity.roster import RosterError
+from kiosk.identity.server_roster import ServerRoster
 from photo_wire.ids import student_ref
 from photo_wire.models import SCHEME
 

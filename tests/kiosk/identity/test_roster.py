@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.flow import RosterOutcome
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import IdCard, RosterOutcome
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
-from kiosk.roster import CsvRoster, RosterError
+from kiosk.identity.roster import CsvRoster, RosterError
 from photo_wire.ids import student_ref, uid_ref
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 ZHANG = "110101200103151236"
 LI = "310104200011022468"
@@ -242,7 +241,7 @@ def test_broken_xlsx_is_refused_clearly(tmp_path: Path) -> None:
 def test_a_roster_keyed_the_old_way_is_refused_with_what_to_do() -> None:
     from photo_wire.models import SCHEME
 
-    from kiosk.roster import ServerRoster
+    from kiosk.identity.server_roster import ServerRoster
 
     row = {"student_ref": "a" * 64, "uid_hash": None, "name": "", "programme": "法学",
            "centre": "centre-a", "session": "morning"}

@@ -1,4 +1,5 @@
-"""The school's list of expected graduates, read from a CSV or XLSX file.
+"""The school's list of expected graduates, read from a CSV or XLSX file,
+and the lookup rules every roster shares.
 
 Columns: id_number,name,programme,centre,session, and optionally card_uid
 (a campus card's UID, for PC/SC readers that cannot read the ID text).
@@ -10,7 +11,8 @@ student_ref (scrypt, no key: the same on every booth and the server, from
 the first capture on, see photo_wire/ids.py). Loading a CSV keys its rows with
 a fast HMAC under a random key held in memory only; the slow ref is computed
 once per card that matches (and at load for rows with a card_uid, whose ref
-must be their ID number's). A roster from the server carries the refs.
+must be their ID number's). A roster from the server carries the refs
+(kiosk/identity/server_roster.py); which one a booth uses: loader.py.
 
 Who is expected where and when: a row of this centre and of the session
 taken now is a regular student. The session taken now is the config's
@@ -23,39 +25,24 @@ as a makeup shoot (RosterMatch.makeup), which the capture records.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
-from pydantic import ValidationError
-
-from kiosk.flow import RosterMatch, RosterOutcome
-from kiosk.hardware.id_reader import IdCard
+from kiosk.domain import IdCard, RosterMatch, RosterOutcome
+from kiosk.identity.schedule import SessionSlot
 from photo_wire.idnumber import is_valid
-from kiosk.schedule import SessionSlot
-from photo_wire.ids import (name_key, normalise_id, normalise_uid, refs_in_parallel, student_ref,
-                            uid_ref)
-from photo_wire.models import SCHEME, RosterOut
-
-if TYPE_CHECKING:
-    from kiosk.config import Config
-    from kiosk.store import CaptureStore
+from photo_wire.ids import name_key, normalise_id, normalise_uid, refs_in_parallel, student_ref, uid_ref
 
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("id_number", "name", "programme", "centre", "session")
 UID_COLUMN = "card_uid"
-# A booth's HMAC key before photo_wire's scheme: only rekey_legacy_captures reads it.
-LEGACY_SECRET_FILE = "roster.key"
-# The sync agent's copy of GET /api/v1/roster (see ServerRoster).
-SERVER_ROSTER_CACHE = "server-roster.json"
 
 
 class RosterError(Exception):
@@ -63,7 +50,7 @@ class RosterError(Exception):
 
 
 @dataclass(frozen=True)
-class _Entry:
+class RosterEntry:
     """What lookup needs about one roster row (no name, no ID number).
 
     key: the row's identity in this roster; student_ref: its ref, or "" when
@@ -77,7 +64,7 @@ class _Entry:
     retake: bool = False  # the office rejected the student's photo (server roster)
 
 
-class _KeyedRoster:
+class KeyedRoster:
     """Lookup over rows found by a key of the card's ID number or UID."""
 
     def __init__(
@@ -93,8 +80,8 @@ class _KeyedRoster:
         self.makeup_mode = makeup_mode
         self.allow_recapture = allow_recapture
         self._has_capture = has_capture
-        self._by_id: dict[str, list[_Entry]] = {}
-        self._by_uid: dict[str, list[_Entry]] = {}
+        self._by_id: dict[str, list[RosterEntry]] = {}
+        self._by_uid: dict[str, list[RosterEntry]] = {}
         # Row-numbered notes for staff (never the ID number itself).
         self.warnings: list[str] = []
 
@@ -112,7 +99,7 @@ class _KeyedRoster:
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         """slot: the sessions taken now and those over, from the school's
         schedule; None: the config's session is the one taken now."""
-        entries: list[_Entry] = []
+        entries: list[RosterEntry] = []
         if card.id_number:
             entries = self._by_id.get(self._id_key(card.id_number), [])
         by_id = bool(entries)
@@ -141,8 +128,8 @@ class _KeyedRoster:
         return RosterMatch(outcome, entry.programme, ref, entry.session, makeup)
 
 
-class CsvRoster(_KeyedRoster):
-    """Implements flow.Roster from a CSV file loaded once at start."""
+class CsvRoster(KeyedRoster):
+    """Implements kiosk.session.Roster from a CSV file loaded once at start."""
 
     def __init__(
         self,
@@ -193,7 +180,7 @@ class CsvRoster(_KeyedRoster):
                     )
             index = {name: columns.index(name) for name in (*REQUIRED_COLUMNS, UID_COLUMN)
                      if name in columns}
-            self._uid_rows: list[tuple[str, str, _Entry]] = []
+            self._uid_rows: list[tuple[str, str, RosterEntry]] = []
             for line, row in rows:
                 self._add_row(line, row, index)
             self._add_uid_rows()
@@ -232,7 +219,7 @@ class CsvRoster(_KeyedRoster):
             self.warnings.append(f"line {line}: id_number fails the GB 11643 check")
         self._on_row(id_number, uid)
         # The ref is the matching card's own, computed at lookup ("").
-        entry = _Entry(self._id_key(id_number) if id_number else self._uid_key(uid), "",
+        entry = RosterEntry(self._id_key(id_number) if id_number else self._uid_key(uid), "",
                        cell("programme"), name_key(cell("centre")), name_key(cell("session")))
         if id_number:
             self._by_id.setdefault(entry.key, []).append(entry)
@@ -249,147 +236,6 @@ class CsvRoster(_KeyedRoster):
             ref = next(refs) if id_number else ""
             self._by_uid.setdefault(uid_key, []).append(replace(entry, student_ref=ref))
         self._uid_rows.clear()
-
-
-class ServerRoster(_KeyedRoster):
-    """Implements flow.Roster from the school server's roster (GET /api/v1/roster),
-    as cached by the sync agent in data_dir/server-roster.json.
-
-    Rows carry student_ref and uid_hash made at the server's import with
-    photo_wire's scheme, the booth's own: a card read finds its rows, and its
-    earlier captures, whichever roster the booth had then. A document made
-    another way (an older server's keyed HMAC) is refused: the booth keeps
-    its roster file. The cache keeps no names (the card has the name).
-    """
-
-    def __init__(
-        self,
-        document: dict,
-        centre: str,
-        session: str,
-        makeup_mode: bool = False,
-        allow_recapture: bool = False,
-        *,
-        has_capture: Callable[[str], bool] = lambda student_ref: False,
-        source: str = "server roster",
-    ) -> None:
-        try:
-            roster = RosterOut.model_validate(document)
-        except ValidationError:
-            raise RosterError(f"{source}: not a roster document from the school server") from None
-        if roster.student_ref_scheme != SCHEME:
-            raise RosterError(f"{source}: the server keys students another way "
-                              f"({roster.student_ref_scheme.algorithm}): update the school server")
-        super().__init__(centre, session, makeup_mode, allow_recapture, has_capture)
-        self.version = roster.version
-        self.source = source
-        for row in roster.rows:
-            entry = _Entry(row.student_ref, row.student_ref, row.programme,
-                           name_key(row.centre), name_key(row.session), row.retake)
-            self._by_id.setdefault(entry.student_ref, []).append(entry)
-            if row.uid_hash:
-                self._by_uid.setdefault(row.uid_hash.lower(), []).append(entry)
-        log.info("%s %s: %d students", source, self.version, len(self))
-
-    def _id_key(self, id_number: str) -> str:
-        return student_ref(id_number)
-
-    def _uid_key(self, uid: str) -> str:
-        return uid_ref(uid)
-
-    @classmethod
-    def from_cache(cls, path: Path, centre: str, session: str, makeup_mode: bool = False,
-                   allow_recapture: bool = False, *,
-                   has_capture: Callable[[str], bool] = lambda student_ref: False) -> "ServerRoster":
-        """Load the agent's cache file ({"etag", "fetched_at", "roster": {...}})."""
-        try:
-            cached = json.loads(Path(path).read_text(encoding="utf-8"))
-            document = cached["roster"]
-        except FileNotFoundError:
-            raise RosterError(f"{path}: no cached server roster yet") from None
-        except (OSError, ValueError, KeyError, TypeError):
-            raise RosterError(f"{path}: the cached server roster is unreadable") from None
-        return cls(document, centre, session, makeup_mode, allow_recapture,
-                   has_capture=has_capture, source=str(path))
-
-    def __repr__(self) -> str:
-        return f"ServerRoster({self.source!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
-
-
-def open_roster(config: "Config", data_dir: Path,
-                has_capture: Callable[[str], bool]) -> CsvRoster | ServerRoster:
-    """The roster a booth uses: the server's (cached) one when sync is on and a
-    copy has been fetched, else the CSV/XLSX file."""
-    if config.sync.server_url:
-        cache = Path(data_dir) / SERVER_ROSTER_CACHE
-        if cache.exists():
-            try:
-                return ServerRoster.from_cache(
-                    cache, config.kiosk.centre, config.kiosk.session,
-                    makeup_mode=config.roster.makeup_mode,
-                    allow_recapture=config.roster.allow_recapture, has_capture=has_capture)
-            except RosterError as err:
-                log.error("%s; using %s", err, config.roster.path)
-    return CsvRoster(
-        config.roster.path,
-        centre=config.kiosk.centre,
-        session=config.kiosk.session,
-        makeup_mode=config.roster.makeup_mode,
-        allow_recapture=config.roster.allow_recapture,
-        has_capture=has_capture,
-    )
-
-
-def rekey_legacy_captures(config: "Config", data_dir: Path, store: "CaptureStore") -> None:
-    """Captures stored before photo_wire's scheme carry an HMAC ref whose key
-    (roster.key, or the server's in an old server-roster.json) sits on the SD
-    card next to them: an oracle for ID numbers. Find each captured student
-    in the roster file (it has the ID numbers), give the row its new ref, and
-    delete the old keys. Call at start, before the first lookup."""
-    data_dir = Path(data_dir)
-    key_file = data_dir / LEGACY_SECRET_FILE
-    cache = data_dir / SERVER_ROSTER_CACHE
-    keys = [k for k in (_read_bytes(key_file), _legacy_server_key(cache)) if k]
-    wanted = store.legacy_refs()
-    if wanted:
-        refs: dict[str, str] = {}
-        if keys:
-            def see(id_number: str, uid: str) -> None:
-                for kind, value, new_ref in (("id", id_number, student_ref), ("uid", uid, uid_ref)):
-                    for key in keys if value else ():
-                        old = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-                        if old in wanted and old not in refs:
-                            refs[old] = new_ref(value)
-
-            try:
-                CsvRoster(config.roster.path, config.kiosk.centre, config.kiosk.session, on_row=see)
-            except RosterError as err:
-                log.error("%s: captures from before the upgrade stay unconverted", err)
-                return
-        done, rest = store.rekey(refs)
-        log.warning("captures from before the upgrade: %d re-keyed, %d students not on the "
-                    "roster (no longer recognised as captured)", done, rest)
-    key_file.unlink(missing_ok=True)
-    if _legacy_server_key(cache):
-        cache.unlink(missing_ok=True)  # fetched again, in the new scheme
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes() or None
-    except OSError:
-        return None
-
-
-def _legacy_server_key(cache: Path) -> bytes | None:
-    """The HMAC key in a server-roster.json cached before photo_wire's scheme."""
-    try:
-        scheme = json.loads(cache.read_text(encoding="utf-8"))["roster"]["student_ref_scheme"]
-        if scheme.get("algorithm", "hmac-sha256") == "hmac-sha256":
-            return base64.b64decode(scheme["key"], validate=True) or None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return None
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
