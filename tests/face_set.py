@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig
-from kiosk.hardware.camera_sim import BACKDROP_RGB, SimulatedCamera
+from kiosk.hardware.camera_sim import SimulatedCamera
+from kiosk.hardware.sim_scene import BACKDROP_RGB
 
 SPEC = PhotoConfig()
 
@@ -389,7 +390,7 @@ class Runner:
         """The lit still, its spec photo and the skin's ITA class."""
         key = (portrait, skin)
         if key not in self._lit:
-            from kiosk.photo.measures import skin_lab
+            from kiosk.photo.measures.appearance import skin_lab
             from kiosk.photo.process import process_still
 
             still = self.still(portrait, skin)

@@ -66,7 +66,7 @@ class FaceInfo:
     # The brighter of the face oval's 99th percentile luma (catchlights, the
     # lit side of the skin) and the eye whites' (90th percentile inside the
     # lids): good exposure puts it high on any skin tone
-    # (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
+    # (kiosk.photo.measures.light.exposure, and TOO_DARK in guidance).
     highlight_luma: float
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller

@@ -25,18 +25,9 @@ from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
-from kiosk.photo.measures import (
-    DEFAULT_MEASURE_SETTINGS,
-    MeasureSettings,
-    brow_skin,
-    ear_hair,
-    eye_darkness,
-    eye_openness,
-    glare_share,
-    mouth_opening,
-    pose_angles,
-    skin_lab,
-)
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
+from kiosk.photo.measures.appearance import brow_skin, ear_hair, eye_darkness, glare_share, skin_lab
+from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
 
 _ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
 

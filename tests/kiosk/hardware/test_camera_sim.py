@@ -7,7 +7,8 @@ import pytest
 
 from kiosk.config import CameraConfig
 from kiosk.hardware.camera import CameraError, make_camera
-from kiosk.hardware.camera_sim import DEMO_QR_PAYLOAD, SceneControl, SimulatedCamera, apply_key
+from kiosk.hardware.camera_sim import SimulatedCamera, apply_key
+from kiosk.hardware.sim_scene import DEMO_QR_PAYLOAD, SceneControl
 from kiosk.photo.qr import QrReader
 
 
@@ -132,7 +133,7 @@ def test_the_default_student_has_her_lips_closed(camera, analyser):
     """The simulator closes the astronaut's smile (the spec wants no teeth):
     the mesh reads closed lips, the smile (key s) reads open, and the edit
     changes only the mouth and chin, not the rest of the face."""
-    from kiosk.photo.measures import mouth_opening
+    from kiosk.photo.measures.face import mouth_opening
 
     camera.reset_scene()
     closed = camera.preview_frame().astype(np.int16)
