@@ -102,7 +102,12 @@ class FrameAnalysis:
 
     @property
     def face_count(self) -> int:
-        return len(self.faces) + self.extra_faces
+        """People in view. One person the landmarker found no face on (too
+        small for FaceMesh's short-range detector, washed out, turned away)
+        is no face to check: 0, so every check says NO_FACE, never "one face"
+        with no landmarks (issue 23, item 8)."""
+        n = len(self.faces) + self.extra_faces
+        return n if n > 1 else len(self.faces)
 
     @cached_property
     def mean_luma(self) -> float:
