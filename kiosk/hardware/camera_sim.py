@@ -37,8 +37,11 @@ NOISE_SIGMA = 2.0  # sensor noise, in 8-bit levels
 class SimulatedCamera:
     """Camera protocol implementation that renders SceneControl (see module doc)."""
 
-    def __init__(self, config: CameraConfig) -> None:
+    def __init__(self, config: CameraConfig, paint_ears: bool | None = None) -> None:
+        """paint_ears: give the portraits' tucked-hair looks painted ears
+        (None: the demo student only; real portraits are shown as shot)."""
         self.config = config
+        self._paint_ears = paint_ears
         self.preview_size: tuple[int, int] = tuple(config.preview_size)  # type: ignore[assignment]
         self.still_size: tuple[int, int] = tuple(config.simulated.still_size)  # type: ignore[assignment]
         self.scene = SceneControl()
@@ -94,7 +97,7 @@ class SimulatedCamera:
         if self._people is None:
             try:
                 sources = list(self.config.simulated.faces) or [None]
-                self._people = [load_cutout(p) for p in sources]
+                self._people = [load_cutout(p, self._paint_ears) for p in sources]
             except ValueError as err:
                 raise CameraError(f"simulated camera: {err}") from err
         return self._people

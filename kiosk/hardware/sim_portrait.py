@@ -51,15 +51,10 @@ def _landmarks(rgb: np.ndarray) -> np.ndarray:
     return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark])
 
 
-def cut_out_portrait(rgb: np.ndarray) -> Cutout:
-    """Cut the head and shoulders out of a portrait (grabCut seeded by landmarks).
-
-    The rectangle, the certain-face and certain-torso seeds and the
-    certain-background zones beside and above the head all come from the face
-    landmarks, so busy backgrounds (the astronaut's flag and shuttle) go.
-    """
-    h, w = rgb.shape[:2]
-    pts = _landmarks(rgb)
+def _seeds(shape: tuple[int, ...], pts: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    """grabCut's seed mask from the landmarks, its region of interest
+    (x0, y0, x1, y1, with a margin of background) and the shoulder row."""
+    h, w = shape[:2]
     fw = float(np.linalg.norm(pts[454] - pts[234]))
     cx = float(pts[234, 0] + pts[454, 0]) / 2
     eye = float(pts[468, 1] + pts[473, 1]) / 2
@@ -77,11 +72,53 @@ def cut_out_portrait(rgb: np.ndarray) -> Cutout:
     hull = cv2.convexHull(pts[:468].astype(np.int32))
     cv2.fillConvexPoly(mask, hull, int(cv2.GC_FGD))
     mask[int(chin + 0.4 * fw) : cut, int(cx - 0.9 * fw) : int(cx + 0.9 * fw)] = cv2.GC_FGD
+    m = 12
+    return mask, (max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, cut + m)), cut
+
+
+def _with_room(rgb: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A tight portrait (an ID-photo crop) padded with its own background
+    colour, where the seeds' certain-background zones beside and above the
+    head fall outside it: grabCut needs background samples (it fails
+    without). The padding is background to grabCut and never part of the
+    person. A portrait with room is returned as it is."""
+    mask, (rx0, ry0, rx1, ry1), _ = _seeds(rgb.shape, pts)
+    roi = mask[ry0:ry1, rx0:rx1]
+    if (roi == cv2.GC_BGD).mean() >= MIN_BACKGROUND_SEEDS:
+        return rgb, pts
+    h, w = rgb.shape[:2]
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    eye = float(pts[468, 1] + pts[473, 1]) / 2
+    side = int(2 * fw)
+    top = max(0, int(1.6 * fw - eye))
+    # The backdrop of an ID photo: its top row and the edges above the eyes.
+    rim = np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]])
+    colour = tuple(float(v) for v in np.median(rim, axis=0))
+    padded = cv2.copyMakeBorder(rgb, top, 0, side, side, cv2.BORDER_CONSTANT, value=colour)
+    return padded, pts + (side, top)
+
+
+MIN_BACKGROUND_SEEDS = 0.02  # share of grabCut's region that must be certain background
+
+
+def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
+    """Cut the head and shoulders out of a portrait (grabCut seeded by landmarks).
+
+    The rectangle, the certain-face and certain-torso seeds and the
+    certain-background zones beside and above the head all come from the face
+    landmarks, so busy backgrounds (the astronaut's flag and shuttle) go.
+    A tight crop is padded first (_with_room). paint_ears: the looks with
+    the hair tucked get ears painted over the hair (the demo student only:
+    a real portrait run through the booth is shown as photographed).
+    """
+    rgb, pts = _with_room(rgb, _landmarks(rgb))
+    h, w = rgb.shape[:2]
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    cx = float(pts[234, 0] + pts[454, 0]) / 2
+    eye = float(pts[468, 1] + pts[473, 1]) / 2
+    mask, (rx0, ry0, rx1, ry1), cut = _seeds(rgb.shape, pts)
 
     # grabCut on the region of interest only (plus a margin of background).
-    m = 12
-    rx0, rx1 = max(0, x0 - m), min(w, x1 + m)
-    ry0, ry1 = max(0, y0 - m), min(h, cut + m)
     roi_mask = np.ascontiguousarray(mask[ry0:ry1, rx0:rx1])
     roi_bgr = np.ascontiguousarray(rgb[ry0:ry1, rx0:rx1, ::-1])
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
@@ -133,7 +170,8 @@ def cut_out_portrait(rgb: np.ndarray) -> Cutout:
     looks = {}
     for smile, face in ((True, part), (False, close_mouth(part, local, fw))):
         looks[True, smile] = _premultiplied(face, alpha)
-        looks[False, smile] = _premultiplied(*_paint_ears(face, alpha, local, fw))
+        looks[False, smile] = (_premultiplied(*_paint_ears(face, alpha, local, fw)) if paint_ears
+                               else looks[True, smile])
     return Cutout(looks=looks, anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll)
 
 
@@ -176,9 +214,12 @@ def _paint_ears(rgb: np.ndarray, alpha: np.ndarray, pts: np.ndarray, fw: float
     return np.clip(out, 0, 255).round().astype(np.uint8), alpha
 
 
-def load_cutout(source: Path | None) -> Cutout:
-    """The cutout for a portrait file (None: the astronaut), computed once per process."""
-    key = str(source) if source else "skimage:astronaut"
+def load_cutout(source: Path | None, paint_ears: bool | None = None) -> Cutout:
+    """The cutout for a portrait file (None: the astronaut), computed once
+    per process. paint_ears (None: only for the astronaut, the demo student)
+    gives its tucked-hair looks painted ears."""
+    paint = source is None if paint_ears is None else paint_ears
+    key = f"{source or 'skimage:astronaut'}|ears={paint}"
     with _cutout_lock:
         if key not in _cutouts:
             if source is None:
@@ -191,8 +232,8 @@ def load_cutout(source: Path | None) -> Cutout:
                     raise ValueError(f"{source}: not a readable image")
                 rgb = bgr[:, :, ::-1]
             try:
-                _cutouts[key] = cut_out_portrait(rgb)
+                _cutouts[key] = cut_out_portrait(rgb, paint_ears=paint)
             except ValueError as err:
-                raise ValueError(f"{key}: {err}") from None
+                raise ValueError(f"{source or 'skimage:astronaut'}: {err}") from None
         return _cutouts[key]
 

@@ -21,7 +21,7 @@ from kiosk.photo.crop import SpecGeometry
 from kiosk.photo.measures.appearance import glasses, hair
 from kiosk.photo.measures.base import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings
 from kiosk.photo.measures.face import centre, eye_line, eyes, face_width, head_top, mouth, pose, roll, sharpness
-from kiosk.photo.measures.light import exposure, lighting
+from kiosk.photo.measures.light import colour, exposure, lighting
 from kiosk.photo.measures.scene import background, background_shadow, clothing, shoulders
 
 __all__ = ["DEFAULT_MEASURE_SETTINGS", "MEASURES", "Measure", "MeasureSettings", "measure_face"]
@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_MEASURE_SETTINGS", "MEASURES", "Measure", "MeasureSettings",
 MeasureFn = Callable[[np.ndarray, np.ndarray, FaceInfo, MeasureSettings, SpecGeometry], list[Measure]]
 MEASURES: tuple[MeasureFn, ...] = (
     face_width, head_top, eye_line, centre, roll, pose, eyes, mouth,
-    exposure, lighting, sharpness, background, background_shadow, clothing, shoulders, hair, glasses,
+    exposure, lighting, colour, sharpness, background, background_shadow, clothing, shoulders, hair, glasses,
 )
 
 

@@ -68,6 +68,22 @@ class MeasureSettings:
     min_highlight_to_backdrop: float = 0.9
     clip_luma: int = 250
     max_clipped_share: float = 0.05
+    # ... and at most max_frame_clipped_share of the whole photo (luma
+    # clipped or two channels saturated: whatever the skin, the cloth, the
+    # clothes and the hair clip around it). The lit booth photos of every
+    # skin tone in tests/face_set.py read 0.000-0.016, at 1.25x the light
+    # 0.004-0.036, at 1.5x and more 0.35 and up.
+    max_frame_clipped_share: float = 0.15
+    # Colour (the spec: 24-bit true colour): the hue spread, degrees, of
+    # the coloured pixels (CIELAB chroma >= min_chroma) of the face, the
+    # clothing and the backdrop (kiosk.photo.measures.light.hue_spread); a
+    # face with under min_coloured_face_share of such pixels reads 0. The
+    # lit spec photos of every skin tone in tests/face_set.py read ~100 and
+    # up on the blue backdrop and 21-28 on the face alone; their sepia
+    # versions 8-16, greyscale 0.
+    min_chroma: float = 8.0
+    min_coloured_face_share: float = 0.2
+    min_hue_spread_deg: float = 20.0
     # (left half - right half) median face luma / their mean. The astronaut
     # portrait's own studio light measures 0.2.
     max_lighting_asymmetry: float = 0.30
