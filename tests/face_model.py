@@ -1,5 +1,5 @@
 """Builds kiosk/photo/face_model.py: the generic 3D face that head pose is
-fitted to (kiosk.photo.measures.head_pose).
+fitted to (kiosk.photo.measures.face.head_pose).
 
 It is the mean FaceMesh (468 points: x, y and mediapipe's depth) of the
 real frontal portraits that tests/face_set.py uses, lips closed as the
@@ -23,7 +23,7 @@ DECIMALS = 3
 def normalised(xyz: np.ndarray) -> np.ndarray:
     """Centred, the eye line level (roll is measured apart) and 1 between
     the eye centres (eye-corner means)."""
-    from kiosk.photo.measures import EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS
+    from kiosk.photo.measures.base import EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS
 
     dx, dy = (xyz[list(EYE_RIGHT_CORNERS), :2].mean(axis=0)
               - xyz[list(EYE_LEFT_CORNERS), :2].mean(axis=0))

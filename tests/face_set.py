@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig
-from kiosk.hardware.camera_sim import BACKDROP_RGB, SimulatedCamera
+from kiosk.hardware.camera_sim import SimulatedCamera
+from kiosk.hardware.sim_scene import BACKDROP_RGB
 
 SPEC = PhotoConfig()
 
@@ -187,7 +188,9 @@ def portrait_file(name: str, target_l: float | None, folder: str, pitch: float =
 
 
 def booth(portrait: Path) -> SimulatedCamera:
-    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(faces=[portrait])))
+    # Ears painted over the hair as on the demo student: the set labels
+    # these portraits as compliant, hair tucked behind the ears.
+    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(faces=[portrait])), paint_ears=True)
     cam.start()
     return cam
 
@@ -282,12 +285,10 @@ def _case(portrait: str, skin: float | None, kind: str) -> Case:
     if kind == "dim":  # the cloth goes dark blue with the face
         return Case(name, portrait, skin, kind, False, frozenset({"UNDEREXPOSED", "BACKGROUND_COLOUR"}))
     if kind == "overlit":
-        # The cloth burns out; the face clips too unless the skin is dark
-        # enough to keep its detail (a camera could still fix that face).
-        # At L* 42 the face is on the edge: Grace Hopper's clips, the
-        # astronaut's (lips closed, no teeth to clip) keeps its detail.
-        light_skin = skin is None or skin >= 52
-        codes = {"BACKGROUND_COLOUR", "OVEREXPOSED"} if light_skin else {"BACKGROUND_COLOUR"}
+        # The cloth burns out, and OVEREXPOSED on every skin: a dark face
+        # keeps its own detail, but the camera clipped the frame around it
+        # (issue 23 item 6).
+        codes = {"BACKGROUND_COLOUR", "OVEREXPOSED"}
         return Case(name, portrait, skin, kind, False, frozenset(codes), _OVERLIT_SIDE_EFFECTS)
     if kind.startswith("blur"):
         heavy = float(kind[4:]) >= 7
@@ -389,7 +390,7 @@ class Runner:
         """The lit still, its spec photo and the skin's ITA class."""
         key = (portrait, skin)
         if key not in self._lit:
-            from kiosk.photo.measures import skin_lab
+            from kiosk.photo.measures.appearance import skin_lab
             from kiosk.photo.process import process_still
 
             still = self.still(portrait, skin)

@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 from kiosk.config import PhotoConfig
-from kiosk.hardware.camera_sim import BACKDROP_RGB, SimulatedCamera
+from kiosk.hardware.camera_sim import SimulatedCamera
+from kiosk.hardware.sim_scene import BACKDROP_RGB
 from kiosk.photo.analysis import FaceAnalyser, FaceInfo
 from kiosk.photo.crop import _resample, encode_jpeg, plan_crop
 

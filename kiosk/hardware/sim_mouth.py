@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kiosk.photo.measures import MOUTH_CORNERS
+from kiosk.photo.measures.base import MOUTH_CORNERS
 
 # FaceMesh inner-lip contours, corner to corner (MOUTH_CORNERS).
 UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)

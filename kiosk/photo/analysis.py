@@ -66,7 +66,7 @@ class FaceInfo:
     # The brighter of the face oval's 99th percentile luma (catchlights, the
     # lit side of the skin) and the eye whites' (90th percentile inside the
     # lids): good exposure puts it high on any skin tone
-    # (kiosk.photo.measures.exposure, and TOO_DARK in guidance).
+    # (kiosk.photo.measures.light.exposure, and TOO_DARK in guidance).
     highlight_luma: float
     landmarks: np.ndarray = field(repr=False, compare=False)  # (N, 2) pixels
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller
@@ -102,7 +102,12 @@ class FrameAnalysis:
 
     @property
     def face_count(self) -> int:
-        return len(self.faces) + self.extra_faces
+        """People in view. One person the landmarker found no face on (too
+        small for FaceMesh's short-range detector, washed out, turned away)
+        is no face to check: 0, so every check says NO_FACE, never "one face"
+        with no landmarks (issue 23, item 8)."""
+        n = len(self.faces) + self.extra_faces
+        return n if n > 1 else len(self.faces)
 
     @cached_property
     def mean_luma(self) -> float:

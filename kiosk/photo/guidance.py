@@ -25,18 +25,10 @@ from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
-from kiosk.photo.measures import (
-    DEFAULT_MEASURE_SETTINGS,
-    MeasureSettings,
-    brow_skin,
-    ear_hair,
-    eye_darkness,
-    eye_openness,
-    glare_share,
-    mouth_opening,
-    pose_angles,
-    skin_lab,
-)
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
+from kiosk.photo.measures.appearance import brow_skin, ear_hair, eye_darkness, glare_share, skin_lab
+from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
+from kiosk.photo.measures.light import clipped_share
 
 _ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
 
@@ -60,7 +52,8 @@ class GuidanceSettings:
     # TOO_DARK: the face's highlights under measures.min_highlight_luma (the
     # check's own floor, fair to dark skin); with no face, the frame's mean
     # luma under dark_luma. TOO_BRIGHT: the face box's mean luma over
-    # bright_luma.
+    # bright_luma, or (with a face or without) the frame clipped over
+    # measures.max_frame_clipped_share, as OVEREXPOSED judges it.
     dark_luma: float = 70.0
     bright_luma: float = 210.0
     # Smoother: a hint shows once present this long, goes once absent this long.
@@ -85,6 +78,13 @@ def _sorted(hints: set[Hint]) -> list[Hint]:
     return sorted(hints, key=_ORDER.__getitem__)
 
 
+def _washed_out(analysis: FrameAnalysis, settings: GuidanceSettings) -> bool:
+    """The frame clipped as OVEREXPOSED judges it (every 4th pixel: enough
+    for a share, and cheap on every preview frame)."""
+    s = settings.measures
+    return analysis.image is not None and clipped_share(analysis.image[::4, ::4], s) > s.max_frame_clipped_share
+
+
 def hints_for(
     analysis: FrameAnalysis, spec: PhotoConfig, settings: GuidanceSettings = DEFAULT_SETTINGS
 ) -> list[Hint]:
@@ -95,6 +95,8 @@ def hints_for(
         hints = {Hint.NO_FACE}
         if analysis.mean_luma < settings.dark_luma:
             hints.add(Hint.TOO_DARK)  # a dark booth is a likely reason for "no face"
+        elif _washed_out(analysis, settings):
+            hints.add(Hint.TOO_BRIGHT)  # a face washed out by the light
         return _sorted(hints)
 
     f = analysis.faces[0]
@@ -102,8 +104,8 @@ def hints_for(
     hints: set[Hint] = set()
     if f.highlight_luma < settings.measures.min_highlight_luma:
         hints.add(Hint.TOO_DARK)
-    elif f.mean_luma > settings.bright_luma:
-        hints.add(Hint.TOO_BRIGHT)
+    elif f.mean_luma > settings.bright_luma or _washed_out(analysis, settings):
+        hints.add(Hint.TOO_BRIGHT)  # a light face, or the frame clipped around any face
 
     if settings.frame_is_still and f.face_width < settings.geometry.scaled(spec).face_width[0]:
         hints.add(Hint.LOW_RESOLUTION)

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceAnalyser, FaceInfo, FrameAnalysis
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings, measure_face
+from kiosk.photo.measures.light import clipped_share
 from kiosk.photo.crop import (
     GEOMETRY,
     CropError,
@@ -98,6 +99,12 @@ def check_spec_jpeg(
         return problems, measures
     if not analysis.faces:
         problems.append("NO_FACE")
+        # A face washed out by far too much light: say "too bright" too.
+        clipped = clipped_share(rgb, settings)
+        if clipped > settings.max_frame_clipped_share:
+            problems.append("OVEREXPOSED")
+            measures["checks"] = {"OVEREXPOSED": Measure(
+                "OVEREXPOSED", round(clipped, 3), (None, settings.max_frame_clipped_share), False).as_dict()}
         return problems, measures
     g = geometry.scaled(spec)
     f = analysis.faces[0]

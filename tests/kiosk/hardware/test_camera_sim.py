@@ -7,7 +7,8 @@ import pytest
 
 from kiosk.config import CameraConfig
 from kiosk.hardware.camera import CameraError, make_camera
-from kiosk.hardware.camera_sim import DEMO_QR_PAYLOAD, SceneControl, SimulatedCamera, apply_key
+from kiosk.hardware.camera_sim import SimulatedCamera, apply_key
+from kiosk.hardware.sim_scene import DEMO_QR_PAYLOAD, SceneControl
 from kiosk.photo.qr import QrReader
 
 
@@ -132,7 +133,7 @@ def test_the_default_student_has_her_lips_closed(camera, analyser):
     """The simulator closes the astronaut's smile (the spec wants no teeth):
     the mesh reads closed lips, the smile (key s) reads open, and the edit
     changes only the mouth and chin, not the rest of the face."""
-    from kiosk.photo.measures import mouth_opening
+    from kiosk.photo.measures.face import mouth_opening
 
     camera.reset_scene()
     closed = camera.preview_frame().astype(np.int16)
@@ -148,3 +149,56 @@ def test_the_default_student_has_her_lips_closed(camera, analyser):
     assert ys.size > 0
     assert ys.min() > lm[1, 1] and ys.max() < lm[152, 1] + 0.15 * face.face_width  # nose tip to chin
     assert xs.min() > lm[234, 0] and xs.max() < lm[454, 0]
+
+
+def _tight_crop(rgb: np.ndarray) -> np.ndarray:
+    """An ID-style crop: the face fills the frame, no backdrop beside or
+    above the head (grabCut used to fail on it: no background samples)."""
+    from kiosk.photo.analysis import FaceAnalyser
+
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        f = analyser.analyse(rgb).faces[0]
+    cx, eye, fw = f.centre_x, f.eye_line_y, f.face_width
+    x0, x1 = int(max(cx - 0.8 * fw, 0)), int(min(cx + 0.8 * fw, rgb.shape[1]))
+    y0, y1 = int(max(eye - 0.9 * fw, 0)), int(min(eye + 1.3 * fw, rgb.shape[0]))
+    return np.ascontiguousarray(rgb[y0:y1, x0:x1])
+
+
+@pytest.mark.parametrize("portrait", ["astronaut", "grace_hopper"])
+def test_a_tight_portrait_runs_through_the_booth(tmp_path, analyser, portrait):
+    """Any portrait goes through the booth (issue 23 item 12): a tight crop
+    is padded before the cut-out, and shown as shot (no painted ears)."""
+    import cv2
+    from matplotlib import cbook
+    from skimage import data
+
+    from kiosk.config import SimulatedCameraConfig
+    from kiosk.hardware.sim_portrait import load_cutout
+
+    if portrait == "astronaut":
+        rgb = data.astronaut()
+    else:
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            rgb = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(f).convert("RGB"))
+    crop = _tight_crop(rgb)
+    path = tmp_path / f"{portrait}-tight.png"
+    cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(faces=[path])))
+    cam.start()
+    try:
+        faces = analyser.analyse(cam.preview_frame()).faces
+        assert len(faces) == 1 and faces[0].head_top_found
+    finally:
+        cam.close()
+    # Real portraits: the tucked-hair look is the portrait itself.
+    cut = load_cutout(path)
+    assert cut.looks[False, True] is cut.looks[True, True]
+
+
+def test_only_the_demo_student_gets_painted_ears():
+    from kiosk.hardware.sim_portrait import load_cutout
+
+    demo = load_cutout(None)
+    assert not np.array_equal(demo.looks[False, False], demo.looks[True, False])  # h shows the original
+    asked = load_cutout(None, paint_ears=False)
+    assert asked.looks[False, False] is asked.looks[True, False]

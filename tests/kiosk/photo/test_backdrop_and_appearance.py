@@ -251,7 +251,7 @@ def test_shoulder_line_is_measured_from_the_backdrop(final, analyser):
     """The astronaut sits with her image-right shoulder lower; the measure
     sees it (and its mirror image), a levelled copy measures level, and the
     rule fails and passes accordingly once a limit is set."""
-    from kiosk.photo.measures import shoulder_tilt
+    from kiosk.photo.measures.scene import shoulder_tilt
 
     img, face = final
     tilt = shoulder_tilt(img, face, Backdrop())

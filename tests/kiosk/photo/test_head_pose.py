@@ -1,5 +1,5 @@
 """Head pose on real faces (issue 11): a level head reads level on every
-skin tone (the lit cases of tests/test_face_set.py), and a head really
+skin tone (the lit cases of tests/kiosk/photo/test_face_set.py), and a head really
 turned chin-up or chin-down (tests/face_set.py's pitched()) is caught on
 light and dark skin alike, in the right direction."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import face_set as fs
+from kiosk.codes import Hint
 
 CASES = fs.all_cases()
 
@@ -139,3 +140,75 @@ def test_close_mouth_hint_on_every_skin_tone(runner):
                 opened = hints_for(runner.analyser.analyse(cam.preview_frame()), fs.SPEC)
                 cam.close()
                 assert Hint.CLOSE_MOUTH in opened, (case.name, opened)
+
+
+def _grey(rgb):
+    import cv2
+    import numpy as np
+
+    return np.dstack([cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)] * 3)
+
+
+def _sepia(rgb):
+    import numpy as np
+
+    tone = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+    return np.clip(rgb.astype(np.float32) @ tone.T, 0, 255).astype(np.uint8)
+
+
+def _grey_on_blue(rgb):
+    """The person grey, the blue cloth kept: the cloth alone must not pass it."""
+    from kiosk.photo.backdrop import Backdrop
+
+    out, cloth = _grey(rgb), Backdrop().is_backdrop(rgb)
+    out[cloth] = rgb[cloth]
+    return out
+
+
+def test_colour_is_required_and_every_skin_tone_has_it(runner):
+    """NOT_COLOUR (issue 23 item 7): the colour spec photos of every skin
+    tone pass; their greyscale, sepia and grey-person-on-blue versions,
+    stored as 24-bit RGB JPEGs, are refused."""
+    from kiosk.photo.crop import encode_jpeg
+    from kiosk.photo.process import check_spec_jpeg
+
+    for portrait in fs.PORTRAITS:
+        for skin in fs.SKIN:
+            spec_jpeg = runner.lit(portrait, skin)[1]
+            problems, measures = check_spec_jpeg(spec_jpeg, runner.analyser, fs.SPEC)
+            assert "NOT_COLOUR" not in problems, (portrait, skin, measures["checks"]["NOT_COLOUR"])
+            for tone in (_grey, _sepia, _grey_on_blue):
+                toned = encode_jpeg(tone(fs.decode(spec_jpeg)), fs.SPEC).data
+                problems, measures = check_spec_jpeg(toned, runner.analyser, fs.SPEC)
+                assert "NOT_COLOUR" in problems, (portrait, skin, tone.__name__, measures.get("checks"))
+
+
+def test_too_much_light_is_too_bright_on_every_skin(runner):
+    """OVEREXPOSED from what the camera clipped (issue 23 item 6): lit, no
+    skin tone is overexposed (the lit cases above are compliant); at 1.8x
+    every one is, and the live hint says TOO_BRIGHT, dark skin included."""
+    from kiosk.photo.guidance import hints_for
+    from kiosk.photo.process import process_still
+
+    for portrait in fs.PORTRAITS:
+        for skin in fs.SKIN:
+            lit = process_still(runner.lit(portrait, skin)[0], runner.analyser, fs.SPEC)
+            assert lit.measures["checks"]["OVEREXPOSED"]["passed"], (portrait, skin)
+            bright = runner.still(portrait, skin, 1.8)
+            assert "OVEREXPOSED" in process_still(bright, runner.analyser, fs.SPEC).problems, (portrait, skin)
+            assert Hint.TOO_BRIGHT in hints_for(runner.analyser.analyse(bright), fs.SPEC), (portrait, skin)
+
+
+def test_a_face_lost_to_the_light_is_too_bright_not_just_no_face(runner):
+    """So much light that the landmarker loses the face: NO_FACE, and
+    OVEREXPOSED / TOO_BRIGHT say why."""
+    from kiosk.photo.crop import encode_jpeg
+    from kiosk.photo.guidance import hints_for
+    from kiosk.photo.process import check_spec_jpeg
+
+    washed = runner.still("astronaut", None, 2.5)
+    analysis = runner.analyser.analyse(washed)
+    assert not analysis.faces  # the case under test
+    assert hints_for(analysis, fs.SPEC) == [Hint.NO_FACE, Hint.TOO_BRIGHT]
+    problems, _ = check_spec_jpeg(encode_jpeg(washed, fs.SPEC).data, runner.analyser, fs.SPEC)
+    assert {"NO_FACE", "OVEREXPOSED"} <= set(problems)

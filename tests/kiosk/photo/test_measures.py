@@ -16,16 +16,9 @@ from kiosk.codes import Hint
 from kiosk.photo.analysis import FaceInfo
 from kiosk.photo.crop import crop_inside
 from kiosk.photo.guidance import hints_for
-from kiosk.photo.measures import (
-    EYE_LEFT_LIDS,
-    EYE_RIGHT_LIDS,
-    MOUTH_CORNERS,
-    MeasureSettings,
-    eye_openness,
-    head_pose,
-    measure_face,
-    mouth_opening,
-)
+from kiosk.photo.measures import MeasureSettings, measure_face
+from kiosk.photo.measures.base import EYE_LEFT_LIDS, EYE_RIGHT_LIDS, MOUTH_CORNERS
+from kiosk.photo.measures.face import eye_openness, head_pose, mouth_opening
 from kiosk.photo.process import check_spec_jpeg, process_still
 
 SPEC = pc.SPEC
@@ -35,7 +28,7 @@ ALL_CODES = {
     "UNDEREXPOSED", "OVEREXPOSED", "UNEVEN_LIGHTING", "BLURRY", "BACKGROUND_COLOUR",
     "BACKGROUND_UNEVEN", "BACKGROUND_SHADOW", "CLOTHING_MATCHES_BACKGROUND",
     "EYEBROWS_COVERED", "EARS_COVERED", "GLASSES_GLARE", "TINTED_GLASSES", "SHOULDERS_NOT_LEVEL",
-    "LOW_RESOLUTION",
+    "LOW_RESOLUTION", "NOT_COLOUR",
 }
 
 
@@ -70,7 +63,7 @@ def test_default_pose_is_frontal(default_photo):
     assert abs(yaw) < 2.5
     checks = measure_face(rgb, face)
     # The pitch zero is the mean of several frontal portraits
-    # (tests/test_face_set.py), not this one's own reading: she reads a
+    # (tests/kiosk/photo/test_face_set.py), not this one's own reading: she reads a
     # little chin-down of it, well inside the +-5 deg band.
     assert abs(checks["HEAD_PITCH"].value) < 4.0
 

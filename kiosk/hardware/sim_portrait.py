@@ -1,0 +1,239 @@
+"""A real portrait cut out of its own background, ready to composite into
+the simulated booth (kiosk.hardware.sim_scene renders it).
+
+The portrait (scikit-image's astronaut by default, or a file of
+camera.simulated.faces) is cut out once per process and kept in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kiosk.hardware.sim_mouth import close_mouth
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """A person cut out of a portrait, ready to composite."""
+
+    # (h, w, 4) uint8, colour premultiplied by alpha, by (hair_over_ears,
+    # smile). Hair tucked: ears painted in skin tone over the hair beside
+    # the cheeks; no smile: lips closed (sim_mouth.close_mouth). Only the
+    # simulator does this; it stands in for a student who was asked to.
+    looks: dict[tuple[bool, bool], np.ndarray]
+    anchor: tuple[float, float]  # midpoint between the eyes, pixels
+    face_width: float  # cheek to cheek, pixels
+    roll_deg: float  # the portrait's own head tilt, undone when rendering
+
+
+# --------------------------------------------------------------- cutouts
+
+_cutouts: dict[str, Cutout] = {}
+_cutout_lock = threading.Lock()
+
+
+def _landmarks(rgb: np.ndarray) -> np.ndarray:
+    import mediapipe as mp
+
+    with mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=True
+    ) as mesh:
+        res = mesh.process(np.ascontiguousarray(rgb))
+    if not res.multi_face_landmarks:
+        raise ValueError("no face found in the portrait")
+    h, w = rgb.shape[:2]
+    return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark])
+
+
+def _seeds(shape: tuple[int, ...], pts: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    """grabCut's seed mask from the landmarks, its region of interest
+    (x0, y0, x1, y1, with a margin of background) and the shoulder row."""
+    h, w = shape[:2]
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    cx = float(pts[234, 0] + pts[454, 0]) / 2
+    eye = float(pts[468, 1] + pts[473, 1]) / 2
+    chin = float(pts[152, 1])
+    cut = int(min(h, eye + 2.6 * fw))  # shoulders; below this we extrude
+
+    mask = np.full((h, w), cv2.GC_BGD, np.uint8)
+    x0, x1 = int(max(0, cx - 1.9 * fw)), int(min(w, cx + 1.9 * fw))
+    y0 = int(max(0, eye - 1.5 * fw))
+    mask[y0:cut, x0:x1] = cv2.GC_PR_FGD
+    yy, xx = np.mgrid[0:h, 0:w]
+    mask[(yy < eye + 0.2 * fw) & (np.abs(xx - cx) > 1.2 * fw)] = cv2.GC_BGD  # beside the head
+    mask[yy < eye - 1.3 * fw] = cv2.GC_BGD  # well above the hair
+    mask[(yy < eye + 1.2 * fw) & (np.abs(xx - cx) > 1.6 * fw)] = cv2.GC_BGD  # beside the neck
+    hull = cv2.convexHull(pts[:468].astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, int(cv2.GC_FGD))
+    mask[int(chin + 0.4 * fw) : cut, int(cx - 0.9 * fw) : int(cx + 0.9 * fw)] = cv2.GC_FGD
+    m = 12
+    return mask, (max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, cut + m)), cut
+
+
+def _with_room(rgb: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A tight portrait (an ID-photo crop) padded with its own background
+    colour, where the seeds' certain-background zones beside and above the
+    head fall outside it: grabCut needs background samples (it fails
+    without). The padding is background to grabCut and never part of the
+    person. A portrait with room is returned as it is."""
+    mask, (rx0, ry0, rx1, ry1), _ = _seeds(rgb.shape, pts)
+    roi = mask[ry0:ry1, rx0:rx1]
+    if (roi == cv2.GC_BGD).mean() >= MIN_BACKGROUND_SEEDS:
+        return rgb, pts
+    h, w = rgb.shape[:2]
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    eye = float(pts[468, 1] + pts[473, 1]) / 2
+    side = int(2 * fw)
+    top = max(0, int(1.6 * fw - eye))
+    # The backdrop of an ID photo: its top row and the edges above the eyes.
+    rim = np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]])
+    colour = tuple(float(v) for v in np.median(rim, axis=0))
+    padded = cv2.copyMakeBorder(rgb, top, 0, side, side, cv2.BORDER_CONSTANT, value=colour)
+    return padded, pts + (side, top)
+
+
+MIN_BACKGROUND_SEEDS = 0.02  # share of grabCut's region that must be certain background
+
+
+def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
+    """Cut the head and shoulders out of a portrait (grabCut seeded by landmarks).
+
+    The rectangle, the certain-face and certain-torso seeds and the
+    certain-background zones beside and above the head all come from the face
+    landmarks, so busy backgrounds (the astronaut's flag and shuttle) go.
+    A tight crop is padded first (_with_room). paint_ears: the looks with
+    the hair tucked get ears painted over the hair (the demo student only:
+    a real portrait run through the booth is shown as photographed).
+    """
+    rgb, pts = _with_room(rgb, _landmarks(rgb))
+    h, w = rgb.shape[:2]
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    cx = float(pts[234, 0] + pts[454, 0]) / 2
+    eye = float(pts[468, 1] + pts[473, 1]) / 2
+    mask, (rx0, ry0, rx1, ry1), cut = _seeds(rgb.shape, pts)
+
+    # grabCut on the region of interest only (plus a margin of background).
+    roi_mask = np.ascontiguousarray(mask[ry0:ry1, rx0:rx1])
+    roi_bgr = np.ascontiguousarray(rgb[ry0:ry1, rx0:rx1, ::-1])
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(roi_bgr, roi_mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
+    fg = np.zeros((h, w), np.uint8)
+    fg[ry0:ry1, rx0:rx1] = np.where((roi_mask == 1) | (roi_mask == 3), 255, 0)
+
+    # Cleanup: smooth, keep the largest blob, fill holes.
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, k)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, k)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
+    if n > 1:
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        fg = np.where(labels == biggest, 255, 0).astype(np.uint8)
+    holes = fg.copy()
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    cv2.floodFill(holes, flood, (0, 0), 255)
+    fg = fg | cv2.bitwise_not(holes)
+
+    # Crop to the person, then extrude the last row downwards so the torso
+    # runs past the bottom of any frame (the portrait ends at the shoulders).
+    cols = np.flatnonzero(fg.any(axis=0))
+    rows = np.flatnonzero(fg.any(axis=1))
+    cx0, cx1 = int(cols[0]), int(cols[-1]) + 1
+    cy0, cy1 = int(rows[0]), min(int(rows[-1]) + 1, cut)
+    part = rgb[cy0:cy1, cx0:cx1]
+    alpha = fg[cy0:cy1, cx0:cx1]
+    extra = max(0, int(eye + 16 * fw) - cy1)
+    # The last row smoothed sideways: a plain garment, not the suit's zips and
+    # straps drawn out into stripes.
+    k = max(3, int(fw * 0.3)) | 1
+    weight = alpha[-8:].astype(np.float32) / 255  # only the person's own colours
+    colour = (part[-8:].astype(np.float32) * weight[..., None]).sum(axis=0, keepdims=True)
+    colour = cv2.blur(colour, (k, 1), borderType=cv2.BORDER_REPLICATE)
+    weights = cv2.blur(weight.sum(axis=0, keepdims=True), (k, 1), borderType=cv2.BORDER_REPLICATE)
+    smooth = colour / np.maximum(weights, 1e-3)[..., None]
+    fade = np.minimum(1.0, np.arange(1, extra + 1, dtype=np.float32) / max(1.0, 0.5 * fw))[:, None, None]
+    below = part[-1:].astype(np.float32) * (1 - fade) + smooth * fade  # no seam where the photo ends
+    part = np.concatenate([part, np.clip(below.round(), 0, 255).astype(part.dtype)])
+    # ... and whole: the span of the last row, without the gaps grabCut left.
+    body = np.flatnonzero(alpha[-1] > 127)
+    span = np.zeros_like(alpha[-1:])
+    if body.size:
+        span[0, body[0]:body[-1] + 1] = 255
+    alpha = np.concatenate([alpha, np.repeat(span, extra, axis=0)])
+    local = pts - (cx0, cy0)
+    roll = math.degrees(math.atan2(pts[473, 1] - pts[468, 1], pts[473, 0] - pts[468, 0]))
+    looks = {}
+    for smile, face in ((True, part), (False, close_mouth(part, local, fw))):
+        looks[True, smile] = _premultiplied(face, alpha)
+        looks[False, smile] = (_premultiplied(*_paint_ears(face, alpha, local, fw)) if paint_ears
+                               else looks[True, smile])
+    return Cutout(looks=looks, anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll)
+
+
+def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    # Soft edge, like a real lens and hair.
+    a = cv2.GaussianBlur(alpha, (0, 0), 1.0).astype(np.float32) / 255.0
+    premult = (rgb.astype(np.float32) * a[..., None]).round().astype(np.uint8)
+    return np.ascontiguousarray(np.dstack([premult, (a * 255).round().astype(np.uint8)]))
+
+
+def _paint_ears(rgb: np.ndarray, alpha: np.ndarray, pts: np.ndarray, fw: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Ears beside the cheeks, in the cheeks' own colour with a darker bowl
+    and rim shading: the portrait with the hair tucked behind the ears."""
+    out = rgb.astype(np.float32)
+    alpha = alpha.copy()
+    eye_y = float(pts[468, 1] + pts[473, 1]) / 2
+    h, w = rgb.shape[:2]
+    cheek = []
+    for i in (50, 280):
+        x, y = pts[i].astype(int)
+        r = max(2, int(0.04 * fw))
+        cheek.append(rgb[max(y - r, 0):y + r, max(x - r, 0):x + r].reshape(-1, 3))
+    skin = np.median(np.concatenate(cheek), axis=0).astype(np.float32)
+    for idx, side in ((234, -1), (454, 1)):
+        centre = (float(pts[idx, 0]) + side * 0.065 * fw, eye_y + 0.09 * fw)
+        axes = (0.075 * fw, 0.21 * fw)
+        shape = np.zeros((h, w), np.float32)
+        cv2.ellipse(shape, ((centre[0], centre[1]), (2 * axes[0], 2 * axes[1]), side * 8.0),
+                    1.0, -1)
+        bowl = np.zeros((h, w), np.float32)
+        cv2.ellipse(bowl, ((centre[0] - side * 0.01 * fw, centre[1] + 0.01 * fw),
+                           (1.0 * axes[0], 1.2 * axes[1]), side * 8.0), 1.0, -1)
+        soft = max(1.0, 0.012 * fw)
+        shape = cv2.GaussianBlur(shape, (0, 0), soft)
+        bowl = cv2.GaussianBlur(bowl, (0, 0), 2 * soft)
+        ear = skin[None, None, :] * (0.97 - 0.12 * bowl[..., None])
+        out = out * (1 - shape[..., None]) + ear * shape[..., None]
+        alpha = np.maximum(alpha, (shape * 255).round().astype(np.uint8))
+    return np.clip(out, 0, 255).round().astype(np.uint8), alpha
+
+
+def load_cutout(source: Path | None, paint_ears: bool | None = None) -> Cutout:
+    """The cutout for a portrait file (None: the astronaut), computed once
+    per process. paint_ears (None: only for the astronaut, the demo student)
+    gives its tucked-hair looks painted ears."""
+    paint = source is None if paint_ears is None else paint_ears
+    key = f"{source or 'skimage:astronaut'}|ears={paint}"
+    with _cutout_lock:
+        if key not in _cutouts:
+            if source is None:
+                from skimage import data
+
+                rgb = data.astronaut()
+            else:
+                bgr = cv2.imread(str(source), cv2.IMREAD_COLOR)
+                if bgr is None:
+                    raise ValueError(f"{source}: not a readable image")
+                rgb = bgr[:, :, ::-1]
+            try:
+                _cutouts[key] = cut_out_portrait(rgb, paint_ears=paint)
+            except ValueError as err:
+                raise ValueError(f"{source or 'skimage:astronaut'}: {err}") from None
+        return _cutouts[key]
+

@@ -1,0 +1,105 @@
+"""Exposure and colour: how the camera recorded the face, judged from what
+a camera fixes (highlights, clipping), never from the skin's own lightness."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kiosk.photo.analysis import FaceInfo, luma
+from kiosk.photo.backdrop import Backdrop
+from kiosk.photo.measures.base import Measure, MeasureSettings, _band, _skin
+from kiosk.photo.measures.scene import background_mask, clothing_region
+
+
+def backdrop_luma(img: np.ndarray, gray: np.ndarray, face: FaceInfo, backdrop: Backdrop) -> float | None:
+    """Median luma of the backdrop cloth visible around the head, or None
+    when too little of it shows (a photo taken elsewhere)."""
+    where = background_mask(img.shape, face)
+    where &= backdrop.is_backdrop(img)
+    return float(np.median(gray[where])) if where.sum() >= 200 else None
+
+
+def clipped_share(rgb: np.ndarray, s: MeasureSettings) -> float:
+    """Share of the frame the camera clipped: luma at s.clip_luma or more,
+    or two channels saturated (a burnt cloth, a white shirt, a shining
+    forehead; a dark face under far too much light keeps its skin but
+    loses everything around it). A spec photo is head and shoulders, so
+    the whole frame is the person and the cloth right around them."""
+    sat = (rgb >= 254).sum(axis=-1) >= 2
+    return float((sat | (luma(np.ascontiguousarray(rgb)) >= s.clip_luma)).mean())
+
+
+def exposure(img, gray, face, s, g) -> list[Measure]:
+    """UNDEREXPOSED: the face's highlights (99th percentile) against a floor
+    that rises with the measured backdrop: a dim camera or a face in shadow
+    before a lit cloth both fail, a dark but well-lit face does not (its
+    eye whites and lit skin still reach the highlights). OVEREXPOSED: what
+    the camera clipped, the face's share or the frame's (scaled so that
+    s.max_frame_clipped_share reads as s.max_clipped_share), whichever is
+    worse: skin of any tone is judged by the light around it too."""
+    skin = _skin(gray, face)
+    if skin.size == 0:
+        return [_band("UNDEREXPOSED", None, s.min_highlight_luma, None),
+                _band("OVEREXPOSED", None, None, s.max_clipped_share)]
+    highlight = face.highlight_luma
+    floor = s.min_highlight_luma
+    cloth = backdrop_luma(img, gray, face, s.backdrop)
+    if cloth is not None:
+        floor = max(floor, round(s.min_highlight_to_backdrop * cloth, 1))
+    clipped = max(float(np.mean(skin >= s.clip_luma)),
+                  clipped_share(img, s) * s.max_clipped_share / s.max_frame_clipped_share)
+    return [_band("UNDEREXPOSED", highlight, floor, None),
+            _band("OVEREXPOSED", clipped, None, s.max_clipped_share)]
+
+
+def lighting(img, gray, face, s, g) -> list[Measure]:
+    """Left vs right half of the face oval (split at the nose bridge)."""
+    mask = np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
+    mid = int(round(face.landmarks[168, 0]))  # between the eyes
+    left = gray[:, :mid][mask[:, :mid].astype(bool)]
+    right = gray[:, mid:][mask[:, mid:].astype(bool)]
+    if left.size == 0 or right.size == 0:
+        lim = s.max_lighting_asymmetry
+        return [_band("UNEVEN_LIGHTING", None, -lim, lim)]
+    a, b = float(np.median(left)), float(np.median(right))
+    value = (a - b) / max((a + b) / 2, 1.0)  # + = image left brighter
+    lim = s.max_lighting_asymmetry
+    return [_band("UNEVEN_LIGHTING", value, -lim, lim)]
+
+
+
+def hue_spread(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float:
+    """Degrees between the 5th and 95th percentile hue (CIELAB) of the
+    coloured pixels of the face oval, the clothing and the backdrop around
+    the head: 0 when the face itself has no colour (a greyscale face before
+    a blue cloth is not a colour photo), small when every part shares one
+    hue (sepia, a tinted black-and-white print), wide in a colour photo
+    (skin against a blue backdrop, lips against skin).
+
+    Clipped pixels are left out (clipping skews a toned photo's hue), and
+    so are pixels under s.min_chroma, whose hue is noise."""
+    h, w = img.shape[:2]
+    oval = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(oval, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
+    x0, y0, x1, y1 = clothing_region(img.shape, face)
+    around = background_mask(img.shape, face)
+    around[y0:y1, x0:x1] = True
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
+    unclipped = img.max(axis=-1) < s.clip_luma
+    ab = lab[..., 1:].astype(np.float32) - 128
+    coloured = (np.einsum("...i,...i->...", ab, ab) >= s.min_chroma ** 2) & unclipped
+    in_face = oval.astype(bool) & unclipped
+    if not in_face.any() or coloured[in_face].mean() < s.min_coloured_face_share:
+        return 0.0
+    pick = coloured & (in_face | around)
+    hue = np.degrees(np.arctan2(ab[..., 1][pick], ab[..., 0][pick]))
+    hue = (hue - np.median(hue) + 180) % 360 - 180  # around the median: no wrap at +-180
+    return float(np.percentile(hue, 95) - np.percentile(hue, 5))
+
+
+def colour(img, gray, face, s, g) -> list[Measure]:
+    """NOT_COLOUR: 24-bit true colour (the spec), not greyscale or sepia
+    stored as RGB (a greyscale JPEG is WRONG_FORMAT already)."""
+    return [_band("NOT_COLOUR", hue_spread(img, face, s), s.min_hue_spread_deg, None)]
