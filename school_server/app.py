@@ -27,8 +27,8 @@ from school_server import auth, db as dbm
 from school_server.auth import KioskIdentity, current_kiosk, get_db
 from school_server.body_guard import BodyGuard
 from school_server.ingest import Refused, ingest_capture
-from school_server.login_throttle import LoginThrottle
 from school_server.models import Heartbeat, Kiosk, utcnow
+from school_server.office_login import OfficeLogins
 from school_server.private_files import private_dir
 from school_server.roster import roster_for
 from school_server.schedule import schedule_for
@@ -54,14 +54,16 @@ class ServerState:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
-    login_throttle: LoginThrottle
+    logins: OfficeLogins
 
     @classmethod
     def open(cls, settings: Settings) -> "ServerState":
         engine = dbm.make_engine(settings.db_url)
         private_dir(settings.spool_dir)
-        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
-                   LoginThrottle(settings.office_login_failures_per_address))
+        sessions = dbm.make_sessions(engine)
+        return cls(settings, engine, sessions, open_store(settings),
+                   OfficeLogins(sessions, settings.office_login_failures_per_address,
+                                settings.office_login_hash_slots, settings.office_login_queue))
 
 
 # What each error status means on this API (the OpenAPI document says it).
