@@ -6,15 +6,17 @@ logins does not hold up the booths' heartbeats."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+
+from school_server import db as dbm
+from school_server.settings import load_settings
 
 from .harness import Deployment
 from .office_http import log_in, login_csrf, outcome, post_login
@@ -23,8 +25,8 @@ PASSWORD = "correct horse battery"
 
 
 def _deployment(tmp: pytest.TempPathFactory, name: str, config: str,
-                users: tuple[str, ...]) -> Deployment:
-    dep = Deployment(tmp.mktemp(name) / "data", config)
+                users: tuple[str, ...], postgres: str | None = None) -> Deployment:
+    dep = Deployment(tmp.mktemp(name) / "data", config, postgres=postgres)
     dep.server.start()
     for user in users:
         result = dep.cli_stdin(PASSWORD + "\n", "add-user", user, "--role", "viewer")
@@ -55,21 +57,24 @@ def _answer(reply: httpx.Response) -> str:
 
 
 def _audited(dep: Deployment, action: str, username: str | None = None) -> int:
-    db = sqlite3.connect(Path(dep.data_dir) / "server.db")
+    engine = dbm.make_engine(load_settings(dep.data_dir).db_url)
     try:
-        query, args = "SELECT count(*) FROM audit_log WHERE action = ?", [action]
-        if username is not None:
-            query, args = query + " AND username = ?", [action, username]
-        return db.execute(query, args).fetchone()[0]
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM audit_log WHERE action = :action"
+            if username is not None:
+                query += " AND username = :username"
+            return conn.execute(text(query), {"action": action, "username": username}).scalar_one()
     finally:
-        db.close()
+        engine.dispose()
 
 
-@pytest.fixture()
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def guarded(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     # A high address limit: only the account lockout (5 failures) is tested here.
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     dep = _deployment(tmp_path_factory, "lockout", "office_login_failures_per_address = 1000\n",
-                      ("target", "other"))
+                      ("target", "other"), postgres)
     try:
         yield dep
     finally:
