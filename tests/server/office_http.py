@@ -4,6 +4,8 @@ logins under load, throttling and sessions on a real server."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -34,3 +36,20 @@ def log_in(url: str, user: str, password: str,
 def outcome(location: str) -> str:
     """ok, or the login page's error (bad, locked, throttled)."""
     return "ok" if not location.startswith("/office/login") else location.rsplit("=", 1)[-1]
+
+
+def at_once(url: str, attempts: list[tuple[str, str]]) -> list[httpx.Response]:
+    """Each (user, password) posted by its own client, all released together."""
+    clients = [httpx.Client(base_url=url, timeout=120) for _ in attempts]
+    try:
+        tokens = [login_csrf(c) for c in clients]
+        gate = threading.Barrier(len(attempts))
+
+        def one(i: int) -> httpx.Response:
+            gate.wait()
+            return post_login(clients[i], tokens[i], *attempts[i])
+        with ThreadPoolExecutor(len(attempts)) as pool:
+            return list(pool.map(one, range(len(attempts))))
+    finally:
+        for c in clients:
+            c.close()

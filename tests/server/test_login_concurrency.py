@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from school_server import db as dbm
 from school_server.settings import load_settings
 
 from .harness import Deployment
-from .office_http import log_in, login_csrf, outcome, post_login
+from .office_http import at_once, log_in, outcome
 
 PASSWORD = "correct horse battery"
 
@@ -32,23 +31,6 @@ def _deployment(tmp: pytest.TempPathFactory, name: str, config: str,
         result = dep.cli_stdin(PASSWORD + "\n", "add-user", user, "--role", "viewer")
         assert result.code == 0, result.err
     return dep
-
-
-def _at_once(url: str, attempts: list[tuple[str, str]]) -> list[httpx.Response]:
-    """Each (user, password) posted by its own client, all released together."""
-    clients = [httpx.Client(base_url=url, timeout=120) for _ in attempts]
-    try:
-        tokens = [login_csrf(c) for c in clients]
-        gate = threading.Barrier(len(attempts))
-
-        def one(i: int) -> httpx.Response:
-            gate.wait()
-            return post_login(clients[i], tokens[i], *attempts[i])
-        with ThreadPoolExecutor(len(attempts)) as pool:
-            return list(pool.map(one, range(len(attempts))))
-    finally:
-        for c in clients:
-            c.close()
 
 
 def _answer(reply: httpx.Response) -> str:
@@ -84,7 +66,7 @@ def guarded(request: pytest.FixtureRequest,
 def test_thirty_guesses_at_once_check_only_five(guarded: Deployment) -> None:
     attempts = [("target", f"wrong guess {i:02d}") for i in range(30)]
     attempts[24] = ("target", PASSWORD)  # the 25th guess is right
-    replies = _at_once(guarded.server.url, attempts)
+    replies = at_once(guarded.server.url, attempts)
     answers = [_answer(r) for r in replies]
     assert "ok" not in answers, answers
     assert _audited(guarded, "login_failed", "target") <= 5
@@ -105,7 +87,7 @@ def test_forty_guesses_at_once_from_one_address_check_only_its_limit(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     dep = _deployment(tmp_path_factory, "spray", "office_login_failures_per_address = 20\n", ())
     try:
-        replies = _at_once(dep.server.url, [(f"name{i}", "wrong password!") for i in range(40)])
+        replies = at_once(dep.server.url, [(f"name{i}", "wrong password!") for i in range(40)])
         answers = [_answer(r) for r in replies]
         assert answers.count("bad") <= 20 and answers.count("throttled") >= 8, answers
         assert _audited(dep, "login_failed") <= 20
@@ -138,7 +120,7 @@ def test_a_login_flood_does_not_hold_up_the_booths(
         beater = threading.Thread(target=beat)
         beater.start()
         try:
-            replies = _at_once(dep.server.url, [(u, PASSWORD) for u in users] * 4)
+            replies = at_once(dep.server.url, [(u, PASSWORD) for u in users] * 4)
         finally:
             done.set()
             beater.join(60)
