@@ -4,6 +4,7 @@ cannot log in and its open session ends at once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -63,3 +64,28 @@ def test_a_disabled_user_is_out_at_once(server: Deployment) -> None:
     assert result.code == 1 and "no user 'nobody'" in result.err
     _add(server, "bob", NEW_PASSWORD)  # enabled again, with a new password
     assert outcome(log_in(server.server.url, "bob", NEW_PASSWORD)) == "ok"
+
+
+def test_an_admin_disables_an_account_from_the_office(server: Deployment) -> None:
+    _add(server, "cai", PASSWORD)
+    result = server.cli_stdin(PASSWORD + "\n", "add-user", "boss", "--role", "admin")
+    assert result.code == 0, result.err
+    with closing(_session(server, "cai")) as victim, closing(_session(server, "boss")) as admin:
+        assert victim.get("/office/users").status_code == 403  # a viewer may not
+        page = admin.get("/office/users")
+        assert page.status_code == 200 and 'id="user-cai"' in page.text
+        csrf = _page_csrf(page.text)
+        assert admin.post("/office/users/cai/disable", data={"csrf": "forged"}).status_code == 403
+        assert victim.get("/office/progress").status_code == 200
+        reply = admin.post("/office/users/cai/disable", data={"csrf": csrf})
+        assert reply.status_code == 303
+        assert victim.get("/office/progress").status_code == 303  # out at once
+        assert "已停用" in admin.get("/office/users").text
+    assert outcome(log_in(server.server.url, "cai", PASSWORD)) == "bad"
+
+
+def _page_csrf(html: str) -> str:
+    """The session's CSRF token, from a page's logout form."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
