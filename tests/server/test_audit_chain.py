@@ -86,3 +86,28 @@ def test_verify_audit_finds_a_row_rewritten_on_a_copy(server: Deployment,
     dst.close()
     result = run_cli(copy, "verify-audit")
     assert result.code == AUDIT_BROKEN and "removed at the end" in result.err
+
+
+def test_rows_from_before_the_chain_are_chained_by_the_migration(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from school_server import audit, db as dbm
+
+    engine = dbm.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = dbm.alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0004")
+            for i in (1, 2, 3):
+                conn.execute(text("INSERT INTO audit_log (id, at, username, action, target, "
+                                  "detail) VALUES (:i, '2026-06-0' || :i || ' 08:00:00.000000', "
+                                  "'amy', 'login', '', '')"), {"i": i})
+        dbm.upgrade(engine)
+        with dbm.make_sessions(engine)() as session:
+            audit.record(session, "amy", audit.Action.LOGOUT)
+            check = audit.verify(session)
+        assert check.intact and check.rows == 4 and check.last_id == 4
+    finally:
+        engine.dispose()
