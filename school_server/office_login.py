@@ -88,17 +88,20 @@ class OfficeLogins:
 
     def _finish(self, address: str, username: str, found: Candidate, right: bool) -> str | None:
         with self.sessions() as db:
-            token = None
             if right and found.generation is not None:
+                # Writes first: SQLite then takes its write lock before the
+                # reads of open_session (a read first could not upgrade).
+                login_throttle.give_back(db, address_key(address))
+                login_throttle.clear(db, account_key(username))
                 token = accounts.open_session(db, username, found.generation)
-            if token is None:  # the reservations stay: they were failures
-                audit.record(db, username[:64] or "-", audit.Action.LOGIN_FAILED,
-                             detail=f"from {address}")
-                return None
-            login_throttle.give_back(db, address_key(address))
-            login_throttle.clear(db, account_key(username))
-            login_throttle.forget_old(db)
-            audit.record(db, username, audit.Action.LOGIN, detail=f"from {address}",
-                         commit=False)
-            db.commit()
-            return token
+                if token is not None:
+                    login_throttle.forget_old(db)
+                    audit.record(db, username, audit.Action.LOGIN, detail=f"from {address}",
+                                 commit=False)
+                    db.commit()
+                    return token
+                db.rollback()  # changed meanwhile: a failure after all
+            # The reservations stay: they were failures.
+            audit.record(db, username[:64] or "-", audit.Action.LOGIN_FAILED,
+                         detail=f"from {address}")
+            return None
