@@ -27,17 +27,18 @@ from school_server import auth, db as dbm
 from school_server.auth import KioskIdentity, current_kiosk, get_db
 from school_server.body_guard import BodyGuard
 from school_server.ingest import Refused, ingest_capture
-from school_server.login_throttle import LoginThrottle
 from school_server.models import Heartbeat, Kiosk, utcnow
+from school_server.office_login import OfficeLogins
 from school_server.private_files import private_dir
 from school_server.roster import roster_for
+from school_server.security_headers import SecurityHeaders
 from school_server.schedule import schedule_for
 from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, EnrolResponse,
                                    ErrorOut, Health, HeartbeatIn, Receipt, RosterOut,
                                    ScheduleOut)
 from school_server.settings import Settings
 from school_server.storage import ObjectStore, open_store
-from school_server.web import mount_office
+from school_server.web import OFFICE_PREFIX, mount_office
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,16 @@ class ServerState:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
-    login_throttle: LoginThrottle
+    logins: OfficeLogins
 
     @classmethod
     def open(cls, settings: Settings) -> "ServerState":
         engine = dbm.make_engine(settings.db_url)
         private_dir(settings.spool_dir)
-        return cls(settings, engine, dbm.make_sessions(engine), open_store(settings),
-                   LoginThrottle(settings.office_login_failures_per_address))
+        sessions = dbm.make_sessions(engine)
+        return cls(settings, engine, sessions, open_store(settings),
+                   OfficeLogins(sessions, settings.office_login_failures_per_address,
+                                settings.office_login_hash_slots, settings.office_login_queue))
 
 
 # What each error status means on this API (the OpenAPI document says it).
@@ -93,7 +96,10 @@ def create_app(state: ServerState | None) -> FastAPI:
                   description="Receives sealed captures from the photo kiosks and serves "
                               "them their centre's roster and schedule.",
                   # operationIds are the function names: put_capture, roster, ...
-                  generate_unique_id_function=lambda route: route.name)
+                  generate_unique_id_function=lambda route: route.name,
+                  # Not served: the document is school_server/openapi.json
+                  # (`photo-server openapi` writes it from app.openapi()).
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = state
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
@@ -176,6 +182,7 @@ def create_app(state: ServerState | None) -> FastAPI:
         max_bytes=settings.max_body_bytes if settings else DEFAULT_MAX_BODY,
         max_big_bodies=settings.max_concurrent_uploads if settings else DEFAULT_MAX_UPLOADS,
         spool_dir=settings.spool_dir if settings else None)
+    app.add_middleware(SecurityHeaders, no_store_prefix=OFFICE_PREFIX)  # outermost: every answer
     return app
 
 

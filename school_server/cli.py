@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from school_server.private_files import private_dir, private_umask
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+AUDIT_BROKEN = 3  # verify-audit's exit code when the chain does not hold
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=("viewer", "reviewer", "admin"),
                    help="viewer: progress, missing list, booths; reviewer: also review "
                         "photos; admin: also corrections, export, audit log")
+    p = command("disable-user", _disable_user, "stop an office account from logging in and "
+                "end its sessions now (add-user with a new password enables it again)")
+    p.add_argument("username")
+    command("verify-audit", _verify_audit, "check the audit log's hash chain: exit 0 intact, "
+            f"{AUDIT_BROKEN} a row changed, removed or inserted (the first one is named)")
     command("progress", _progress, "captures per centre and session, kiosks' last heartbeats")
     p = sub.add_parser("openapi", help="write the OpenAPI document")
     p.add_argument("--out", type=Path, default=OPENAPI_FILE)
@@ -146,8 +152,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("database ready; objects in %s",
                                      state.settings.storage.backend)
     # log_config=None: uvicorn's loggers go through the root handler above.
+    # X-Forwarded-For only from the configured proxies (uvicorn's own default
+    # believes 127.0.0.1, so anything on the machine could pick its address).
+    proxies = state.settings.trusted_proxies
     uvicorn.run(create_app(state), host=args.host, port=args.port, log_config=None,
-                server_header=False)
+                server_header=False, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
     state.engine.dispose()
     return 0
 
@@ -314,6 +324,32 @@ def _add_user(args: argparse.Namespace) -> int:
     with _database(args) as session:
         add_user(session, args.username, password, args.role)
     print(f"user {args.username} ({args.role}) can log in at /office")
+    return 0
+
+
+def _disable_user(args: argparse.Namespace) -> int:
+    from school_server.accounts import disable_user
+
+    with _database(args) as session:
+        disable_user(session, args.username, "cli")
+    print(f"user {args.username} disabled; their sessions have ended")
+    return 0
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    from school_server.audit import verify
+
+    with _database(args) as session:
+        check = verify(session)
+    if check.broken_at is not None:
+        print(f"audit log: row {check.broken_at} does not follow the chain: it or the row "
+              "before it was changed, removed or inserted", file=sys.stderr)
+        return AUDIT_BROKEN
+    if not check.head_agrees:
+        print(f"audit log: the chain ends at row {check.last_id}, not where the head says: "
+              "rows were removed at the end", file=sys.stderr)
+        return AUDIT_BROKEN
+    print(f"audit log intact: {check.rows} rows, last {check.last_id}, chain {check.chain}")
     return 0
 
 

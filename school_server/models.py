@@ -189,8 +189,10 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Sessions made under another generation are void: a new password or
+    # disabling the account bumps it (accounts.py), ending every session.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class StaffSession(Base):
@@ -203,20 +205,49 @@ class StaffSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginCounter(Base):
+    """Failed office logins in the current window, per account name (known
+    or not) and per client address: login_throttle.py reserves each attempt
+    here, in one conditional UPDATE, before the password is hashed."""
+
+    __tablename__ = "login_counters"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "account:NAME", "address:IP"
+    failures: Mapped[int] = mapped_column(Integer)
+    window_ends: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)  # refused without a hash
 
 
 class AuditEntry(Base):
     """Who did what when. Append-only: the code only inserts, and triggers
-    (see the 0002 migration) refuse UPDATE and DELETE in the database."""
+    (the 0002 and 0005 migrations) refuse UPDATE, DELETE and an INSERT over
+    an existing id in the database. Each row's chain is the sha256 of the
+    previous row's chain and its own fields (audit.py), so a row changed or
+    removed on a copy of the database shows (`photo-server verify-audit`)."""
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # given by AuditHead
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(USERNAME_CHARS))  # no FK: outlives the account
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
+    chain: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The audit chain's last id and hash (one row, id 1). Updated first when
+    a row is added, so concurrent writers take turns on it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(64))
 
 
 class CaptureReview(Base):

@@ -8,6 +8,7 @@ the URL) are best given by environment, so the TOML file can be shared.
     max_body_bytes = 25165824
     max_concurrent_uploads = 4
     timezone = "Asia/Shanghai"     # for schedule times written without an offset
+    trusted_proxies = ["127.0.0.1"]  # the reverse proxy (school_server/deploy/nginx.conf)
 
     [storage]
     backend = "local"              # or "s3"
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,6 +71,32 @@ class Settings(BaseModel):
     # Failed office logins one client address may make in 15 minutes, over
     # all accounts (each account also locks after 5): school_server/login_throttle.py.
     office_login_failures_per_address: int = Field(default=20, gt=0)
+    # Password checks (argon2, 64 MiB each) at once, and logins that may wait
+    # for one; more get 503 + Retry-After: school_server/office_login.py.
+    office_login_hash_slots: int = Field(default=2, gt=0)
+    office_login_queue: int = Field(default=32, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or
+    # networks, e.g. ["127.0.0.1"]). Empty: the peer is the client, and the
+    # header is ignored (docs/server-security.md).
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        # From the environment: comma-separated.
+        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) \
+            else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or "
+                                 "network") from None
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -104,6 +132,9 @@ _ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "MAX_CONCURRENT_UPLOADS": ("max_concurrent_uploads",),
     "TIMEZONE": ("timezone",),
     "OFFICE_LOGIN_FAILURES_PER_ADDRESS": ("office_login_failures_per_address",),
+    "OFFICE_LOGIN_HASH_SLOTS": ("office_login_hash_slots",),
+    "OFFICE_LOGIN_QUEUE": ("office_login_queue",),
+    "TRUSTED_PROXIES": ("trusted_proxies",),
     "STORAGE_BACKEND": ("storage", "backend"),
     "STORAGE_LOCAL_DIR": ("storage", "local_dir"),
     "S3_ENDPOINT_URL": ("storage", "s3", "endpoint_url"),

@@ -1,6 +1,16 @@
 """The school office's web pages (/office): server-rendered Jinja2, no
 front-end build. `mount_office(app)` adds them to the API's FastAPI app."""
 
-from school_server.web.routes import mount_office
+from fastapi import FastAPI
 
-__all__ = ["mount_office"]
+from school_server.web import routes, users
+
+OFFICE_PREFIX = routes.PREFIX
+
+
+def mount_office(app: FastAPI) -> None:
+    routes.mount_office(app)
+    app.include_router(users.router, include_in_schema=False)
+
+
+__all__ = ["OFFICE_PREFIX", "mount_office"]

@@ -34,6 +34,7 @@ from school_server.accounts import LoginOutcome, Staff
 from school_server.auth import get_db
 from school_server.handover import HandoverResult, approved_photos, corrected, zip_chunks
 from school_server.models import CORRECTABLE_FIELDS, REVIEW_DECISIONS, name_key
+from school_server.office_login import RETRY_AFTER_SECONDS, LoginBusy
 from school_server.people_csv import csv_lines
 from school_server.progress import SILENT_AFTER_BEATS, fleet_rows, progress_rows
 from school_server.web.texts import DEFAULT_LANGUAGE, LANGUAGES, translator
@@ -128,27 +129,30 @@ router = APIRouter(prefix=PREFIX)
 def login_page(request: Request, error: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     response = page(request, "login.html", None, csrf=token,
-                    error=error if error in ("bad", "locked", "throttled") else "")
+                    error=error if error in ("bad", "locked", "throttled", "busy") else "")
     _set_cookie(response, request, LOGIN_CSRF_COOKIE, token)
     return response
 
 
 @router.post("/login")
-def login(request: Request, db: DB, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+async def login(request: Request, username: Annotated[str, Form()] = "",
+                password: Annotated[str, Form()] = "",
+                csrf: Annotated[str, Form()] = "") -> Response:
+    # async: the password check waits for its own worker (office_login.py),
+    # never holding a thread of the pool that serves the booths.
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
         raise Forbidden()
-    throttle = request.app.state.server.login_throttle
     address = request.client.host if request.client else "-"
-    if not throttle.allows(address):  # before the password hash: guessing costs us nothing
-        audit.record(db, username.strip()[:64] or "-", audit.Action.LOGIN_THROTTLED)
-        return RedirectResponse(f"{PREFIX}/login?error=throttled", status_code=303)
-    outcome, token = accounts.log_in(db, username.strip(), password)
+    try:
+        outcome, token = await request.app.state.server.logins.log_in(
+            address, username.strip(), password)
+    except LoginBusy:
+        response = page(request, "login.html", None, status=503, csrf=cookie, error="busy")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if outcome is not LoginOutcome.OK or token is None:
-        throttle.failed(address)
-        error = "locked" if outcome is LoginOutcome.LOCKED else "bad"
-        return RedirectResponse(f"{PREFIX}/login?error={error}", status_code=303)
+        return RedirectResponse(f"{PREFIX}/login?error={outcome.value}", status_code=303)
     response = RedirectResponse(f"{PREFIX}/progress", status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, token,
                 max_age=int(accounts.SESSION_LIFETIME.total_seconds()))

@@ -5,7 +5,6 @@ page tests' server (one address: 127.0.0.1) is not throttled."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from .harness import Deployment
+from .office_http import log_in
 
 PASSWORD = "correct horse battery"
 ACCOUNTS = ("amy", "bob", "cai", "dai")
@@ -34,15 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 
 
 def _log_in(dep: Deployment, user: str, password: str) -> str:
-    """Where the login form sends the browser."""
-    with httpx.Client(base_url=dep.server.url) as client:
-        page = client.get("/office/login")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert csrf, page.text[:500]
-        reply = client.post("/office/login", data={"username": user, "password": password,
-                                                   "csrf": csrf.group(1)})
-        assert reply.status_code == 303
-        return reply.headers["location"]
+    return log_in(dep.server.url, user, password)
 
 
 def test_one_address_spraying_accounts_is_throttled(server: Deployment) -> None:

@@ -23,7 +23,7 @@ from .harness import drop_database, fresh_database_url, run_cli
 
 TABLES = {"centres", "kiosks", "enrolment_codes", "captures", "roster_rows", "schedule",
           "heartbeats", "alembic_version", "staff_users", "staff_sessions", "audit_log",
-          "capture_reviews", "corrections"}
+          "capture_reviews", "corrections", "login_counters", "audit_head"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
