@@ -246,7 +246,8 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from kiosk.config import IdReaderConfig
-    from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+    from kiosk.hardware.backends import make_card_reader
+    from kiosk.hardware.id_reader import CardReadError, ReaderError
     from photo_wire.idnumber import is_valid, mask_id
 
     config = _load(args)
@@ -357,7 +358,8 @@ def cmd_calibrate_backdrop(args: argparse.Namespace) -> int:
             return 2
         frame = read[1]
     else:
-        from kiosk.hardware.camera import CameraError, make_camera
+        from kiosk.hardware.backends import make_camera
+        from kiosk.hardware.camera import CameraError
 
         camera = make_camera(config.camera)
         try:

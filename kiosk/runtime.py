@@ -34,9 +34,11 @@ from kiosk.flow import (
     CAMERA_STATES, CaptureRequest, Check, Effect, EffectKind, RejectedCapture, Roster, RosterMatch,
     RosterOutcome, SessionFlow, SyncInfo, UsbOutcome, View,
 )
-from kiosk.hardware.camera import Camera, CameraError, make_camera
+from kiosk.hardware.backends import make_camera
+from kiosk.hardware.camera import Camera, CameraError
 from kiosk.hardware.gpio import use_pin_factory
-from kiosk.hardware.id_reader import CardReader, CardReadError, IdCard, ReaderError, make_card_reader
+from kiosk.hardware.backends import make_card_reader
+from kiosk.hardware.id_reader import CardReader, CardReadError, IdCard, ReaderError
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.hardware.status_led import StatusLed, StatusLedError

@@ -17,7 +17,7 @@ from kiosk.config import Config, parse_config
 from kiosk.doctor import (Check, Devices, Status, all_well, as_json, check_booth, check_camera,
                           check_clock, check_reader, device_checks, ntp_synchronised, system_checks)
 from kiosk.hardware.camera_sim import SimulatedCamera
-from kiosk.hardware.id_reader import make_card_reader
+from kiosk.hardware.backends import make_card_reader
 from kiosk.hardware.lights import Lights
 from kiosk.hardware.status_led import StatusLed
 from kiosk.i18n import Translator
