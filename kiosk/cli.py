@@ -86,7 +86,7 @@ def _run_headless(config: Config, script: Path) -> int:
 
 
 def cmd_make_prompts(args: argparse.Namespace) -> int:
-    from kiosk.prompts import PromptError, make_prompts
+    from kiosk.tools.prompts import PromptError, make_prompts
 
     config = _load(args)
     try:
@@ -479,7 +479,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check every part of the booth; exit 0 all well, 1 something needs staff."""
     import json
 
-    from kiosk.doctor import CHECK_NAMES, Status, all_well, as_json, check_booth
+    from kiosk.tools.doctor import CHECK_NAMES, Status, all_well, as_json, check_booth
     from kiosk.i18n import Translator
 
     config = _load(args)

@@ -476,7 +476,7 @@ class KioskRuntime:
 
     def _run_doctor(self) -> None:
         """Staff mode's booth check (worker thread), on the devices the kiosk holds."""
-        from kiosk.doctor import Devices, device_checks, system_checks
+        from kiosk.tools.doctor import Devices, device_checks, system_checks
 
         try:
             findings = device_checks(Devices(self.camera, self.lights, self.status_led, self.reader))

@@ -316,7 +316,7 @@ import json, os, sys
 os.environ["KIVY_NO_ARGS"] = "1"
 from pathlib import Path
 from kiosk.config import load_config
-from kiosk.prompts import make_prompts
+from kiosk.tools.prompts import make_prompts
 from kiosk.runtime import KioskRuntime
 from kiosk.screens.app import KioskApp, configure_kivy
 

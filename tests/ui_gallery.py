@@ -207,8 +207,8 @@ def samples() -> list[tuple[str, View]]:
 
 def doctor_findings() -> tuple:
     """A booth with an unplugged reader, no network time and no calibration yet."""
-    from kiosk import doctor as d
-    from kiosk.doctor import Check, Finding, Status
+    from kiosk.tools import doctor as d
+    from kiosk.tools.doctor import Check, Finding, Status
 
     ok = Status.OK
     return (

@@ -36,7 +36,7 @@ from kiosk.codes import Button, Device, State, message_key  # noqa: E402
 from kiosk.config import Config  # noqa: E402
 from kiosk.flow import View  # noqa: E402
 from kiosk.i18n import LANGUAGES, Translator  # noqa: E402
-from kiosk.prompts import PromptPlayer  # noqa: E402
+from kiosk.tools.prompts import PromptPlayer  # noqa: E402
 from kiosk.screens.overlay import DEFAULT_FACE_SHARE  # noqa: E402
 from kiosk.sdnotify import ServiceNotifier  # noqa: E402
 

@@ -301,7 +301,7 @@ class StaffScreen(PinScreen):
     @staticmethod
     def doctor_rows(view: View, _lang: str) -> list:
         """One row per check: its name | what was found (and, for a problem, what to do)."""
-        from kiosk.doctor import CHECK_NAMES
+        from kiosk.tools.doctor import CHECK_NAMES
 
         colour = {"ok": style.GREEN, "problem": style.RED, "skipped": style.MUTED}
         rows = []
