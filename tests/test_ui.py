@@ -175,7 +175,8 @@ os.environ["KIVY_NO_ARGS"] = "1"
 from pathlib import Path
 from kiosk.config import load_config
 from kiosk.runtime import KioskRuntime
-from kiosk.screens.app import KioskApp, configure_kivy
+from kiosk.screens.app import KioskApp
+from kiosk.screens.window import configure_kivy
 from kivy.clock import Clock
 from kivy.tests.common import UnitTestTouch
 
@@ -281,7 +282,7 @@ from pathlib import Path
 import kivy
 from kivy.core.window import Window  # a GL context for the textures
 from kivy.core.text import Label as CoreLabel
-from kiosk.screens.app import register_font
+from kiosk.screens.window import register_font
 
 def pixels(text, size, font=None):
     kw = {"font_name": font} if font else {}
@@ -318,7 +319,8 @@ from pathlib import Path
 from kiosk.config import load_config
 from kiosk.tools.prompts import make_prompts
 from kiosk.runtime import KioskRuntime
-from kiosk.screens.app import KioskApp, configure_kivy
+from kiosk.screens.app import KioskApp
+from kiosk.screens.window import configure_kivy
 
 config = load_config(Path(sys.argv[1])).as_demo()
 config = config.model_copy(update={"audio": config.audio.model_copy(update={"muted": False})})

@@ -338,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         "kiosk": {"language": args.lang},
         "audio": {"muted": True},
     })  # fmt: skip
-    from kiosk.screens.app import KioskApp, configure_kivy
+    from kiosk.screens.app import KioskApp
+    from kiosk.screens.window import configure_kivy
 
     configure_kivy(config)
     items = samples()
