@@ -5,7 +5,7 @@
 Runs the real KioskApp against a stand-in runtime whose View is set by this
 program, saves DIR/<sample>.png for each sample and DIR/report.json listing
 layout problems: a visible widget outside the window, or a label whose text
-does not fit its box. tests/test_ui.py runs it as a subprocess (one window
+does not fit its box. tests/kiosk/screens/test_ui.py runs it as a subprocess (one window
 per process); it is also handy for looking at the screens while editing.
 """
 

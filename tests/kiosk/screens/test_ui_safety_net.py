@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from test_ui import (ROOT, assert_not_blank, base_env, display_prefix, kiosk_command, run_windowed,
-                     write_config)
+from window_harness import (ROOT, assert_not_blank, base_env, display_prefix, kiosk_command, run_windowed,
+                            write_config)
 
 HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
 
