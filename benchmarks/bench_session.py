@@ -40,7 +40,7 @@ rt = KioskRuntime(load_config(sys.argv[1]).as_demo())
 rt.start()
 while True:
     view = rt.poll()
-    if view.state == State.ATTRACT and rt._latest_frame is None and rt.reader.is_available():
+    if view.state == State.ATTRACT and rt.devices.latest_frame is None and rt.reader.is_available():
         break
     time.sleep(0.005)
 print(f"{since_start():.3f}")

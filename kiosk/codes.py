@@ -52,7 +52,7 @@ class Button(str, Enum):
     STAFF_SYNC = "staff_sync"
     STAFF_REJECTED = "staff_rejected"
     STAFF_SCHEDULE = "staff_schedule"
-    STAFF_DOCTOR = "staff_doctor"  # the booth check page (kiosk/doctor.py): opening it runs the checks
+    STAFF_DOCTOR = "staff_doctor"  # the booth check page (kiosk/tools/doctor.py): opening it runs the checks
     RETRY_REJECTED = "retry_rejected"
     CALIBRATE_BACKDROP = "calibrate_backdrop"
     USB_EXCHANGE = "usb_exchange"

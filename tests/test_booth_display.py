@@ -14,7 +14,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from kiosk.config import Config, parse_config
 from kiosk.hardware.display import EXIT_NO_SCREEN, headless_refusal, is_booth, refuse_to_start
 from kiosk.hardware.status_led import StatusLed
-from test_ui import base_env, kiosk_command, write_config
+from window_harness import base_env, kiosk_command, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTH = parse_config({"id_reader": {"backend": "sam", "port": "/dev/ttyNOPE"}})

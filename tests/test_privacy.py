@@ -257,7 +257,7 @@ def test_no_id_number_is_recoverable_from_a_booth(tmp_path: Path) -> None:
 
 def test_a_demo_session_run_by_the_kiosk_leaves_nothing_to_brute_force(tmp_path: Path) -> None:
     """The real runtime (`kiosk run --demo --headless`), 张三's whole session."""
-    from test_headless import HAPPY, run_cli, write_config
+    from headless_harness import HAPPY, run_cli, write_config
 
     done = run_cli(write_config(tmp_path), HAPPY, tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -327,7 +327,7 @@ def test_roster_cells_as_spreadsheets_write_them(tmp_path: Path, cell: str) -> N
 
 def test_the_kiosk_rekeys_an_old_store_at_start(tmp_path: Path) -> None:
     """The runtime does the migration itself: a field booth's first start."""
-    from test_headless import write_config
+    from headless_harness import write_config
 
     from kiosk.config import load_config
     from kiosk.runtime import KioskRuntime

@@ -97,7 +97,7 @@ def test_the_kiosk_window_tells_systemd(listener: tuple[socket.socket, str], tmp
     """A real `kiosk run` (offscreen window): READY=1 once devices are up, pings, STOPPING=1."""
     import threading
 
-    from test_ui import kiosk_command, run_windowed, write_config
+    from window_harness import kiosk_command, run_windowed, write_config
 
     sock, path = listener
     messages: list[str] = []

@@ -5,7 +5,7 @@
 Runs the real KioskApp against a stand-in runtime whose View is set by this
 program, saves DIR/<sample>.png for each sample and DIR/report.json listing
 layout problems: a visible widget outside the window, or a label whose text
-does not fit its box. tests/test_ui.py runs it as a subprocess (one window
+does not fit its box. tests/kiosk/screens/test_ui.py runs it as a subprocess (one window
 per process); it is also handy for looking at the screens while editing.
 """
 
@@ -207,8 +207,8 @@ def samples() -> list[tuple[str, View]]:
 
 def doctor_findings() -> tuple:
     """A booth with an unplugged reader, no network time and no calibration yet."""
-    from kiosk import doctor as d
-    from kiosk.doctor import Check, Finding, Status
+    from kiosk.tools import doctor as d
+    from kiosk.tools.doctor import Check, Finding, Status
 
     ok = Status.OK
     return (
@@ -338,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         "kiosk": {"language": args.lang},
         "audio": {"muted": True},
     })  # fmt: skip
-    from kiosk.screens.app import KioskApp, configure_kivy
+    from kiosk.screens.app import KioskApp
+    from kiosk.screens.window import configure_kivy
 
     configure_kivy(config)
     items = samples()

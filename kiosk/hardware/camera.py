@@ -8,12 +8,9 @@ numpy arrays of shape (height, width, 3).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from kiosk.config import CameraConfig
 
 
 class CameraError(Exception):
@@ -37,19 +34,3 @@ class Camera(Protocol):
 
     def close(self) -> None: ...
 
-
-def make_camera(config: CameraConfig) -> Camera:
-    """Pick the backend named in the config; Pi-only imports stay inside."""
-    if config.backend == "simulated":
-        from kiosk.hardware.camera_sim import SimulatedCamera
-
-        return SimulatedCamera(config)
-    if config.backend == "picamera2":
-        from kiosk.hardware.camera_picamera2 import Picamera2Camera
-
-        return Picamera2Camera(config)
-    if config.backend == "opencv":
-        from kiosk.hardware.camera_opencv import OpenCvCamera
-
-        return OpenCvCamera(config)
-    raise ValueError(f"unknown camera backend {config.backend!r}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from kiosk.config import IdReaderConfig
     from kiosk.domain import IdCard
 
 
@@ -40,21 +39,3 @@ class CardReader(Protocol):
 
     def close(self) -> None: ...
 
-
-def make_card_reader(config: IdReaderConfig) -> CardReader:
-    if config.backend == "simulated":
-        from kiosk.hardware.id_reader_sim import SimulatedCardReader
-
-        return SimulatedCardReader(config)
-    if config.backend == "sam":
-        from kiosk.hardware.sam_reader import SamCardReader
-
-        return SamCardReader(config)
-    if config.backend == "pcsc":
-        from kiosk.hardware.pcsc_reader import PcscCardReader
-
-        return PcscCardReader(config)
-    raise ValueError(
-        f"id_reader backend {config.backend!r} is not available in this version; "
-        "use 'simulated', 'sam' or 'pcsc'"
-    )

@@ -9,43 +9,35 @@ simulated camera and card reader.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-# Before anything imports kivy: no argv parsing, Kivy's log beside ours, no log files.
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
-os.environ.setdefault("KIVY_NO_FILELOG", "1")
+import numpy as np
+from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-import logging  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Any, Protocol  # noqa: E402
-
-import numpy as np  # noqa: E402
-from kivy.app import App  # noqa: E402
-from kivy.base import ExceptionHandler, ExceptionManager  # noqa: E402
-from kivy.clock import Clock  # noqa: E402
-from kivy.config import Config as KivyConfig  # noqa: E402
-from kivy.lang import Builder  # noqa: E402
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty  # noqa: E402
-from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
-
-from kiosk.codes import Button, Device, State, message_key  # noqa: E402
-from kiosk.config import Config  # noqa: E402
-from kiosk.session import View  # noqa: E402
-from kiosk.i18n import LANGUAGES, Translator  # noqa: E402
-from kiosk.prompts import PromptPlayer  # noqa: E402
-from kiosk.screens.overlay import DEFAULT_FACE_SHARE  # noqa: E402
-from kiosk.sdnotify import ServiceNotifier  # noqa: E402
+from kiosk.codes import Button, Device, State, message_key
+from kiosk.config import Config
+from kiosk.session import View
+from kiosk.i18n import LANGUAGES, Translator
+from kiosk.tools.prompts import PromptPlayer
+from kiosk.screens.overlay import DEFAULT_FACE_SHARE
+from kiosk.screens.window import load_kv
+from kiosk.sdnotify import ServiceNotifier
 
 if TYPE_CHECKING:
     from kiosk.script import ScriptRunner
 
 log = logging.getLogger(__name__)
 
-KV_DIR = Path(__file__).parent
 POLL_HZ = 30
 SHOT_FRAMES = 4  # frames drawn after a screen is shown before its screenshot
 ARROWS = {273: "up", 274: "down", 275: "right", 276: "left"}
@@ -91,46 +83,6 @@ class _Shot:
     view: View
     frame0: int | None = None
     done: bool = False
-
-
-def configure_kivy(config: Config) -> None:
-    """Window and font settings; must run before the window is created."""
-    screen = config.screen
-    KivyConfig.set("graphics", "width", str(screen.width))
-    KivyConfig.set("graphics", "height", str(screen.height))
-    KivyConfig.set("graphics", "fullscreen", "auto" if screen.fullscreen else "0")
-    KivyConfig.set("graphics", "show_cursor", "0" if screen.fullscreen else "1")
-    KivyConfig.set("graphics", "resizable", "0")
-    KivyConfig.set("kivy", "exit_on_escape", "0")  # a kiosk: Esc must not quit
-    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
-    register_font(screen.font)
-
-
-def register_font(font: Path) -> bool:
-    """Use the CJK font for every label (Kivy's default Roboto has no Chinese)."""
-    from kivy.core.text import LabelBase
-
-    if not Path(font).is_file():
-        log.error("font %s not found: Chinese will show as boxes (apt install fonts-wqy-microhei)", font)
-        return False
-    LabelBase.register(name="Roboto", fn_regular=str(font))
-    return True
-
-
-def load_common_kv() -> None:
-    """The shared widgets (FitLabel, Header, ...) every screen is made of."""
-    import kiosk.screens.widgets  # noqa: F401  (registers the shared widgets)
-
-    Builder.load_file(str(KV_DIR / "common.kv"))
-
-
-def load_kv() -> None:
-    """common.kv first (shared widgets), then one file per screen."""
-    from kiosk.screens.states import SCREENS
-
-    load_common_kv()
-    for state in SCREENS:
-        Builder.load_file(str(KV_DIR / f"{state.value}.kv"))
 
 
 class KioskApp(App):
@@ -401,47 +353,4 @@ class KioskApp(App):
         except Exception:  # a demo key must never crash the kiosk
             log.exception("demo key %r failed", name)
             return False
-
-
-def run_app(config: Config, script: Path | None = None, screenshots: str | None = None) -> int:
-    """Run the kiosk window until it is closed (or the script ends); the exit code."""
-    from kiosk.runtime import KioskRuntime
-    from kiosk.script import ScriptError, ScriptRunner
-    from kiosk.store import StoreError
-
-    configure_kivy(config)
-    try:
-        runtime = KioskRuntime(config)
-    except StoreError as err:
-        if script is not None:
-            raise  # a scripted run (tests, CI) keeps its exit code 3
-        from kiosk.screens.out_of_service import run_out_of_service
-
-        return run_out_of_service(config, str(err), Path(screenshots) if screenshots else None)
-    from kivy.core.window import Window  # noqa: F401  (opens the window)
-
-    from kiosk.hardware.display import FAULT_HOLD, headless_refusal, refuse_to_start, sdl_video_driver
-
-    refusal = headless_refusal(sdl_video_driver(), config)
-    if refusal is not None:
-        return refuse_to_start(runtime, refusal, FAULT_HOLD)
-    demo = config.camera.backend == "simulated" and config.id_reader.backend == "simulated"
-    app = KioskApp(runtime, config, screenshots=Path(screenshots) if screenshots else None, demo=demo)
-    if script is not None:
-        try:
-            app.runner = ScriptRunner.from_file(runtime, script, screenshot=app.screenshot_hook)
-        except (OSError, ScriptError) as err:
-            print(f"script: {err}", file=sys.stderr, flush=True)
-            runtime.stop()
-            return 2
-    safety_net = ToCallStaff(runtime)
-    ExceptionManager.add_handler(safety_net)
-    try:
-        app.run()
-    except BaseException:
-        runtime.stop()  # release camera and reader before the process dies (on_stop did not run)
-        raise
-    finally:
-        ExceptionManager.remove_handler(safety_net)
-    return app.exit_code
 

@@ -73,7 +73,7 @@ class OutOfServiceApp(App):
     def build(self) -> OutOfService:
         from kivy.core.window import Window
 
-        from kiosk.screens.app import load_common_kv
+        from kiosk.screens.window import load_common_kv
 
         Window.clearcolor = (1, 1, 1, 1)
         Window.bind(size=lambda _w, size: setattr(self, "u", size[1] / 100))

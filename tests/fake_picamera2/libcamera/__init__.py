@@ -1,6 +1,6 @@
 """Stand-in for libcamera's Python bindings: the control enums the kiosk uses.
 
-Tests put tests/fake_picamera2 first on sys.path (see test_camera_picamera2.py).
+Tests put tests/fake_picamera2 first on sys.path (see tests/kiosk/hardware/test_camera_picamera2.py).
 """
 
 from enum import IntEnum

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from kiosk.config import CameraConfig
-from kiosk.hardware.camera import CameraError, make_camera
+from kiosk.hardware.backends import make_camera
+from kiosk.hardware.camera import CameraError
 from kiosk.hardware.camera_sim import SimulatedCamera, apply_key
 from kiosk.hardware.sim_scene import DEMO_QR_PAYLOAD, SceneControl
 from kiosk.photo.qr import QrReader

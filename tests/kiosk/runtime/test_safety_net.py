@@ -9,37 +9,18 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from kiosk.codes import Device, Problem, State
-from kiosk.config import load_config
-from kiosk.runtime import ROSTER_RETRY_PERIOD, KioskRuntime
+from kiosk.runtime import ROSTER_RETRY_PERIOD
 from kiosk.script import ScriptRunner, run_headless
 from kiosk.store import CaptureStore
-from test_headless import TO_GUIDE
-from test_headless import write_config as headless_config
+from headless_harness import HAPPY, ROOT, TO_GUIDE
+from runtime_harness import ROSTER, malformed, poll_until, runtime_for, write_config
 
-ROOT = Path(__file__).resolve().parents[1]
-HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
-ROSTER = ROOT / "examples" / "roster-demo.csv"
 TO_REVIEW = TO_GUIDE + "expect review 40\n"
-
-
-def write_config(tmp_path: Path, roster: Path = ROSTER, extra: str = "") -> Path:
-    cfg = headless_config(tmp_path, extra)
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace(str(ROSTER), str(roster)), encoding="utf-8")
-    return cfg
-
-
-def runtime_for(cfg: Path, clock=time.monotonic) -> KioskRuntime:
-    return KioskRuntime(load_config(cfg).as_demo(), clock=clock)
-
-
-def malformed(*_args, **_kw):
-    raise sqlite3.DatabaseError("database disk image is malformed")
 
 
 def test_a_store_error_after_the_commit_still_shows_the_receipt(tmp_path: Path) -> None:
@@ -74,15 +55,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def poll_until(runtime: KioskRuntime, done, seconds: float = 5.0):
-    deadline = time.monotonic() + seconds
-    view = runtime.poll()
-    while not done(view) and time.monotonic() < deadline:
-        time.sleep(0.02)
-        view = runtime.poll()
-    return view
 
 
 def test_a_failing_database_in_poll_calls_staff_and_recovers(tmp_path: Path) -> None:

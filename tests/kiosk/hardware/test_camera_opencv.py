@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from kiosk.config import CameraConfig
-from kiosk.hardware.camera import CameraError, make_camera
+from kiosk.hardware.backends import make_camera
+from kiosk.hardware.camera import CameraError
 from kiosk.hardware.camera_opencv import STILL_WARMUP_FRAMES, OpenCvCamera
 
 

@@ -16,7 +16,8 @@ import pytest
 import pcsc_stack
 from kiosk.config import IdReaderConfig, parse_config
 from kiosk.domain import IdCard, RosterOutcome
-from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+from kiosk.hardware.backends import make_card_reader
+from kiosk.hardware.id_reader import CardReadError, ReaderError
 from kiosk.hardware.pcsc_reader import PcscCardReader, mask_uid
 from kiosk.identity.roster import CsvRoster
 from photo_wire.ids import student_ref
@@ -24,7 +25,7 @@ from vicc import GET_SERIAL, GET_UID, VirtualCard
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 UID = "04A2C3D4E5F601"
 SERIAL = "1122334455667788"
 

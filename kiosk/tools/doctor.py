@@ -26,9 +26,10 @@ import httpx
 from kiosk.bundle import read_token
 from kiosk.codes import KioskStatus
 from kiosk.config import Config
-from kiosk.hardware.camera import Camera, CameraError, make_camera
+from kiosk.hardware.backends import make_camera, make_card_reader
+from kiosk.hardware.camera import Camera, CameraError
 from kiosk.hardware.gpio import GpioError, use_pin_factory
-from kiosk.hardware.id_reader import CardReader, ReaderError, make_card_reader
+from kiosk.hardware.id_reader import CardReader, ReaderError
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.backdrop import load_backdrop

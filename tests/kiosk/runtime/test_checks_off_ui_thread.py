@@ -17,7 +17,7 @@ import kiosk.store
 from kiosk.codes import Button, Problem, State
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
 from kiosk.runtime import KioskRuntime
-from test_safety_net import malformed, poll_until, runtime_for, write_config
+from runtime_harness import malformed, poll_until, runtime_for, write_config
 
 ZHANGSAN = to_id_card(DEMO_CARDS[0])  # on the demo roster, at this centre
 CODE = "CHSI-GATE-4f9a8b7c6d5e4f3a2b1c"

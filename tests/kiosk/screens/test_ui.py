@@ -11,21 +11,18 @@ Every test starts its own process (one Kivy window per process):
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from services_required import service_missing
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+from window_harness import ROOT, assert_not_blank, kiosk_command, run_windowed, write_config
+
 TOUR = ROOT / "tests" / "scripts" / "ui_tour.txt"
 GALLERY = ROOT / "tests" / "ui_gallery.py"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -35,89 +32,6 @@ TOUR_SHOTS = [
     "staff", "staff_sync", "staff_rejected", "staff_schedule",
 ]  # fmt: skip
 KEY_TEXT = re.compile(r"^(state|button|hint|problem|status|device|prompt|consent|ui|check|sync_problem|reject_reason|backdrop)\.[A-Za-z0-9_.]+$")
-
-PROBE = """
-import os
-os.environ["KIVY_NO_ARGS"] = "1"
-from kivy.core.window import Window
-print("window", Window.size)
-"""
-
-
-def base_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        KIVY_HOME=str(tmp_path / "kivy-home"),
-        KIVY_NO_ARGS="1",
-        KIVY_NO_FILELOG="1",
-        SDL_AUDIODRIVER="dummy",
-        SDL_VIDEODRIVER="offscreen",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-@functools.cache
-def display_prefix() -> tuple[str, ...]:
-    """() when offscreen SDL works here, else an xvfb-run prefix (or skip)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        probe = subprocess.run(
-            [sys.executable, "-c", PROBE], env=base_env(Path(tmp)), capture_output=True, text=True, timeout=60
-        )
-    if probe.returncode == 0 and "window" in probe.stdout:
-        return ()
-    if shutil.which("xvfb-run"):
-        return ("xvfb-run", "-a", "-s", "-screen 0 1920x1080x24")
-    service_missing(f"no way to open a window here: {probe.stderr[-500:]}", "the window tests")
-
-
-def run_windowed(cmd: list[str], tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    prefix = display_prefix()
-    env = base_env(tmp_path)
-    if prefix:
-        env.pop("SDL_VIDEODRIVER")
-    return subprocess.run([*prefix, *cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def kiosk_command() -> list[str]:
-    script = Path(sys.executable).parent / "kiosk"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kiosk.cli"]
-
-
-def write_config(tmp_path: Path, width: int = 800, height: int = 480) -> Path:
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(
-        f"""
-[kiosk]
-data_dir = "{tmp_path / 'data'}"
-min_free_mb = 1
-[screen]
-width = {width}
-height = {height}
-[audio]
-muted = true
-prompts_dir = "{tmp_path / 'prompts'}"
-[flow]
-countdown_seconds = 1
-[roster]
-path = "{ROOT / 'examples' / 'roster-demo.csv'}"
-""",
-        encoding="utf-8",
-    )
-    return cfg
-
-
-def assert_not_blank(path: Path, size: tuple[int, int]) -> np.ndarray:
-    img = Image.open(path).convert("RGB")
-    assert img.size == size, f"{path.name} is {img.size}"
-    pixels = np.asarray(img).astype(np.float32)
-    assert pixels.std() > 12, f"{path.name} looks blank"
-    packed = pixels[::4, ::4].astype(np.uint32)
-    colours = np.unique((packed[..., 0] << 16) | (packed[..., 1] << 8) | packed[..., 2])
-    assert len(colours) > 40, f"{path.name} has hardly any colours"
-    return pixels
 
 
 def test_ui_tour_every_screen(tmp_path: Path) -> None:
@@ -175,7 +89,8 @@ os.environ["KIVY_NO_ARGS"] = "1"
 from pathlib import Path
 from kiosk.config import load_config
 from kiosk.runtime import KioskRuntime
-from kiosk.screens.app import KioskApp, configure_kivy
+from kiosk.screens.app import KioskApp
+from kiosk.screens.window import configure_kivy
 from kivy.clock import Clock
 from kivy.tests.common import UnitTestTouch
 
@@ -281,7 +196,7 @@ from pathlib import Path
 import kivy
 from kivy.core.window import Window  # a GL context for the textures
 from kivy.core.text import Label as CoreLabel
-from kiosk.screens.app import register_font
+from kiosk.screens.window import register_font
 
 def pixels(text, size, font=None):
     kw = {"font_name": font} if font else {}
@@ -316,9 +231,10 @@ import json, os, sys
 os.environ["KIVY_NO_ARGS"] = "1"
 from pathlib import Path
 from kiosk.config import load_config
-from kiosk.prompts import make_prompts
+from kiosk.tools.prompts import make_prompts
 from kiosk.runtime import KioskRuntime
-from kiosk.screens.app import KioskApp, configure_kivy
+from kiosk.screens.app import KioskApp
+from kiosk.screens.window import configure_kivy
 
 config = load_config(Path(sys.argv[1])).as_demo()
 config = config.model_copy(update={"audio": config.audio.model_copy(update={"muted": False})})

@@ -14,10 +14,10 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from kiosk import cli
 from kiosk.codes import KioskStatus
 from kiosk.config import Config, parse_config
-from kiosk.doctor import (Check, Devices, Status, all_well, as_json, check_booth, check_camera,
+from kiosk.tools.doctor import (Check, Devices, Status, all_well, as_json, check_booth, check_camera,
                           check_clock, check_reader, device_checks, ntp_synchronised, system_checks)
 from kiosk.hardware.camera_sim import SimulatedCamera
-from kiosk.hardware.id_reader import make_card_reader
+from kiosk.hardware.backends import make_card_reader
 from kiosk.hardware.lights import Lights
 from kiosk.hardware.status_led import StatusLed
 from kiosk.i18n import Translator
@@ -189,7 +189,7 @@ def test_staff_mode_doctor_page_runs_the_checks_on_the_kiosks_devices(tmp_path: 
     from kiosk.codes import Button, State
     from kiosk.runtime import KioskRuntime
 
-    config = booth_config(tmp_path, roster={"path": str(Path(__file__).parent.parent / "examples" /
+    config = booth_config(tmp_path, roster={"path": str(Path(__file__).resolve().parents[3] / "examples" /
                                                         "roster-demo.csv")})
     runtime = KioskRuntime(config)
     runtime.start()

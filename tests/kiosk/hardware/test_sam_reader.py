@@ -18,13 +18,14 @@ from sam_device import Fault, SamDevice
 
 from kiosk.config import ConfigError, IdReaderConfig, parse_config
 from kiosk.hardware import sam_protocol as sp
-from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+from kiosk.hardware.backends import make_card_reader
+from kiosk.hardware.id_reader import CardReadError, ReaderError
 from kiosk.domain import IdCard
 from kiosk.hardware.sam_reader import SamCardReader
 
 pytestmark = pytest.mark.timeout(30)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 ID = "110101200103151236"
 CARD = IdCard(
     id_number=ID,

@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from kiosk.config import IdReaderConfig, SimulatedCard
-from kiosk.hardware.id_reader import CardReadError, ReaderError, make_card_reader
+from kiosk.hardware.backends import make_card_reader
+from kiosk.hardware.id_reader import CardReadError, ReaderError
 from kiosk.domain import IdCard
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, SimulatedCardReader
 from photo_wire.idnumber import is_valid

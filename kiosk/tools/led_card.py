@@ -1,6 +1,6 @@
 """The printable status light card: each LED pattern, what it means, what staff do.
 
-    python -m kiosk.led_card OUT.png     (or OUT.pdf)
+    python -m kiosk.tools.led_card OUT.png     (or OUT.pdf)
 
 One A5 page (landscape, 200 dpi), Chinese first with English below, drawn
 with Pillow from status_led.PATTERNS (so the card shows the colours and
@@ -113,7 +113,7 @@ def draw_card(font_path: Path, seconds: float) -> Image.Image:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or Path(args[0]).suffix.lower() not in (".png", ".pdf"):
-        print("usage: python -m kiosk.led_card OUT.png|OUT.pdf", file=sys.stderr)
+        print("usage: python -m kiosk.tools.led_card OUT.png|OUT.pdf", file=sys.stderr)
         return 2
     config = Config()
     font = config.screen.font

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from test_ui import (ROOT, assert_not_blank, base_env, display_prefix, kiosk_command, run_windowed,
-                     write_config)
+from window_harness import (ROOT, assert_not_blank, base_env, display_prefix, kiosk_command, run_windowed,
+                            write_config)
 
 HAPPY = (ROOT / "tests" / "scripts" / "happy_path.txt").read_text(encoding="utf-8")
 
@@ -21,7 +21,7 @@ os.environ["KIVY_NO_ARGS"] = "1"
 from pathlib import Path
 from kiosk.config import load_config
 from kiosk.screens import states
-from kiosk.screens.app import run_app
+from kiosk.boot import run_window
 
 real_update = states.ConsentScreen.update
 broken = {"left": 1}
@@ -40,7 +40,7 @@ def widget_bug(_dt):
     raise ValueError("a bug in a widget's clock callback")
 
 Clock.schedule_once(widget_bug, 1.5)  # not the app's loop: Kivy's ExceptionManager gets it
-sys.exit(run_app(load_config(Path(sys.argv[1])).as_demo(), script=Path(sys.argv[2]), screenshots=sys.argv[3]))
+sys.exit(run_window(load_config(Path(sys.argv[1])).as_demo(), script=Path(sys.argv[2]), screenshots=sys.argv[3]))
 """
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 import photo_cases as pc
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def kiosk(*args: str) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""The printable status light card (kiosk/led_card.py)."""
+"""The printable status light card (kiosk/tools/led_card.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image
 from kiosk.codes import KioskStatus
 from kiosk.config import Config
 from kiosk.hardware.status_led import PATTERNS
-from kiosk.led_card import LAMPS, ROWS, SIZE, lamp_rgb, main, swatch_lit
+from kiosk.tools.led_card import LAMPS, ROWS, SIZE, lamp_rgb, main, swatch_lit
 from services_required import service_missing
 
 

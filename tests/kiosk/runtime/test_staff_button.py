@@ -17,7 +17,7 @@ from kiosk.hardware.staff_button import StaffButton, StaffButtonError
 from kiosk.runtime import KioskRuntime
 from kiosk.script import ScriptRunner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 BUTTON = 5
 RED, GREEN, BLUE = 17, 27, 22
 LAMPS = (12, 13)

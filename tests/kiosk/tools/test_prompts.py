@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from services_required import service_missing
 
-from kiosk import prompts
+from kiosk.tools import prompts
 from kiosk.codes import Hint
-from kiosk.prompts import PromptError, PromptPlayer, make_prompts, prompt_keys, prompt_path
+from kiosk.tools.prompts import PromptError, PromptPlayer, make_prompts, prompt_keys, prompt_path
 
 @pytest.fixture
 def needs_espeak() -> None:
@@ -125,7 +125,7 @@ def test_player_follows_the_language_and_mute(tmp_path: Path) -> None:
 
 def test_missing_file_is_logged_once_and_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     player, played, clock = make_player(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="kiosk.prompts"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.tools.prompts"):
         for _ in range(3):
             assert not player.say("hint.OPEN_EYES")
             clock.now += 10
@@ -138,7 +138,7 @@ def test_a_failing_sound_device_never_raises(tmp_path: Path, caplog: pytest.LogC
         raise OSError("no audio device")
 
     player, _, clock = make_player(tmp_path, play=broken)
-    with caplog.at_level(logging.WARNING, logger="kiosk.prompts"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.tools.prompts"):
         assert not player.say("hint.MOVE_CLOSER")
         clock.now += 10
         assert not player.say("hint.MOVE_CLOSER")

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from kiosk.config import CameraConfig
-from kiosk.hardware.camera import CameraError, make_camera
+from kiosk.hardware.backends import make_camera
+from kiosk.hardware.camera import CameraError
 from kiosk.hardware.camera_picamera2 import Picamera2Camera
 
-FAKE = Path(__file__).parent / "fake_picamera2"
+FAKE = Path(__file__).resolve().parents[2] / "fake_picamera2"
 
 
 @pytest.fixture
