@@ -78,8 +78,8 @@ def kiosk_child(args: argparse.Namespace) -> None:
     from kiosk.config import parse_config
     from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
     from kiosk.hardware.id_reader import IdCard
-    from kiosk.store import CaptureStore
-    from kiosk.sync import SyncAgent
+    from kiosk.capture.store import CaptureStore
+    from kiosk.capture.sync import SyncAgent
 
     config = parse_config(json.loads(args.config_json))
     data_dir = Path(config.kiosk.data_dir)
@@ -148,7 +148,7 @@ def main() -> int:
 
     from server.harness import Deployment
 
-    from kiosk.sync import enrol
+    from kiosk.capture.enrolment import enrol
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         dep = Deployment(Path(tmp) / "server")

@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     once it opens). A bad roster does not stop it: the booth waits for staff."""
     import sqlite3
 
-    from kiosk.store import StoreError
+    from kiosk.capture.store import StoreError
 
     config = _load(args)
     if args.headless and not args.script:
@@ -115,7 +115,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_enrol(args: argparse.Namespace) -> int:
     """Spend a one-time code from `photo-server enrol-code`; store the sync token."""
-    from kiosk.sync import EnrolError, enrol
+    from kiosk.capture.enrolment import EnrolError, enrol
 
     config = load_config(_config_path(args.config))
     kiosk_id = args.kiosk_id or config.kiosk.id
@@ -139,7 +139,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
 def _bundle_store(config: Config, command: str):  # type: ignore[no-untyped-def]
     """The booth's capture store for export / import-receipts, or None (message printed)."""
-    from kiosk.store import DB_NAME, CaptureStore, StoreError
+    from kiosk.capture.store import DB_NAME, CaptureStore, StoreError
 
     data_dir = Path(config.kiosk.data_dir)
     if not (data_dir / DB_NAME).is_file():
@@ -158,8 +158,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     Exit 0 every pending capture is in the bundle, 1 failed or some left out, 3 nothing to export."""
     import sqlite3
 
-    from kiosk.bundle import BundleError, export_bundle, unsealed_message
-    from kiosk.store import StoreError
+    from kiosk.capture.bundle import BundleError, export_bundle, unsealed_message
+    from kiosk.capture.store import StoreError
 
     config = load_config(_config_path(args.config))
     store = _bundle_store(config, "export")
@@ -196,8 +196,10 @@ def cmd_import_receipts(args: argparse.Namespace) -> int:
     (or applied before), 1 refused or some receipts not applied."""
     import sqlite3
 
-    from kiosk.bundle import RECEIPTS, BundleError, import_receipts, read_token
-    from kiosk.store import StoreError
+    from kiosk.capture.bundle import BundleError
+    from kiosk.capture.enrolment import read_token
+    from kiosk.capture.receipts import RECEIPTS, import_receipts
+    from kiosk.capture.store import StoreError
 
     config = load_config(_config_path(args.config))
     store = _bundle_store(config, "import-receipts")

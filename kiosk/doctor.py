@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from kiosk.bundle import read_token
+from kiosk.capture.enrolment import read_token
 from kiosk.codes import KioskStatus
 from kiosk.config import Config
 from kiosk.hardware.camera import Camera, CameraError, make_camera
@@ -32,7 +32,7 @@ from kiosk.hardware.id_reader import CardReader, ReaderError, make_card_reader
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.backdrop import load_backdrop
-from kiosk.sync import API
+from kiosk.capture.answers import API
 
 SERVER_TIMEOUT = 5.0  # seconds: staff wait for the answer
 

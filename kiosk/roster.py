@@ -46,7 +46,7 @@ from photo_wire.models import SCHEME, RosterOut
 
 if TYPE_CHECKING:
     from kiosk.config import Config
-    from kiosk.store import CaptureStore
+    from kiosk.capture.store import CaptureStore
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle, import_receipts,
-                          read_token)
+from kiosk.capture.bundle import BundleError, NothingToExport, export_bundle
+from kiosk.capture.enrolment import read_token
+from kiosk.capture.receipts import RECEIPTS, import_receipts
 from kiosk.codes import BackdropResult, Button, Device, Problem, State, UsbResult
 from kiosk.config import Config
 from kiosk.flow import (
@@ -48,9 +49,10 @@ from kiosk.photo.process import PhotoError, process_still
 from kiosk.photo.qr import QrReader
 from kiosk.roster import RosterError, open_roster, rekey_legacy_captures
 from kiosk.schedule import Schedule, SessionSlot, load_cached_schedule
-from kiosk.store import StoreError, open_store
-from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
-from kiosk.usb import bundle_dir, mounted_sticks
+from kiosk.capture.store import StoreError, open_store
+from kiosk.capture.sync import SyncAgent, SyncStatus
+from kiosk.capture.uploads import rejection_reason
+from kiosk.capture.usb import bundle_dir, mounted_sticks
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,15 @@ CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
+# A token is secrets.token_urlsafe(32) (43 characters): a booth refuses anything
+# that is not a short URL-safe string before it writes it to its SD card.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,256}$"
+MAX_ENROL_ANSWER_BYTES = 4096
+
+
 class EnrolResponse(BaseModel):
-    token: str = Field(description="Bearer token for every other call; shown once")
+    token: str = Field(pattern=TOKEN_PATTERN,
+                       description="Bearer token for every other call; shown once")
 
 
 class Receipt(BaseModel):

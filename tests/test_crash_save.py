@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from kiosk.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
+from kiosk.capture.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
 
 ROUNDS = 200
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
-from kiosk.store import CaptureStore
+from kiosk.capture.store import CaptureStore
 
 @dataclass
 class Photo:

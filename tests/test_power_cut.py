@@ -45,7 +45,7 @@ from nacl.public import PrivateKey, SealedBox
 
 import powercut_fs
 from services_required import service_missing
-from kiosk.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
+from kiosk.capture.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
 
 MISSING = powercut_fs.missing()
 
@@ -83,7 +83,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from kiosk.flow import CaptureRequest, RosterMatch, RosterOutcome, Student
 from kiosk.hardware.id_reader import IdCard
-from kiosk.store import CaptureStore
+from kiosk.capture.store import CaptureStore
 
 @dataclass
 class Photo:

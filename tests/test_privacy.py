@@ -31,7 +31,7 @@ from kiosk.flow import CaptureRequest, RosterOutcome, Student
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
 from photo_wire.idnumber import check_character, mask_id
 from kiosk.roster import CsvRoster, rekey_legacy_captures
-from kiosk.store import CaptureStore
+from kiosk.capture.store import CaptureStore
 from photo_wire.ids import opaque_ref
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from kiosk.codes import Device, Problem, State
 from kiosk.config import load_config
 from kiosk.runtime import ROSTER_RETRY_PERIOD, KioskRuntime
 from kiosk.script import ScriptRunner, run_headless
-from kiosk.store import CaptureStore
+from kiosk.capture.store import CaptureStore
 from test_headless import TO_GUIDE
 from test_headless import write_config as headless_config
 

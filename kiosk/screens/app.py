@@ -407,7 +407,7 @@ def run_app(config: Config, script: Path | None = None, screenshots: str | None 
     """Run the kiosk window until it is closed (or the script ends); the exit code."""
     from kiosk.runtime import KioskRuntime
     from kiosk.script import ScriptError, ScriptRunner
-    from kiosk.store import StoreError
+    from kiosk.capture.store import StoreError
 
     configure_kivy(config)
     try:
