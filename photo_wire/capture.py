@@ -21,6 +21,8 @@ from typing import Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator, model_validator)
 
+from photo_wire.models import summary
+
 CAPTURE_FORMAT = "photo-kiosk-capture/2"
 LEGACY_CAPTURE_FORMAT = "photo-kiosk-capture/1"
 PHOTO_SUFFIX = "_jpeg"  # "<name>_jpeg" fields are base64 JPEGs (export writes them as files)
@@ -171,13 +173,3 @@ def _b64decode(field: str, value: str) -> bytes:
     if not data:
         raise ValueError(f"no {field} in the sealed document")
     return data
-
-
-def summary(err: ValidationError) -> str:
-    """Where and what, never the offending value (personal data)."""
-    parts = []
-    for e in err.errors()[:3]:
-        loc = ".".join(str(p) for p in e.get("loc", ())) or "(document)"
-        parts.append(f"{loc}: {e.get('msg', '')}")
-    more = len(err.errors()) - 3
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

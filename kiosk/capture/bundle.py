@@ -49,7 +49,7 @@ import kiosk
 from kiosk.codes import UsbResult
 from kiosk.capture.queue import Outgoing
 from kiosk.capture.store import SEALED_SUFFIX, CaptureStore
-from kiosk.capture.uploads import upload_body
+from kiosk.capture.uploads import MALFORMED_ROW, upload_body
 from photo_wire.files import fsync_dir as _fsync_dir
 from photo_wire.files import write_durably
 from photo_wire.models import BUNDLE_FORMAT, CAPTURE_ID, CAPTURES_DIR, MANIFEST, BundleManifest
@@ -154,7 +154,12 @@ def _export_one(store: CaptureStore, item: Outgoing, captures: Path,
         store.mark_rejected(item.capture_id, reason)
         result.damaged.append((item.capture_id, reason))
         return None
-    body = upload_body(item, sealed)
+    try:
+        body = upload_body(item, sealed)
+    except ValueError:
+        store.mark_rejected(item.capture_id, MALFORMED_ROW)
+        result.damaged.append((item.capture_id, MALFORMED_ROW))
+        return None
     del sealed
     digest = hashlib.sha256(body).hexdigest()
     path = captures / f"{item.capture_id}.json"

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from kiosk.capture.answers import API, refusal_detail, retry_after_seconds
 from photo_wire.files import write_private_file
 from photo_wire.models import MAX_ENROL_ANSWER_BYTES, EnrolResponse
+from photo_wire.requests import EnrolRequest
 
 TOKEN_FILE = "sync.token"
 
@@ -42,8 +43,12 @@ def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,
     """Spend a one-time enrolment code; store the token in data_dir/sync.token (0600)."""
     url = server_url.rstrip("/") + f"{API}/enrol"
     try:
-        reply = httpx.post(url, json={"enrolment_code": code.strip(), "kiosk_id": kiosk_id},
-                           timeout=timeout)
+        body = EnrolRequest(enrolment_code=code.strip(), kiosk_id=kiosk_id)
+    except ValidationError:
+        raise EnrolError(f"kiosk id {kiosk_id!r} (letters, digits, . _ -; up to 64) or the code "
+                         "(1-64 characters) is not valid") from None
+    try:
+        reply = httpx.post(url, json=body.model_dump(), timeout=timeout)
     except httpx.HTTPError as err:
         raise EnrolError(f"cannot reach {server_url}: {type(err).__name__}") from None
     if reply.status_code == 403:

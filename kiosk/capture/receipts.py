@@ -14,16 +14,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from kiosk.capture.bundle import BundleError
 from kiosk.capture.store import CaptureStore
 from kiosk.codes import UsbResult
-from photo_wire.models import (CAPTURE_ID, RECEIPTS, RECEIPTS_FORMAT, SHA256_HEX,  # noqa: F401
-                               receipts_mac_key)
+from photo_wire.models import (CAPTURE_ID, RECEIPTS, RECEIPTS_FORMAT,  # noqa: F401
+                               ReceiptEntry, ReceiptsDocument, receipts_mac_key, summary)
 from photo_wire.models import receipts_mac as _receipts_mac
 
 MAX_RECEIPTS_BYTES = 64 * 1024 * 1024
 _CAPTURE_ID = re.compile(CAPTURE_ID)
-_SHA256_HEX = re.compile(SHA256_HEX)
 
 
 @dataclass
@@ -54,39 +55,36 @@ def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retent
     purge the files of captures acknowledged more than retention_days ago."""
     now = now or datetime.now(timezone.utc)
     path = Path(bundle_dir) / RECEIPTS
-    doc = _read_receipts(Path(bundle_dir))
-    if doc["kiosk_id"] != kiosk_id:
-        raise BundleError(f"{path} is for kiosk {doc['kiosk_id']!r}; "
+    written, doc = _read_receipts(Path(bundle_dir))
+    if doc.kiosk_id != kiosk_id:
+        raise BundleError(f"{path} is for kiosk {doc.kiosk_id!r}; "
                           f"this booth is kiosk {kiosk_id!r}: nothing applied", UsbResult.OTHER_KIOSK)
     if not token:
         raise BundleError(f"this booth has no enrolment token, so it cannot tell the school's "
                           f"receipts from forged ones: nothing applied. Enrol it once where it "
                           f"can reach the school server (`kiosk enrol`), then import again",
                           UsbResult.NOT_ENROLLED)
-    mac = doc.get("mac")
-    if not isinstance(mac, str) or not hmac.compare_digest(mac, receipts_mac(doc, token)):
+    if not hmac.compare_digest(doc.mac, receipts_mac(written, token)):
         raise BundleError(f"{path} is not signed for this booth: edited or forged, or the "
                           f"booth was enrolled again since the bundle was imported: nothing "
                           f"applied (ask the school to run `photo-server import-bundle` on "
                           f"the bundle again)")
-    result = ReceiptsResult()
-    refused = doc.get("refused")
-    if isinstance(refused, dict):
-        result.refused = {str(k): str(v) for k, v in refused.items()}
-    for capture_id, receipt in doc["receipts"].items():
-        if not _valid_receipt(capture_id, receipt):
-            result.malformed.append(str(capture_id))
+    result = ReceiptsResult(refused=dict(doc.refused))
+    for capture_id, entry in doc.receipts.items():
+        receipt = _receipt(capture_id, entry)
+        if receipt is None:
+            result.malformed.append(capture_id)
             continue
         state = store.capture_state(capture_id)
         if state is None:
             result.unknown.append(capture_id)
             continue
         status, digest = state
-        if digest != receipt["digest"]:
+        if digest != receipt.digest:
             result.wrong_digest.append(capture_id)
         elif status in ("acknowledged", "purged"):
             result.already.append(capture_id)
-        elif store.mark_acknowledged(capture_id, digest, receipt["received_at"], at=now):
+        elif store.mark_acknowledged(capture_id, digest, receipt.received_at, at=now):
             result.applied.append(capture_id)
         else:
             result.already.append(capture_id)  # the sync agent got there first
@@ -94,7 +92,8 @@ def import_receipts(store: CaptureStore, kiosk_id: str, bundle_dir: Path, retent
     return result
 
 
-def _read_receipts(bundle_dir: Path) -> dict[str, Any]:
+def _read_receipts(bundle_dir: Path) -> tuple[dict[str, Any], ReceiptsDocument]:
+    """The receipts file as written (its mac covers that) and as read."""
     path = bundle_dir / RECEIPTS
     if not bundle_dir.is_dir():
         raise BundleError(f"{bundle_dir} is not a folder")
@@ -110,31 +109,26 @@ def _read_receipts(bundle_dir: Path) -> dict[str, Any]:
     garbage = (f"{path} is not a receipts file from `photo-server import-bundle`"
                " ({why}): nothing applied")
     try:
-        doc = json.loads(raw)
+        written = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BundleError(garbage.format(why="not JSON")) from None
-    if not isinstance(doc, dict) or doc.get("format") != RECEIPTS_FORMAT:
-        raise BundleError(garbage.format(why=f"format is not {RECEIPTS_FORMAT}"))
-    if not isinstance(doc.get("kiosk_id"), str):
-        raise BundleError(garbage.format(why="no kiosk_id"))
-    if not isinstance(doc.get("receipts"), dict):
-        raise BundleError(garbage.format(why="no receipts object"))
-    return doc
-
-
-def _valid_receipt(capture_id: object, receipt: object) -> bool:
-    if not isinstance(capture_id, str) or not _CAPTURE_ID.match(capture_id):
-        return False
-    if not isinstance(receipt, dict):
-        return False
-    digest, received_at = receipt.get("digest"), receipt.get("received_at")
-    if not isinstance(digest, str) or not _SHA256_HEX.match(digest):
-        return False
-    if not isinstance(received_at, str):
-        return False
     try:
-        return datetime.fromisoformat(received_at).tzinfo is not None
-    except ValueError:
-        return False
+        return written, ReceiptsDocument.model_validate(written)
+    except ValidationError as err:
+        where = {str(e["loc"][0]) if e["loc"] else "" for e in err.errors()}
+        why = (f"format is not {RECEIPTS_FORMAT}" if not where.isdisjoint({"", "format"})
+               else "no kiosk_id" if "kiosk_id" in where
+               else "no receipts object" if "receipts" in where else summary(err))
+        raise BundleError(garbage.format(why=why)) from None
+
+
+def _receipt(capture_id: str, receipt: Any) -> ReceiptEntry | None:
+    """One receipt, or None when it is malformed."""
+    if not _CAPTURE_ID.match(capture_id):
+        return None
+    try:
+        return ReceiptEntry.model_validate(receipt)
+    except ValidationError:
+        return None
 
 

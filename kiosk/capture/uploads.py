@@ -17,11 +17,13 @@ from kiosk.capture.http import (API, UNAUTHORISED, AgentBase, AuthStop, Rejected
 from kiosk.capture.queue import Outgoing
 from kiosk.codes import RejectReason, SyncProblem
 from photo_wire.models import Receipt
+from photo_wire.requests import HEARTBEAT_ERROR_CHARS, CaptureUploadHead, HeartbeatIn
 
 log = logging.getLogger(__name__)
 
 BATCH = 50  # outbox rows read at a time
-MAX_ERROR_CHARS = 2000  # the server's heartbeat limit
+# A row whose fields make no valid upload (the server would answer 422).
+MALFORMED_ROW = "422: the capture's kiosk id, session or time do not make a valid upload"
 
 
 class Uploads(AgentBase):
@@ -49,7 +51,11 @@ class Uploads(AgentBase):
                       else str(err))
             self._reject(item, reason)
             return
-        body = upload_body(item, sealed)
+        try:
+            body = upload_body(item, sealed)
+        except ValueError:
+            self._reject(item, MALFORMED_ROW)
+            return
         del sealed
         retrying = Retrying(
             retry=retry_if_exception_type(Transient),
@@ -121,11 +127,13 @@ class Uploads(AgentBase):
     def _heartbeat(self) -> None:
         counts = self.store.status_counts()
         status = self.status
-        body = {"status": "rejected" if counts["rejected"] else "ok",
-                "queue_depth": counts["captured"] + counts["uploading"],
-                "free_mb": max(0, self.store.free_mb()),
-                "version": kiosk.__version__,
-                "last_error": (status.last_error or None) and status.last_error[:MAX_ERROR_CHARS]}
+        body = HeartbeatIn(
+            status="rejected" if counts["rejected"] else "ok",
+            queue_depth=counts["captured"] + counts["uploading"],
+            free_mb=max(0, self.store.free_mb()),
+            version=kiosk.__version__,
+            last_error=(status.last_error or None) and status.last_error[:HEARTBEAT_ERROR_CHARS],
+        ).model_dump(mode="json")
         try:
             reply = self._request("POST", f"{API}/heartbeat", json=body)
         except Transient as err:
@@ -145,11 +153,14 @@ class Uploads(AgentBase):
 def upload_body(item: Outgoing, sealed: bytes) -> bytes:
     """The PUT body (CaptureUpload) as bytes, built around the base64 without
     copying it through str and json.dumps: captures with an original still
-    are megabytes, and every copy counts on a Pi."""
-    head = json.dumps({"kiosk_id": item.kiosk_id, "session": item.session,
-                       "created_at": item.created_at, "digest": item.digest},
-                      ensure_ascii=True)
-    return b"".join((head[:-1].encode("ascii"), b', "sealed": "',
+    are megabytes, and every copy counts on a Pi. ValueError when the row's
+    fields do not make a valid upload (the server would refuse it: 422)."""
+    head = {"kiosk_id": item.kiosk_id, "session": item.session,
+            "created_at": item.created_at, "digest": item.digest}
+    CaptureUploadHead.model_validate(head)  # what the server will check, checked here
+    # Written as stored (the time as the row has it): the same bytes on every export.
+    text = json.dumps(head, ensure_ascii=True)
+    return b"".join((text[:-1].encode("ascii"), b', "sealed": "',
                      base64.b64encode(sealed), b'"}'))
 
 
