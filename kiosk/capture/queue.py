@@ -33,7 +33,6 @@ class Outgoing:
     digest: str
 
 
-
 class Outbox(StoreBase):
     """Reading the store and moving rows through the outbox."""
 

@@ -32,7 +32,6 @@ Never logged or sent in an error text: ID numbers, names, the 采集码, the
 token, response bodies.
 """
 
-
 from __future__ import annotations
 
 import logging

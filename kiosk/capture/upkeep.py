@@ -29,7 +29,6 @@ class Recovery:
     sealed_legacy: list[str] = field(default_factory=list)  # plain captures sealed now
 
 
-
 class Upkeep(StoreBase):
     """Crash recovery, the plain backlog, the retention purge."""
 

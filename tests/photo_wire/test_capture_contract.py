@@ -147,3 +147,20 @@ def test_export_and_handover_read_the_booths_document(deployment, synced: str,  
     assert [(r["capture_id"], r["name"], r["code_payload"]) for r in rows] == [
         (synced, "张三", "CHSI-DEMO-7f3a9c2e5b8d1f4a6c0e")]
     assert json.loads(rows[0]["check_report"])["passed"] is True
+
+
+def test_a_document_outside_the_contract_is_a_clear_error_not_a_500(  # type: ignore[no-untyped-def]
+        deployment, synced: str, tmp_path: Path) -> None:
+    kiosk = deployment.enrol("Hostile")
+    capture_id = "hostile" + "0" * 25
+    doc = {"spec_jpeg": base64.b64encode(b"\xff\xd8x").decode(), "name": "长" * 1_000_000,
+           "id_number": ID_NUMBER}
+    assert kiosk.put(capture_id, kiosk.upload_body(kiosk.seal(doc))).status_code == 201
+    with _office(deployment.server.url) as office:
+        page = office.get("/office/review")
+        assert page.status_code == 200 and f"capture-{capture_id}" not in page.text
+        assert office.get(f"/office/review/{capture_id}/photo.jpg").status_code == 404
+    result = deployment.cli("export", "--out", str(tmp_path / "out"), "--centre", "Hostile")
+    assert result.code == 1
+    assert capture_id in result.err and "does not match the capture contract" in result.err
+    assert "长长长" not in result.err + result.out and len(result.err) < 2000
