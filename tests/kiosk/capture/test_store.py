@@ -398,7 +398,7 @@ def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
     assert doc["check_report"] == report
     assert doc["kiosk_id"] == "kiosk-07" and doc["session"] == "morning"
     assert doc["capture_id"] == capture_id and doc["created_at"] == row["created_at"]
-    assert doc["format"] == "photo-kiosk-capture/1"
+    assert doc["format"] == "photo-kiosk-capture/2"  # photo_wire.capture.CAPTURE_FORMAT
 
 
 def test_the_kiosk_cannot_open_its_own_backlog(sealed_store: CaptureStore, data_dir: Path) -> None:
