@@ -76,10 +76,9 @@ class Photo:
 def kiosk_child(args: argparse.Namespace) -> None:
     """Runs in its own process: fill the store, then sync it; prints JSON."""
     from kiosk.config import parse_config
-    from kiosk.domain import CaptureRequest, RosterMatch, RosterOutcome, Student
-    from kiosk.domain import IdCard
-    from kiosk.store import CaptureStore
-    from kiosk.sync import SyncAgent
+    from kiosk.capture.store import CaptureStore
+    from kiosk.capture.sync import SyncAgent
+    from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
 
     config = parse_config(json.loads(args.config_json))
     data_dir = Path(config.kiosk.data_dir)
@@ -148,7 +147,7 @@ def main() -> int:
 
     from server.harness import Deployment
 
-    from kiosk.sync import enrol
+    from kiosk.capture.enrolment import enrol
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         dep = Deployment(Path(tmp) / "server")

@@ -52,7 +52,7 @@ def run_without_window(config: Config, script: Path) -> int:
 def run_window(config: Config, script: Path | None = None, screenshots: str | None = None) -> int:
     """Run the kiosk window until it is closed (or the script ends); the exit code."""
     from kiosk.screens.window import configure_kivy
-    from kiosk.store import StoreError
+    from kiosk.capture.store import StoreError
 
     configure_kivy(config)
     try:

@@ -4,6 +4,8 @@
 ids.py     ID number, card UID and centre/session name normalisation;
            student_ref and the 采集码 digest (one memory-hard scheme)
 models.py  the server's replies (pydantic), the USB bundle and receipts formats
+requests.py the booth's request bodies (enrolment, capture upload, heartbeat)
+capture.py the sealed capture document (versioned; what the office opens)
 files.py   durable file writes (temp, fsync, rename, directory fsync)
 
 It depends on pydantic alone, so installing the server pulls nothing of the

@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, ValidationError, field_validator
 
 from photo_wire import ids
 
@@ -22,8 +22,15 @@ CAPTURE_ID = r"^[A-Za-z0-9_-]{8,64}$"
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
+# A token is secrets.token_urlsafe(32) (43 characters): a booth refuses anything
+# that is not a short URL-safe string before it writes it to its SD card.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,256}$"
+MAX_ENROL_ANSWER_BYTES = 4096
+
+
 class EnrolResponse(BaseModel):
-    token: str = Field(description="Bearer token for every other call; shown once")
+    token: str = Field(pattern=TOKEN_PATTERN,
+                       description="Bearer token for every other call; shown once")
 
 
 class Receipt(BaseModel):
@@ -116,6 +123,35 @@ class BundleManifest(BaseModel):
     captures: list[BundleEntry]
 
 
+class ReceiptEntry(BaseModel):
+    """One capture's receipt in receipts.json (the PUT's receipt, as it wrote it)."""
+
+    digest: str = Field(pattern=SHA256_HEX)
+    received_at: str = Field(max_length=64, description="ISO 8601 with its offset")
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, value: str) -> str:
+        if datetime.fromisoformat(value).tzinfo is None:  # ValueError: not ISO 8601
+            raise ValueError("received_at needs its UTC offset")
+        return value
+
+
+class ReceiptsDocument(BaseModel):
+    """DIR/receipts.json, written by `photo-server import-bundle`. The booth
+    reads each receipt with ReceiptEntry on its own: one bad receipt is
+    counted, the others apply. "mac": see receipts_mac."""
+
+    format: Literal["photo-kiosk-receipts/1"]
+    bundle_id: str = Field(default="", max_length=64)
+    kiosk_id: str = Field(max_length=64)
+    server_version: str = Field(default="", max_length=64)
+    imported_at: str = Field(default="", max_length=64)
+    receipts: dict[str, Any] = Field(max_length=1_000_000)
+    refused: dict[str, Annotated[str, Field(max_length=1000)]] = Field(default_factory=dict)
+    mac: str = Field(default="", max_length=64)
+
+
 def receipts_mac_key(token: str) -> bytes:
     """The receipts' HMAC key: sha256 of the booth's bearer token (the server
     stores exactly that hash, the booth holds the token, the stick neither)."""
@@ -128,3 +164,13 @@ def receipts_mac(doc: dict[str, Any], key: bytes) -> str:
     body = {k: v for k, v in doc.items() if k != "mac"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def summary(err: ValidationError) -> str:
+    """Where and what, never the offending value (personal data)."""
+    parts = []
+    for e in err.errors()[:3]:
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "(document)"
+        parts.append(f"{loc}: {e.get('msg', '')}")
+    more = len(err.errors()) - 3
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

@@ -48,7 +48,8 @@ import school_server
 # The bundle's formats are the wire contract's, the booth's own code.
 from photo_wire.files import write_durably
 from photo_wire.models import (BUNDLE_FORMAT, CAPTURES_DIR, MANIFEST, RECEIPTS,  # noqa: F401
-                               RECEIPTS_FORMAT, BundleEntry, BundleManifest, receipts_mac)
+                               RECEIPTS_FORMAT, BundleEntry, BundleManifest, ReceiptsDocument,
+                               receipts_mac, summary)
 from school_server.auth import KioskIdentity
 from school_server.ingest import (KioskUnknown, Refused, Stored, enrolled_kiosk,
                                   ingest_capture)
@@ -91,7 +92,7 @@ def read_manifest(bundle_dir: Path) -> BundleManifest:
     try:
         manifest = BundleManifest.model_validate_json(raw)
     except ValidationError as err:
-        raise BundleError(f"{path} is not a valid bundle manifest: {_summary(err)}") from None
+        raise BundleError(f"{path} is not a valid bundle manifest: {summary(err)}") from None
     seen: set[str] = set()
     for entry in manifest.captures:
         if entry.capture_id in seen:
@@ -147,7 +148,7 @@ def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: Bun
     try:
         body = CaptureUpload.model_validate_json(data)
     except ValidationError as err:
-        raise Refused(422, f"not a capture upload: {_summary(err)}") from None
+        raise Refused(422, f"not a capture upload: {summary(err)}") from None
     if body.digest != entry.digest:
         raise Refused(422, "tampered: the file's digest is not the manifest's")
     if body.kiosk_id != manifest.kiosk_id:
@@ -165,15 +166,15 @@ def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: Bun
 
 
 def receipts_document(result: ImportResult) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "format": RECEIPTS_FORMAT,
-        "bundle_id": result.manifest.bundle_id,
-        "kiosk_id": result.manifest.kiosk_id,
-        "server_version": school_server.__version__,
-        "imported_at": utcnow().isoformat(),
-        "receipts": result.receipts,
-        "refused": dict(result.refused),
-    }
+    doc = ReceiptsDocument(
+        format=RECEIPTS_FORMAT,
+        bundle_id=result.manifest.bundle_id,
+        kiosk_id=result.manifest.kiosk_id,
+        server_version=school_server.__version__,
+        imported_at=utcnow().isoformat(),
+        receipts=result.receipts,
+        refused=dict(result.refused),
+    ).model_dump(mode="json", exclude={"mac"})
     doc["mac"] = receipts_mac(doc, result.mac_key)
     return doc
 
@@ -193,13 +194,3 @@ def centre_note(result: ImportResult) -> str | None:
                 f"{result.kiosk.kiosk_id} at {result.kiosk.centre!r}; captures are filed "
                 f"under {result.kiosk.centre!r}")
     return None
-
-
-def _summary(err: ValidationError) -> str:
-    # Where and what, never the offending value (as the API's 422 answers).
-    parts = []
-    for e in err.errors()[:3]:
-        loc = ".".join(str(p) for p in e.get("loc", ())) or "(document)"
-        parts.append(f"{loc}: {e.get('msg', '')}")
-    more = len(err.errors()) - 3
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

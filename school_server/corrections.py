@@ -34,7 +34,7 @@ def correct(db: Session, store: ObjectStore, key: PrivateKey, capture_id: str, f
     doc = open_for_review(db, store, key, capture_id)
     if doc is None:
         raise ValueError("no such capture")
-    old = corrected(db, capture_id).get(field, str(doc.get(field) or ""))
+    old = str(getattr(doc.with_corrections(corrected(db, capture_id)), field))
     db.add(Correction(capture_id=capture_id, field=field, value=value, reason=reason,
                       username=username, at=utcnow()))
     return old

@@ -1,15 +1,14 @@
 """Decrypt stored captures for the authorised collection unit.
 
-Each sealed capture opens (with the server's private key) to a JSON document
-the kiosk defines: {"spec_jpeg": base64, ...other fields}. spec_jpeg goes to
-OUT/<capture_id>.jpg, any other "<name>_jpeg" to OUT/<capture_id>.<name>.jpg,
-and every other field, with the server's own columns, to OUT/manifest.csv.
+Each sealed capture opens (with the server's private key) to the booth's
+document, photo_wire.capture.CaptureDocument. spec_jpeg goes to
+OUT/<capture_id>.jpg, original_jpeg to OUT/<capture_id>.original.jpg, and
+every other field, with the server's own columns, to OUT/manifest.csv.
 The output holds personal data: the folder is 0700, the files 0600.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from nacl.public import PrivateKey, SealedBox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from photo_wire.capture import PHOTO_SUFFIX, CaptureDocument
 from school_server.models import Capture, name_key
 from school_server.people_csv import control_characters, write_private_csv
 from school_server.storage import ObjectStore
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.csv"
 SERVER_COLUMNS = ("capture_id", "kiosk_id", "centre", "session", "created_at", "received_at",
                   "digest", "photo")
-PHOTO_SUFFIX = "_jpeg"
 
 
 @dataclass
@@ -53,14 +52,11 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
     for cap in db.scalars(query):
         try:
             doc = open_capture(store, box, cap)
-            photos = {k: v for k, v in doc.items() if k.endswith(PHOTO_SUFFIX)}
-            if "spec_jpeg" not in photos:
-                raise ValueError("no spec_jpeg in the sealed document")
-            if control_characters(str(doc.get("code_payload") or "")):
+            if control_characters(doc.code_payload or ""):
                 raise ValueError("code_payload holds control characters (not a 采集码)")
-            for name, b64 in photos.items():
+            for name, jpeg in doc.photos().items():
                 stem = "" if name == "spec_jpeg" else "." + name.removesuffix(PHOTO_SUFFIX)
-                _write_private(out / f"{cap.capture_id}{stem}.jpg", base64.b64decode(b64))
+                _write_private(out / f"{cap.capture_id}{stem}.jpg", jpeg)
         except (OSError, ValueError, CryptoError) as err:
             # The reason names the step, never the document's content.
             result.failed.append((cap.capture_id, f"{type(err).__name__}: {_reason(err)}"))
@@ -70,24 +66,21 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
                   "session": cap.session, "created_at": cap.created_at.isoformat(),
                   "received_at": cap.received_at.isoformat(), "digest": cap.digest,
                   "photo": f"{cap.capture_id}.jpg"}
-        for k, v in doc.items():
-            if k not in photos:
-                record.setdefault(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+        for k, v in doc.columns().items():
+            record.setdefault(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
         records.append(record)
         result.exported.append(cap.capture_id)
     _write_manifest(out / MANIFEST, records)
     return result
 
 
-def open_capture(store: ObjectStore, box: SealedBox, cap: Capture) -> dict[str, Any]:
-    """The capture's sealed document, decrypted in memory."""
+def open_capture(store: ObjectStore, box: SealedBox, cap: Capture) -> CaptureDocument:
+    """The capture's sealed document, decrypted in memory and read through the
+    contract. ValueError (no value quoted) when it does not match it."""
     sealed = store.get(cap.object_key)
     if hashlib.sha256(sealed).hexdigest() != cap.digest:
         raise ValueError("stored object does not match its digest")
-    doc = json.loads(box.decrypt(sealed))
-    if not isinstance(doc, dict):
-        raise ValueError("sealed document is not a JSON object")
-    return doc
+    return CaptureDocument.open(box.decrypt(sealed))
 
 
 def _reason(err: Exception) -> str:

@@ -6,10 +6,7 @@ read. Photos are decrypted in memory, one at a time."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import json
 import logging
 import os
 import re
@@ -71,16 +68,15 @@ def approved_photos(db: Session, store: ObjectStore, key: PrivateKey, result: Ha
     box = SealedBox(key)
     for cap in db.scalars(query).all():
         try:
-            doc = open_capture(store, box, cap)
-            doc.update(corrected(db, cap.capture_id))
-            id_number = str(doc.get("id_number") or "").strip().upper()
+            doc = open_capture(store, box, cap).with_corrections(corrected(db, cap.capture_id))
+            id_number = doc.id_number.strip().upper()
             if not ID_NUMBER.match(id_number):
                 raise ValueError("no usable ID number (correct it on the office page)")
-            if control_characters(str(doc.get("code_payload") or "")):
+            if control_characters(doc.code_payload or ""):
                 raise ValueError("code_payload holds control characters (not a 采集码)")
             if id_number in result.exported:
                 raise ValueError("an older capture of a student with a newer approved one")
-            jpeg = _b64decode(doc.get("spec_jpeg"))
+            jpeg = doc.spec_photo()
         except (OSError, ValueError, CryptoError) as err:
             # The reason names the step, never the document's content.
             result.failed.append((cap.capture_id, str(err) if isinstance(err, ValueError)
@@ -89,23 +85,13 @@ def approved_photos(db: Session, store: ObjectStore, key: PrivateKey, result: Ha
             continue
         result.exported.append(id_number)
         result.rows.append({
-            "id_number": id_number, "name": doc.get("name", ""),
-            "code_payload": doc.get("code_payload", ""), "created_at": cap.created_at.isoformat(),
+            "id_number": id_number, "name": doc.name,
+            "code_payload": doc.code_payload or "", "created_at": cap.created_at.isoformat(),
             "kiosk_id": cap.kiosk_id, "centre": cap.centre, "session": cap.session,
-            "makeup": "1" if doc.get("makeup") else "0",
-            "check_report": json.dumps(doc.get("check_report", ""), ensure_ascii=False),
+            "makeup": "1" if doc.makeup else "0",
+            "check_report": (doc.check_report.model_dump_json() if doc.check_report else ""),
             "capture_id": cap.capture_id, "photo": f"{id_number}.jpg"})
         yield Photo(id_number, jpeg)
-
-
-def _b64decode(value: Any) -> bytes:
-    try:
-        data = base64.b64decode(str(value or ""), validate=True)
-    except binascii.Error:
-        raise ValueError("spec_jpeg is not base64") from None
-    if not data:
-        raise ValueError("no spec_jpeg in the sealed document")
-    return data
 
 
 def write_folder(photos: Iterator[Photo], result: HandoverResult, out: Path) -> None:

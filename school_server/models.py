@@ -14,6 +14,8 @@ from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, M
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from photo_wire.ids import name_key  # noqa: F401  (the one normalisation of names)
+# What a booth sends: the wire contract's sizes (SESSION_CHARS and the heartbeat's).
+from photo_wire.requests import HEARTBEAT_STATUS_CHARS, KIOSK_VERSION_CHARS, SESSION_CHARS  # noqa: F401
 
 # Fixed constraint names, so migrations are the same on every database.
 NAMING = {
@@ -31,12 +33,9 @@ CAPTURE_STATUSES = ("received",)
 # CLI). PostgreSQL refuses a longer value where SQLite keeps it, so both check
 # values against these before writing (see schemas.text_problem).
 CENTRE_CHARS = 100  # name_key(centre): Centre.centre and every centre column
-SESSION_CHARS = 100  # name_key(session)
 STUDENT_REF_CHARS = 64
 PERSON_NAME_CHARS = 200
 PROGRAMME_CHARS = 200
-HEARTBEAT_STATUS_CHARS = 32
-KIOSK_VERSION_CHARS = 64
 
 
 def utcnow() -> datetime:

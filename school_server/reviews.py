@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from photo_wire.capture import CaptureDocument
 from school_server import audit
 from school_server.export import open_capture
 from school_server.models import Capture, CaptureReview, RosterRow, name_key, utcnow
@@ -53,7 +53,7 @@ def identify_new(db: Session, store: ObjectStore, key: PrivateKey, limit: int | 
             failed += 1
             continue
         db.add(CaptureReview(capture_id=cap.capture_id, centre=cap.centre, session=cap.session,
-                             decision="pending", student_ref=str(doc.get("student_ref") or "")[:64]))
+                             decision="pending", student_ref=doc.student_ref[:64]))
     db.commit()
     forget_student_counts()
     return failed
@@ -105,7 +105,7 @@ def captures_by_decision(db: Session, decision: str,
 
 
 def open_for_review(db: Session, store: ObjectStore, key: PrivateKey,
-                    capture_id: str) -> dict[str, Any] | None:
+                    capture_id: str) -> CaptureDocument | None:
     cap = db.get(Capture, capture_id)
     return None if cap is None else open_capture(store, SealedBox(key), cap)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from kiosk.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
+from kiosk.capture.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
 
 ROUNDS = 200
 
@@ -33,8 +33,8 @@ CHILD = r"""
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from kiosk.capture.store import CaptureStore
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
-from kiosk.store import CaptureStore
 
 @dataclass
 class Photo:

@@ -45,7 +45,7 @@ from nacl.public import PrivateKey, SealedBox
 
 import powercut_fs
 from services_required import service_missing
-from kiosk.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
+from kiosk.capture.store import SEALED_DIR, SEALED_SUFFIX, CaptureStore
 
 MISSING = powercut_fs.missing()
 
@@ -81,8 +81,8 @@ WRITER = "import hashlib\n" + inspect.getsource(photos) + r'''
 import os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from kiosk.capture.store import CaptureStore
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
-from kiosk.store import CaptureStore
 
 @dataclass
 class Photo:

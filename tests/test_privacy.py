@@ -30,9 +30,9 @@ from kiosk.config import parse_config
 from kiosk.domain import CaptureRequest, RosterOutcome, Student
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
 from photo_wire.idnumber import check_character, mask_id
-from kiosk.identity.roster import CsvRoster
+from kiosk.capture.store import CaptureStore
 from kiosk.identity.loader import rekey_legacy_captures
-from kiosk.store import CaptureStore
+from kiosk.identity.roster import CsvRoster
 from photo_wire.ids import opaque_ref
 
 ROOT = Path(__file__).resolve().parent.parent

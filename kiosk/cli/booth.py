@@ -18,7 +18,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     once it opens). A bad roster does not stop it: the booth waits for staff."""
     import sqlite3
 
-    from kiosk.store import StoreError
+    from kiosk.capture.store import StoreError
 
     config = load(args)
     if args.headless and not args.script:
@@ -65,7 +65,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_enrol(args: argparse.Namespace) -> int:
     """Spend a one-time code from `photo-server enrol-code`; store the sync token."""
-    from kiosk.sync import EnrolError, enrol
+    from kiosk.capture.enrolment import EnrolError, enrol
 
     config = load_config(config_path(args.config))
     kiosk_id = args.kiosk_id or config.kiosk.id

@@ -12,7 +12,7 @@ from kiosk.config import Config, load_config
 
 def _bundle_store(config: Config, command: str):  # type: ignore[no-untyped-def]
     """The booth's capture store for export / import-receipts, or None (message printed)."""
-    from kiosk.store import DB_NAME, CaptureStore, StoreError
+    from kiosk.capture.store import DB_NAME, CaptureStore, StoreError
 
     data_dir = Path(config.kiosk.data_dir)
     if not (data_dir / DB_NAME).is_file():
@@ -31,8 +31,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     Exit 0 every pending capture is in the bundle, 1 failed or some left out, 3 nothing to export."""
     import sqlite3
 
-    from kiosk.bundle import BundleError, export_bundle, unsealed_message
-    from kiosk.store import StoreError
+    from kiosk.capture.bundle import BundleError, export_bundle, unsealed_message
+    from kiosk.capture.store import StoreError
 
     config = load_config(config_path(args.config))
     store = _bundle_store(config, "export")
@@ -69,8 +69,10 @@ def cmd_import_receipts(args: argparse.Namespace) -> int:
     (or applied before), 1 refused or some receipts not applied."""
     import sqlite3
 
-    from kiosk.bundle import RECEIPTS, BundleError, import_receipts, read_token
-    from kiosk.store import StoreError
+    from kiosk.capture.bundle import BundleError
+    from kiosk.capture.enrolment import read_token
+    from kiosk.capture.receipts import RECEIPTS, import_receipts
+    from kiosk.capture.store import StoreError
 
     config = load_config(config_path(args.config))
     store = _bundle_store(config, "import-receipts")

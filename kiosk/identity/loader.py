@@ -17,7 +17,7 @@ from photo_wire.ids import student_ref, uid_ref
 
 if TYPE_CHECKING:
     from kiosk.config import Config
-    from kiosk.store import CaptureStore
+    from kiosk.capture.store import CaptureStore
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from kiosk.photo.backdrop import Backdrop
 from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
-from kiosk.store import CaptureStore, StoreError
-from kiosk.sync import SyncAgent
+from kiosk.capture.store import CaptureStore, StoreError
+from kiosk.capture.sync import SyncAgent
 
 log = logging.getLogger(__name__)
 

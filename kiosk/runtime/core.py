@@ -43,8 +43,8 @@ from kiosk.runtime.effects import Handler, effect_table
 from kiosk.runtime.staff import StaffJobs
 from kiosk.runtime.upkeep import Upkeep, parse_time
 from kiosk.identity.schedule import Schedule, SessionSlot, load_cached_schedule
-from kiosk.store import open_store
-from kiosk.sync import SyncAgent, SyncStatus
+from kiosk.capture.store import open_store
+from kiosk.capture.sync import SyncAgent, SyncStatus
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from kiosk.bundle import (RECEIPTS, BundleError, NothingToExport, export_bundle, import_receipts,
-                          read_token)
+from kiosk.capture.bundle import BundleError, NothingToExport, export_bundle
+from kiosk.capture.enrolment import read_token
+from kiosk.capture.receipts import RECEIPTS, import_receipts
+from kiosk.capture.store import CaptureStore, StoreError
+from kiosk.capture.usb import bundle_dir, mounted_sticks
 from kiosk.codes import BackdropResult, Device, UsbResult
 from kiosk.config import Config
 from kiosk.session import Roster, SessionFlow, UsbOutcome
@@ -26,8 +29,6 @@ from kiosk.hardware.status_led import StatusLed
 from kiosk.photo.backdrop import CalibrationError, calibrate
 from kiosk.identity.roster import RosterError
 from kiosk.runtime.capture import CapturePath
-from kiosk.store import CaptureStore, StoreError
-from kiosk.usb import bundle_dir, mounted_sticks
 
 log = logging.getLogger(__name__)
 

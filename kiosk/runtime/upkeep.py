@@ -12,8 +12,9 @@ from typing import Callable
 from kiosk.codes import Device, Problem, State
 from kiosk.config import Config
 from kiosk.session import RejectedCapture, SessionFlow
-from kiosk.store import CaptureStore, StoreError
-from kiosk.sync import SyncAgent, SyncStatus, rejection_reason
+from kiosk.capture.store import CaptureStore, StoreError
+from kiosk.capture.sync import SyncAgent, SyncStatus
+from kiosk.capture.uploads import rejection_reason
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from kiosk.codes import KioskStatus
 from kiosk.config import Config
 from kiosk.i18n import Translator
 from kiosk.sdnotify import ServiceNotifier
-from kiosk.store import StoreError, open_store
+from kiosk.capture.store import StoreError, open_store
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ class View:
     backdrop_at: datetime | None = None
     backdrop_result: BackdropResult | None = None
     usb: UsbOutcome | None = None  # staff mode's USB exchange in this visit
-    # Staff mode's booth check page: kiosk.doctor.Finding's of the last run in this visit.
+    # Staff mode's booth check page: kiosk.tools.doctor.Finding's of the last run in this visit.
     doctor: tuple[Any, ...] = ()
     doctor_running: bool = False
     # A card or a 采集码 is being checked (CHECKING, SCAN_CODE): the answer is on its way.

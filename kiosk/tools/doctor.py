@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from kiosk.bundle import read_token
+from kiosk.capture.enrolment import read_token
 from kiosk.codes import KioskStatus
 from kiosk.config import Config
 from kiosk.hardware.backends import make_camera, make_card_reader
@@ -33,7 +33,7 @@ from kiosk.hardware.id_reader import CardReader, ReaderError
 from kiosk.hardware.lights import Lights, LightsError
 from kiosk.hardware.status_led import StatusLed, StatusLedError
 from kiosk.photo.backdrop import load_backdrop
-from kiosk.sync import API
+from kiosk.capture.answers import API
 
 SERVER_TIMEOUT = 5.0  # seconds: staff wait for the answer
 

@@ -7,8 +7,6 @@ export, corrections and the audit log (admin)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
 import secrets
@@ -282,15 +280,17 @@ def review_page(request: Request, db: DB, staff: Reviewer, decision: str = "pend
         for cap, review in reviews.captures_by_decision(db, decision, REVIEW_PAGE_SIZE):
             try:
                 doc = reviews.open_for_review(db, request.app.state.server.store, key,
-                                              cap.capture_id) or {}
+                                              cap.capture_id)
             except (OSError, ValueError, CryptoError):
                 continue  # counted as unopened on the page
-            doc.update(corrected(db, cap.capture_id))
-            cards.append({"capture": cap, "review": review, "name": doc.get("name", ""),
-                          "id_masked": mask_id(str(doc.get("id_number") or "")),
-                          "makeup": bool(doc.get("makeup")),
-                          "passed": (doc.get("check_report") or {}).get("passed")
-                          if isinstance(doc.get("check_report"), dict) else None})
+            if doc is None:
+                continue
+            doc = doc.with_corrections(corrected(db, cap.capture_id))
+            check = doc.check_report
+            cards.append({"capture": cap, "review": review, "name": doc.name,
+                          "id_masked": mask_id(doc.id_number), "makeup": doc.makeup,
+                          "passed": check.passed if check else None,
+                          "problems": check.problems if check else []})
     return page(request, "review.html", staff, cards=cards, decision=decision,
                 unidentified=unidentified, reasons=reviews.REJECT_REASONS,
                 fields=CORRECTABLE_FIELDS)
@@ -303,10 +303,10 @@ def review_photo(request: Request, db: DB, staff: Reviewer, capture_id: str) -> 
         return Response(status_code=404)
     try:
         doc = reviews.open_for_review(db, request.app.state.server.store, key, capture_id)
-        jpeg = base64.b64decode(str((doc or {}).get("spec_jpeg") or ""), validate=True)
-    except (OSError, ValueError, CryptoError, binascii.Error):
+        jpeg = doc.spec_photo() if doc is not None else b""
+    except (OSError, ValueError, CryptoError):
         return Response(status_code=404)
-    if not doc or not jpeg:
+    if not jpeg:
         return Response(status_code=404)
     audit.record(db, staff.username, audit.Action.VIEW_PHOTO, capture_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

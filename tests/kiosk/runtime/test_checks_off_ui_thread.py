@@ -12,8 +12,8 @@ from typing import Callable
 
 import pytest
 
+import kiosk.capture.db
 import kiosk.identity.roster
-import kiosk.store
 from kiosk.codes import Button, Problem, State
 from kiosk.hardware.id_reader_sim import DEMO_CARDS, to_id_card
 from kiosk.runtime import KioskRuntime
@@ -73,8 +73,8 @@ def test_poll_comes_back_while_the_code_is_hashed(runtime: KioskRuntime, monkeyp
     poll_until(runtime, lambda v: v.state == State.CONFIRM, 30)
     runtime.press(Button.CONFIRM_IDENTITY)
     runtime.press(Button.AGREE)
-    gate = Gate(kiosk.store.code_digest)
-    monkeypatch.setattr(kiosk.store, "code_digest", gate)
+    gate = Gate(kiosk.capture.db.code_digest)
+    monkeypatch.setattr(kiosk.capture.db, "code_digest", gate)
     runtime.post(lambda f: f.code_scanned(CODE))  # as the analysis thread does
     runtime.poll()
     assert gate.started.wait(10), "the check never started"
@@ -92,7 +92,7 @@ def test_an_error_in_the_code_check_reaches_the_safety_net(runtime: KioskRuntime
     poll_until(runtime, lambda v: v.state == State.CONFIRM, 30)
     runtime.press(Button.CONFIRM_IDENTITY)
     runtime.press(Button.AGREE)
-    monkeypatch.setattr(kiosk.store, "code_digest", malformed)  # raised inside student_for_code
+    monkeypatch.setattr(kiosk.capture.db, "code_digest", malformed)  # raised inside student_for_code
     runtime.post(lambda f: f.code_scanned(CODE))
     view = poll_until(runtime, lambda v: v.state == State.CALL_STAFF, 30)
     assert (view.state, view.problem) == (State.CALL_STAFF, Problem.INTERNAL_ERROR)

@@ -16,7 +16,7 @@ import pytest
 from kiosk.codes import Device, Problem, State
 from kiosk.runtime import ROSTER_RETRY_PERIOD
 from kiosk.script import ScriptRunner, run_headless
-from kiosk.store import CaptureStore
+from kiosk.capture.store import CaptureStore
 from headless_harness import HAPPY, ROOT, TO_GUIDE
 from runtime_harness import ROSTER, malformed, poll_until, runtime_for, write_config
 

@@ -228,11 +228,12 @@ def test_script_idnumber_command_reaches_the_runtime() -> None:
 
 
 def test_sealed_capture_records_how_identity_was_established(flow: SessionFlow) -> None:
+    from kiosk.capture.document import sealed_document
     from kiosk.domain import CaptureRequest
-    from kiosk.store import sealed_document
     from session_harness import Photo
 
     enter(unlocked(flow), GOOD_ID)
     assert flow.student is not None
-    doc = sealed_document("c1", CaptureRequest(flow.student, Photo()), "s", {}, "k", "2026-11-22")
-    assert doc["id_method"] == "manual" and doc["id_number"] == GOOD_ID and doc["name"] == ""
+    doc = sealed_document("capture-1", CaptureRequest(flow.student, Photo()), "s", {}, "k",
+                          "2026-11-22")
+    assert doc.id_method == "manual" and doc.id_number == GOOD_ID and doc.name == ""

@@ -22,7 +22,7 @@ from kiosk.hardware.lights import Lights
 from kiosk.hardware.status_led import StatusLed
 from kiosk.i18n import Translator
 from kiosk.photo.backdrop import Backdrop
-from kiosk.sync import enrol
+from kiosk.capture.enrolment import enrol
 from server.harness import Deployment
 
 CENTRE = "centre-doctor"

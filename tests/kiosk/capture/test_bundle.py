@@ -34,10 +34,11 @@ from PIL import Image
 
 from kiosk.cli import main as kiosk_main
 from kiosk.config import Config, load_config
+from kiosk.capture.enrolment import TOKEN_FILE, enrol
+from kiosk.capture.receipts import receipts_mac
+from kiosk.capture.store import CaptureStore
+from kiosk.capture.uploads import upload_body as _upload_body
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
-from kiosk.store import CaptureStore
-from kiosk.bundle import receipts_mac
-from kiosk.sync import TOKEN_FILE, _upload_body, enrol
 from server.harness import Deployment, Kiosk
 
 CENTRE = "centre-bundle"
@@ -780,8 +781,8 @@ def test_staff_exchange_with_a_usb_stick_both_ways(make_booth: Callable[..., Boo
     from usb_stick import mounted_tmpfs
 
     from kiosk.codes import UsbResult
+    from kiosk.capture.usb import bundle_dir
     from kiosk.session import UsbOutcome
-    from kiosk.usb import bundle_dir
 
     booth = make_booth()
     ids = [booth.save(n) for n in range(3)]
@@ -822,7 +823,7 @@ def test_usb_exchange_refusals_are_messages(make_booth: Callable[..., Booth],
     from usb_stick import mounted_tmpfs
 
     from kiosk.codes import UsbResult
-    from kiosk.usb import bundle_dir
+    from kiosk.capture.usb import bundle_dir
 
     def outcome(booth: Booth, media: Path) -> UsbResult:
         runtime = usb_runtime(booth, deployment.public_key, media, tmp_path / f"{booth.kiosk_id}-usb.toml")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from usb_stick import mounted_tmpfs
 
-from kiosk.usb import bundle_dir, mounted_sticks
+from kiosk.capture.usb import bundle_dir, mounted_sticks
 
 
 def test_a_mounted_stick_inside_the_roots_is_found(tmp_path: Path) -> None:

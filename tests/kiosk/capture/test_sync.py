@@ -35,14 +35,17 @@ from fault_proxy import Fault, FaultProxy
 from kiosk.cli import main as kiosk_main
 from kiosk.codes import RejectReason, SyncProblem
 from kiosk.config import Config, parse_config
+from kiosk.capture.answers import (MAX_DETAIL_CHARS, MAX_RETRY_AFTER_SECONDS, refusal_detail,
+                                   retry_after_seconds)
+from kiosk.capture.enrolment import enrol
+from kiosk.capture.store import CaptureStore
+from kiosk.capture.sync import SyncAgent, SyncStatus
+from kiosk.capture.uploads import rejection_reason
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
-from kiosk.identity.server_roster import SERVER_ROSTER_CACHE, ServerRoster
-from kiosk.identity.roster import CsvRoster
 from kiosk.identity.loader import open_roster
+from kiosk.identity.roster import CsvRoster
 from kiosk.identity.schedule import SERVER_SCHEDULE_CACHE, Schedule, load_cached_schedule
-from kiosk.store import CaptureStore
-from kiosk.sync import (MAX_DETAIL_CHARS, MAX_RETRY_AFTER_SECONDS, SyncAgent, SyncStatus, enrol,
-                        refusal_detail, rejection_reason, retry_after_seconds)
+from kiosk.identity.server_roster import SERVER_ROSTER_CACHE, ServerRoster
 from photo_wire.ids import student_ref
 from photo_wire.models import SCHEME
 from server.harness import Deployment
@@ -829,7 +832,7 @@ def test_refusal_detail_is_one_safe_line() -> None:
 def test_runtime_runs_the_agent_and_feeds_the_flow(tmp_path: Path, deployment: Deployment) -> None:
     from kiosk.runtime import KioskRuntime
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     roster_csv = tmp_path / "roster.csv"
     roster_csv.write_text("id_number,name,programme,centre,session\n"
                           f"{ID_NUMBER},{NAME},法学,centre-rt,morning\n", encoding="utf-8")
@@ -889,7 +892,7 @@ def test_runtime_records_the_schedules_session_makeups_and_lets_staff_retry_refu
     assert deployment.cli("import-schedule", str(schedule_csv(tmp_path, centre, sessions))).code == 0
     data_dir = tmp_path / "sched"
     enrol(deployment.server.url, deployment.enrol_code(centre), "kiosk-sched", data_dir)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     config = parse_config({
         "kiosk": {"id": "kiosk-sched", "centre": centre, "session": "config-session",
                   "data_dir": str(data_dir)},
@@ -1009,10 +1012,10 @@ def test_sync_config_is_checked(sync: dict, message: str) -> None:
 
 def test_no_key_means_plain_files_and_a_warning(tmp_path: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    import kiosk.store
+    import kiosk.capture.db
 
     caplog.set_level(logging.WARNING)
-    kiosk.store._warned_plain = False
+    kiosk.capture.db._warned_plain = False
     first = CaptureStore(tmp_path / "a", "k1")
     second = CaptureStore(tmp_path / "b", "k1")
     try:
@@ -1173,8 +1176,8 @@ SYNC_CHILD = r"""
 import sys, time
 from pathlib import Path
 from kiosk.config import Config
-from kiosk.store import CaptureStore
-from kiosk.sync import SyncAgent
+from kiosk.capture.store import CaptureStore
+from kiosk.capture.sync import SyncAgent
 config = Config.model_validate_json(Path(sys.argv[1]).read_text())
 store = CaptureStore(Path(config.kiosk.data_dir), config.kiosk.id,
                      public_key=config.sync.public_key_bytes())

@@ -20,8 +20,8 @@ import pytest
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from kiosk.capture.store import CaptureStore, StoreError
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
-from kiosk.store import CaptureStore, StoreError
 from photo_wire.ids import code_digest
 
 ID_NUMBER = "110101200103151236"
@@ -101,7 +101,8 @@ def photo_folders(data_dir: Path) -> list[str]:
 
 
 def test_save_writes_files_then_row(store: CaptureStore, data_dir: Path) -> None:
-    capture_id = store.save(request(), "morning", {"checks": {"sharpness": 0.9}, "ok": True})
+    capture_id = store.save(request(), "morning", {"compliant": True, "problems": [],
+                                                    "measures": {"sharpness": 0.9}})
     assert len(capture_id) == 32 and uuid.UUID(hex=capture_id).version == 4
 
     folder = data_dir / "photos" / capture_id
@@ -126,7 +127,8 @@ def test_save_writes_files_then_row(store: CaptureStore, data_dir: Path) -> None
     assert row["session"] == "morning"
     assert row["spec_path"] == f"photos/{capture_id}/spec.jpg"
     assert row["original_path"] == f"photos/{capture_id}/original.jpg"
-    assert json.loads(row["report_json"]) == {"checks": {"sharpness": 0.9}, "ok": True}
+    assert json.loads(row["report_json"]) == {"passed": True, "problems": [],
+                                              "measures": {"sharpness": 0.9}}
     assert row["created_at"] and row["created_at"] == row["updated_at"]
     assert ID_NUMBER not in repr(tuple(row))
 
@@ -359,7 +361,7 @@ def everything_on_disk(data_dir: Path) -> bytes:
 def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
         sealed_store: CaptureStore, data_dir: Path) -> None:
     assert sealed_store.sealing
-    report = {"checks": {"sharpness": 0.9}, "ok": True}
+    report = {"passed": False, "problems": ["BLURRY"], "measures": {"sharpness": 0.9}}
     capture_id = sealed_store.save(request(), "morning", report)
 
     path = data_dir / "sealed" / f"{capture_id}.sealed"
@@ -395,7 +397,7 @@ def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
     assert doc["check_report"] == report
     assert doc["kiosk_id"] == "kiosk-07" and doc["session"] == "morning"
     assert doc["capture_id"] == capture_id and doc["created_at"] == row["created_at"]
-    assert doc["format"] == "photo-kiosk-capture/1"
+    assert doc["format"] == "photo-kiosk-capture/2"  # photo_wire.capture.CAPTURE_FORMAT
 
 
 def test_the_kiosk_cannot_open_its_own_backlog(sealed_store: CaptureStore, data_dir: Path) -> None:
@@ -586,7 +588,7 @@ def test_first_schema_is_migrated(data_dir: Path) -> None:
 
 def test_plain_backlog_is_sealed_once_a_key_is_configured(data_dir: Path) -> None:
     plain = CaptureStore(data_dir, "kiosk-07")
-    capture_id = plain.save(request(), "morning", {"ok": True})
+    capture_id = plain.save(request(), "morning", {"compliant": True})
     plain.close()
     s = CaptureStore(data_dir, "kiosk-07", public_key=bytes(SERVER_KEY.public_key))
     try:
@@ -598,7 +600,7 @@ def test_plain_backlog_is_sealed_once_a_key_is_configured(data_dir: Path) -> Non
         doc = open_sealed(data_dir / "sealed" / f"{capture_id}.sealed")
         assert base64.b64decode(doc["spec_jpeg"]) == SPEC
         assert base64.b64decode(doc["original_jpeg"]) == ORIGINAL
-        assert doc["code_payload"] == PAYLOAD and doc["check_report"] == {"ok": True}
+        assert doc["code_payload"] == PAYLOAD and doc["check_report"]["passed"] is True
         assert s.student_for_code(PAYLOAD) == "ref-zhang"
         assert [i.capture_id for i in s.outbox()] == [capture_id]
         assert s.recover().sealed_legacy == []  # once
