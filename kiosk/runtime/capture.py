@@ -22,6 +22,7 @@ from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
 from kiosk.capture.store import CaptureStore, StoreError
 from kiosk.capture.sync import SyncAgent
+from photo_wire.capture import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +82,9 @@ class CapturePath:
         return self._still_analyser_obj
 
     def save(self, request: CaptureRequest) -> None:
-        report = {
-            "compliant": request.photo.compliant,
-            "problems": list(request.photo.problems),
-            "measures": getattr(request.photo, "measures", {}),
-            # how identity was established: 'card' or 'manual' (staff typed the number)
-            "id_method": request.student.id_method,
-            # a makeup shoot: taken outside the student's own centre and session
-            "makeup": request.student.match.makeup,
-        }
+        # id_method and makeup travel as the document's own fields (photo_wire.capture).
+        report = CheckReport(passed=request.photo.compliant, problems=list(request.photo.problems),
+                             measures=request.photo.measures)
         session = request.student.session or self.config.kiosk.session
         try:
             capture_id = self.store.save(request, session, report)
