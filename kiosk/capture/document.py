@@ -25,10 +25,10 @@ def sealed_document(capture_id: str, request: CaptureRequest, session: str,
     report: the booth's check (a mapping with "compliant" is read as passed)."""
     student = request.student
     card = student.card
-    original = photo_bytes(request.photo, "original_jpeg", required=False)
+    original = photo_bytes(request.photo.original_jpeg, "original_jpeg", required=False)
     return CaptureDocument(
         capture_id=capture_id,
-        spec_jpeg=b64(photo_bytes(request.photo, "spec_jpeg", required=True)),
+        spec_jpeg=b64(photo_bytes(request.photo.spec_jpeg, "spec_jpeg", required=True)),
         original_jpeg=b64(original) if original is not None else None,
         id_number=card.id_number,
         name=card.name,
@@ -55,9 +55,9 @@ def b64(data: bytes | None) -> str:
     return base64.b64encode(data or b"").decode()
 
 
-def photo_bytes(photo: object, attr: str, *, required: bool) -> bytes | None:
-    # getattr: original_jpeg is optional on a processed photo.
-    data = getattr(photo, attr, None)
+def photo_bytes(data: object, attr: str, *, required: bool) -> bytes | None:
+    """One of the processed photo's JPEGs as bytes; BadPhoto when it is not
+    bytes or empty (original_jpeg may be None: not kept)."""
     if data is None and not required:
         return None
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:

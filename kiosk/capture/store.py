@@ -151,8 +151,8 @@ class CaptureStore(Outbox, Upkeep):
                     report: Report, written: list[Path]) -> None:
         student = request.student
         folder = self.photos_dir / capture_id
-        spec = photo_bytes(request.photo, "spec_jpeg", required=True)
-        original = photo_bytes(request.photo, "original_jpeg", required=False)
+        spec = photo_bytes(request.photo.spec_jpeg, "spec_jpeg", required=True)
+        original = photo_bytes(request.photo.original_jpeg, "original_jpeg", required=False)
         # The report as the sealed document will hold it (sealed once the key is set).
         report_json = CheckReport.model_validate(report).model_dump_json()
         _make_private_dir(folder)

@@ -16,7 +16,7 @@ class EffectKind(str, Enum):
     RETRY_REJECTED = "retry_rejected"  # staff: queue the refused captures again
     CALIBRATE_BACKDROP = "calibrate_backdrop"  # staff: measure the empty backdrop
     USB_EXCHANGE = "usb_exchange"  # staff: receipts from the USB stick, pending captures onto it
-    RUN_DOCTOR = "run_doctor"  # staff: the booth checks (kiosk/doctor.py) on the running devices
+    RUN_DOCTOR = "run_doctor"  # staff: the booth checks (kiosk/tools/doctor.py) on the running devices
     CHECK = "check"  # arg: a Check to run off the UI thread, answered with checked()
 
 

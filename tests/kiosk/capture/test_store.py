@@ -43,6 +43,7 @@ class SpecOnlyPhoto:
     spec_jpeg: bytes = SPEC
     compliant: bool = True
     problems: list[str] = field(default_factory=list)
+    original_jpeg: bytes | None = None  # the full still not kept
 
 
 class BrokenOriginal:
