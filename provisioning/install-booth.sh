@@ -128,6 +128,9 @@ EOF
   chmod 0640 "$conf"
   say "config written to $conf; staff PIN: $pin (write it down; change it there)"
 fi
+# From $app, as the unit runs it (WorkingDirectory=): the config's relative
+# paths (the roster) are read from there, wherever this script was started.
+cd "$app"
 "$app/.venv/bin/kiosk" check-config "$conf" >/dev/null
 
 # Enrolment: the one-time code is spent once; the token stays in the store.
