@@ -107,6 +107,7 @@ if [ ! -f "$base/.complete" ]; then
   cp /etc/resolv.conf "$base/etc/resolv.conf"
   cp -r /etc/apt/sources.list* "$base/etc/apt/"
   # where HTTPS goes through an intercepting proxy, pip needs the host's CA bundle
+  mkdir -p "$base/etc/ssl"
   cp /etc/ssl/certs/ca-certificates.crt "$base/etc/ssl/host-ca-bundle.crt"
   touch "$base/.complete"
 fi
@@ -122,6 +123,8 @@ note "project: $(git -C "$project" rev-parse --short HEAD)${snapshot_id:+ with u
 packages_before=$(in_root "$trial" dpkg-query -W -f='.\n' | wc -l)
 
 # What the install touches: mode, owner and content (sha256 or link target).
+# Not __pycache__: pip rewrites its editable finder (same content, new mtime)
+# on every run, and the finder's .pyc records that mtime.
 snapshot() {
   python3 - "$trial" <<'PY'
 import hashlib, os, sys
@@ -129,6 +132,8 @@ from pathlib import Path
 root = Path(sys.argv[1])
 for top in ("etc", "opt/photo-kiosk", "var/lib/photo-kiosk"):
     for path in sorted((root / top).rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
         st = path.lstat()
         if path.is_symlink():
             what = "-> " + os.readlink(path)
@@ -139,9 +144,10 @@ for top in ("etc", "opt/photo-kiosk", "var/lib/photo-kiosk"):
         print(f"{path.relative_to(root)}\t{oct(st.st_mode)}\t{st.st_uid}:{st.st_gid}\t{what}")
 PY
 }
+# demo-centre: the demo roster's centre, so that the scripted session's student is on it
 install_booth() {
   W=/opt/kiosk-src in_root "$trial" KIOSK_NO_START=1 /bin/bash provisioning/install-booth.sh \
-    --kiosk-id booth-07 --centre centre-a
+    --kiosk-id booth-07 --centre demo-centre
 }
 
 timed install-1 install_booth || fail "the first install-booth.sh: $logs/install-1.log"

@@ -72,6 +72,8 @@ if $testing; then
   apt_packages+=(sox)
   # The booth's shell scripts and unit are checked by shellcheck and systemd-analyze.
   apt_packages+=(shellcheck systemd)
+  # The real booth install is tested in a Debian root it makes (tests/test_provisioning_chroot.py).
+  apt_packages+=(debootstrap)
   # The school office's pages are tested in a real headless browser
   # (Playwright drives Debian's chromium; its own browser download is not used).
   apt_packages+=(chromium)

@@ -223,6 +223,7 @@ def test_wheel_check_resolves_for_the_pi_not_for_this_machine() -> None:
     assert all(Requirement(r).marker is None for r in reqs)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("KIOSK_SLOW_TESTS", "") in ("", "0"),
                     reason="slow, needs the package registry: set KIOSK_SLOW_TESTS=1")
 def test_every_dependency_has_an_aarch64_wheel() -> None:

@@ -59,10 +59,14 @@ def debian_root() -> Path:
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
-    """Mode, owner and content of what the install touches."""
+    """Mode, owner and content of what the install touches. Not Python's byte-code
+    caches: pip rewrites its editable finder (same content, new mtime) on every
+    run, and the finder's .pyc records that mtime."""
     seen = {}
     for top in ("etc", "opt/photo-kiosk", "var/lib/photo-kiosk"):
         for path in sorted((root / top).rglob("*")):
+            if "__pycache__" in path.parts:
+                continue
             st = path.lstat()
             if path.is_symlink():
                 what = os.readlink(path)
@@ -85,8 +89,9 @@ def in_root(root: Path, *argv: str, timeout: float = 300) -> subprocess.Complete
 
 
 def install(root: Path) -> subprocess.CompletedProcess:
+    # demo-centre: the demo roster's centre, so that the scripted session's student is on it
     return in_root(root, "env", "KIOSK_NO_START=1", "/bin/bash", "/src/provisioning/install-booth.sh",
-                   "--kiosk-id", "booth-07", "--centre", "centre-a", timeout=2400)
+                   "--kiosk-id", "booth-07", "--centre", "demo-centre", timeout=2400)
 
 
 def as_kiosk(root: Path, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
