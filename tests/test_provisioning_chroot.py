@@ -6,7 +6,7 @@ and a headless session run from /opt/photo-kiosk as the kiosk user, as the
 unit would. This is what an install test with a stand-in for setup.sh could
 not see (issue 25: photo_wire was never shipped).
 
-Slow (about 10 minutes: debootstrap once, 150 apt packages, the venv) and
+Slow (3 to 9 minutes on 2 shared cores, plus debootstrap once: apt, the venv) and
 needs the archive and the registry, so it is opt-in: KIOSK_SLOW_TESTS=1. The
 bare root is kept in KIOSK_DEBOOTSTRAP_CACHE (default
 /var/cache/photo-kiosk-tests/bookworm) and copied for each run. The root is
