@@ -18,6 +18,8 @@
 #    UUID in /etc/fstab) and a read-only root (overlayfs, raspi-config):
 #    only /var/lib/photo-kiosk (the store) is then written to.
 # KIOSK_NO_START=1: enable the unit but do not start it (an image being built, a chroot).
+# KIOSK_NO_PI_ARCHIVE=1: Debian 12 on a Pi without the Raspberry Pi archive
+#   (setup.sh stops with exit 3 otherwise): no picamera2, a USB camera instead.
 set -euo pipefail
 
 kiosk_id="" centre="" server="" server_key="" code="" data_partition="" read_only=false
@@ -80,12 +82,19 @@ fi
 install -d -o kiosk -g kiosk -m 0700 "$home" "$home/data" "$home/kivy"
 
 # The app: source only, never the checkout's var/ (demo captures would reach the outbox).
+# copy-tree.sh reads pyproject.toml with python3, which a minimal Debian lacks.
+if ! command -v python3 >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3
+fi
 "$src/provisioning/copy-tree.sh" "$src" "$app"
 install -d -o kiosk -g kiosk -m 0700 "$app/var"
 (cd "$app" && provisioning/setup.sh)
 chown -R kiosk:kiosk "$app/var"
 
 # The booth's config: written once, then it is the centre's to edit.
+camera=picamera2
+[ "${KIOSK_NO_PI_ARCHIVE:-0}" = 1 ] && camera=opencv
 if [ ! -f "$conf" ]; then
   install -d -m 0750 -g kiosk /etc/photo-kiosk
   pin="$(shuf -i 100000-999999 -n 1)"
@@ -102,7 +111,7 @@ staff_pin = "$pin"
 fullscreen = true
 
 [camera]
-backend = "picamera2"
+backend = "$camera"
 
 [id_reader]
 backend = "sam"
@@ -119,6 +128,9 @@ EOF
   chmod 0640 "$conf"
   say "config written to $conf; staff PIN: $pin (write it down; change it there)"
 fi
+# From $app, as the unit runs it (WorkingDirectory=): the config's relative
+# paths (the roster) are read from there, wherever this script was started.
+cd "$app"
 "$app/.venv/bin/kiosk" check-config "$conf" >/dev/null
 
 # Enrolment: the one-time code is spent once; the token stays in the store.

@@ -4,6 +4,8 @@
 #   provisioning/setup.sh          kiosk + demo extras
 #   provisioning/setup.sh --test   also the test tools (and pcscd + vpcd virtual readers)
 # On a Pi the PC/SC extra (pyscard, pcscd, CCID driver) comes too.
+# Exit 3: a Pi whose apt sources lack the Raspberry Pi archive (Debian 12
+# rather than Raspberry Pi OS); KIOSK_NO_PI_ARCHIVE=1 goes on without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="kiosk,demo"
@@ -24,10 +26,31 @@ apt_packages=(
   # spoken prompts are generated with espeak-ng
   espeak-ng
 )
+# Only in the Raspberry Pi archive (Pi OS has it; Debian 12 installed on a Pi
+# does not, and apt-get install would stop on them).
+pi_archive_only=(python3-picamera2 python3-lgpio)
+# After apt-get update: drop from `missing` the Pi archive's packages apt has
+# no candidate for when KIOSK_NO_PI_ARCHIVE=1, else say what to do and exit 3.
+check_pi_archive() {
+  local absent=() keep=() p
+  for p in "${pi_archive_only[@]}"; do
+    apt-cache policy "$p" 2>/dev/null | grep -q '^ *Candidate: [^(]' || absent+=("$p")
+  done
+  [ ${#absent[@]} -eq 0 ] && return 0
+  if [ "${KIOSK_NO_PI_ARCHIVE:-0}" != 1 ]; then
+    echo "setup: ${absent[*]} not in the apt sources (Debian, not Raspberry Pi OS?): add the Raspberry Pi archive, or set KIOSK_NO_PI_ARCHIVE=1 to go on with a USB camera (docs/booth-install.md)" >&2
+    exit 3
+  fi
+  echo "setup: going on without ${absent[*]} (KIOSK_NO_PI_ARCHIVE=1): camera.backend = \"opencv\" (a USB camera)" >&2
+  for p in "${missing[@]}"; do
+    [[ " ${absent[*]} " == *" $p "* ]] || keep+=("$p")
+  done
+  missing=("${keep[@]}")
+}
 on_pi=false
 if grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
   on_pi=true
-  apt_packages+=(python3-picamera2 python3-lgpio)
+  apt_packages+=("${pi_archive_only[@]}")
   # USB contactless readers (ACR122U, ACR1252U) use the CCID driver; named
   # so it is there whatever satisfies pcscd's "libccid | pcsc-ifd-handler".
   apt_packages+=(libccid)
@@ -49,6 +72,8 @@ if $testing; then
   apt_packages+=(sox)
   # The booth's shell scripts and unit are checked by shellcheck and systemd-analyze.
   apt_packages+=(shellcheck systemd)
+  # The real booth install is tested in a Debian root it makes (tests/test_provisioning_chroot.py).
+  apt_packages+=(debootstrap)
   # The school office's pages are tested in a real headless browser
   # (Playwright drives Debian's chromium; its own browser download is not used).
   apt_packages+=(chromium)
@@ -59,6 +84,9 @@ for p in "${apt_packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
+  if $on_pi; then check_pi_archive; fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

@@ -6,9 +6,11 @@ root under qemu (issue 14) each have a test here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import tomllib
@@ -113,6 +115,78 @@ def test_booth_gets_the_source_never_the_working_data(tmp_path: Path) -> None:
     assert not list(dest.rglob("__pycache__"))
 
 
+def test_booth_gets_the_packages_pyproject_includes_but_the_server(tmp_path: Path) -> None:
+    src = tmp_path / "checkout"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "var", "tests", "__pycache__"))
+    for package in ("photo_extra", "scratch"):  # a new package, and a folder setuptools does not include
+        (src / package).mkdir()
+        (src / package / "__init__.py").write_text("")
+    meta = (src / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(meta.replace('"photo_wire*"]', '"photo_wire*", "photo_extra*"]'))
+
+    dest = tmp_path / "opt"
+    out = copy_tree(src, dest)
+    assert out.returncode == 0, out.stderr
+    shipped = sorted(p.name for p in dest.iterdir())
+    assert shipped == ["README.md", "examples", "kiosk", "photo_extra", "photo_wire", "provisioning",
+                       "pyproject.toml", "systemd"]
+
+
+def test_copy_tree_says_what_pyproject_lacks(tmp_path: Path) -> None:
+    src = tmp_path / "checkout"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "var", "tests", "__pycache__"))
+    meta = (src / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(meta.replace("[tool.photo-kiosk.booth]", "[tool.photo-kiosk.other]"))
+    out = copy_tree(src, tmp_path / "opt")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"copy-tree: {src}/pyproject.toml has no 'booth' (tool.setuptools.packages.find.include, "
+        "tool.photo-kiosk.booth.leave-out)"]
+
+
+# Imports every module of the booth's packages from the copy given first, with
+# the third-party packages from the site folders after it. Run with -S -I: the
+# site-packages' .pth files are not read, so the venv's editable install (a
+# finder pointing at this checkout) cannot stand in for a package the copy lacks.
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, sys
+copy, *site_dirs = sys.argv[1:]
+sys.path[:0] = [copy]
+sys.path += site_dirs
+failed = []
+for top in ("kiosk", "photo_wire"):
+    try:
+        names = [top] + [m.name for m in pkgutil.walk_packages(importlib.import_module(top).__path__, top + ".")]
+    except Exception as err:
+        failed.append(f"{top}: {type(err).__name__}: {err}")
+        continue
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as err:
+            failed.append(f"{name}: {type(err).__name__}: {err}")
+files = {name: getattr(m, "__file__", None) or "" for name, m in list(sys.modules.items())}
+print(json.dumps({"failed": failed, "files": files}))
+"""
+
+
+def test_the_copied_tree_imports_every_kiosk_module_on_its_own(tmp_path: Path) -> None:
+    dest = tmp_path / "opt"
+    assert copy_tree(ROOT, dest).returncode == 0
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "KIVY_HOME": str(tmp_path / "kivy"),
+           "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1", "KIVY_NO_FILELOG": "1"}
+    out = subprocess.run([sys.executable, "-S", "-I", "-c", IMPORT_EVERY_MODULE, str(dest), *site.getsitepackages()],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["failed"] == []  # e.g. "kiosk.flow: ModuleNotFoundError: No module named 'photo_wire'"
+    ours = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    loaded = {name: path for name, path in report["files"].items() if name.split(".")[0] in ours}
+    assert len(loaded) > 50, sorted(loaded)  # every module of kiosk and photo_wire
+    elsewhere = {name: path for name, path in loaded.items() if not path.startswith(f"{dest}/")}
+    assert elsewhere == {}  # each from the copy, none from the checkout
+
+
 def test_copy_tree_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path) -> None:
     out = copy_tree(tmp_path, tmp_path / "opt")
     assert out.returncode == 1
@@ -149,6 +223,7 @@ def test_wheel_check_resolves_for_the_pi_not_for_this_machine() -> None:
     assert all(Requirement(r).marker is None for r in reqs)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("KIOSK_SLOW_TESTS", "") in ("", "0"),
                     reason="slow, needs the package registry: set KIOSK_SLOW_TESTS=1")
 def test_every_dependency_has_an_aarch64_wheel() -> None:
