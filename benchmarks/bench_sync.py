@@ -71,6 +71,7 @@ class Photo:
     original_jpeg: bytes | None = None
     compliant: bool = True
     problems: list[str] = field(default_factory=list)
+    measures: dict = field(default_factory=dict)
 
 
 def kiosk_child(args: argparse.Namespace) -> None:

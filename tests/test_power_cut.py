@@ -90,6 +90,7 @@ class Photo:
     original_jpeg: bytes | None
     compliant: bool = True
     problems: list = field(default_factory=list)
+    measures: dict = field(default_factory=dict)
 
 data_dir, public_key, tag = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
 synchronous, count, checkpoint = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])

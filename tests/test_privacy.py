@@ -19,7 +19,7 @@ import json
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -51,6 +51,7 @@ class Photo:
     original_jpeg: bytes | None = None
     compliant: bool = True
     problems: tuple[str, ...] = ()
+    measures: dict = field(default_factory=dict)
 
 
 def demo_cards() -> list:

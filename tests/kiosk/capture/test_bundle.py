@@ -57,6 +57,7 @@ class Photo:
     original_jpeg: bytes | None = None
     compliant: bool = True
     problems: list[str] = field(default_factory=list)
+    measures: dict = field(default_factory=dict)
 
 
 def jpeg(seed: int, size: tuple[int, int] = (48, 64)) -> bytes:
