@@ -19,7 +19,7 @@ import photo_cases as pc
 from image_files import jpeg_header_claiming, png_claiming
 from kiosk.imageio_safe import MAX_PIXELS, ImageError, read_image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("check-photo", "guide", "calibrate-backdrop")
 
 

@@ -11,7 +11,7 @@ from kiosk.config import Config, ConfigError, load_config, parse_config
 from kiosk.domain import IdCard
 from photo_wire.idnumber import check_character, is_valid, mask_id, mask_name
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "kiosk.toml"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "kiosk.toml"
 
 
 def test_defaults_are_the_demo() -> None:
@@ -139,7 +139,7 @@ def test_every_demo_and_roster_number_has_a_plausible_area() -> None:
 
     from photo_wire.idnumber import area_code_plausible
 
-    rows = csv.DictReader((Path(__file__).parents[1] / "examples" / "roster-demo.csv").open(encoding="utf-8"))
+    rows = csv.DictReader((Path(__file__).parents[2] / "examples" / "roster-demo.csv").open(encoding="utf-8"))
     for row in rows:
         assert area_code_plausible(row["id_number"])
 
@@ -149,7 +149,7 @@ def test_every_demo_and_roster_number_has_a_plausible_area() -> None:
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:

@@ -13,7 +13,7 @@ from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Prob
                          UsbResult, message_key)
 from kiosk.i18n import LANGUAGES, LOCALE_DIR, Translator, catalog_path, load_catalog, required_keys
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KIOSK = ROOT / "kiosk"
 # A quoted string that is a catalog key, e.g. 'button.agree' or "ui.staff.queue".
 KEY_LITERAL = re.compile(
