@@ -16,7 +16,7 @@ from kiosk.hardware.display import EXIT_NO_SCREEN, headless_refusal, is_booth, r
 from kiosk.hardware.status_led import StatusLed
 from window_harness import base_env, kiosk_command, write_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 BOOTH = parse_config({"id_reader": {"backend": "sam", "port": "/dev/ttyNOPE"}})
 
 

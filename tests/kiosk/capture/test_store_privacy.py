@@ -35,7 +35,7 @@ from kiosk.identity.loader import rekey_legacy_captures
 from kiosk.identity.roster import CsvRoster
 from photo_wire.ids import opaque_ref
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 DEMO_ROSTER = ROOT / "examples" / "roster-demo.csv"
 BUDGET_SECONDS = 3.0
 # The attacker may know the area code and birth year of a student (a class
