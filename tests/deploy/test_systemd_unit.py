@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from services_required import service_missing
-from test_booth_install import ROOT, UNIT, unit_values
+from deploy.test_booth_install import ROOT, UNIT, unit_values
 
 VERIFY_TESTS = "the systemd-analyze test"
 

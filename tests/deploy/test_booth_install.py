@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "photo-kiosk.service"
 PI_MARKERS = {"platform_machine": "aarch64", "sys_platform": "linux", "python_version": "3.11",
               "python_full_version": "3.11.2", "platform_system": "Linux", "os_name": "posix",

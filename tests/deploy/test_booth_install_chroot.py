@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("KIOSK_DEBOOTSTRAP_CACHE", "/var/cache/photo-kiosk-tests/bookworm"))
 STAND_IN_SETUP = """#!/bin/sh
 # Stand-in for setup.sh in the chroot test: the real one installs apt packages and the venv.
