@@ -106,7 +106,7 @@ def test_booth_gets_the_source_never_the_working_data(tmp_path: Path) -> None:
 
     out = copy_tree(src, dest)
     assert out.returncode == 0, out.stderr
-    assert (dest / "kiosk" / "cli.py").is_file() and (dest / "systemd" / "photo-kiosk.service").is_file()
+    assert (dest / "kiosk" / "boot.py").is_file() and (dest / "systemd" / "photo-kiosk.service").is_file()
     assert not (dest / "var" / "kiosk-data").exists()  # no demo capture in the outbox
     assert (dest / "var" / "booth.db").read_text() == "the booth's own data"
     assert not (dest / "kiosk" / "removed_module.py").exists()
