@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 
 def test_upload_and_export_through_s3(tmp_path: Path, s3_endpoint: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the school server tests (see harness.py and services.py).
+"""Fixtures for the school server tests (see tests/server/harness.py and services.py).
 
 Every test that takes `deployment` runs twice: on the school's configuration
 (SQLite, objects in the data dir: `[sqlite]`) and on the province's
@@ -18,8 +18,8 @@ import pytest
 
 from services_required import service_missing
 
-from .harness import Deployment
-from .services import ServiceMissing, Services
+from server.harness import Deployment
+from server.services import ServiceMissing, Services
 
 BACKENDS = ["sqlite", "province"]
 _SERVICES = pytest.StashKey[Services]()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from school_server import cli
 
-from .harness import Deployment
+from server.harness import Deployment
 
 MAX_EXAMPLES = 40  # per operation: about 300 requests in all
 SEED = 20261204

@@ -21,8 +21,8 @@ from photo_wire.ids import student_ref
 from school_server import db as dbm
 from school_server.settings import load_settings
 
-from .harness import Deployment, Kiosk, new_capture_id
-from .office_browser import browser, screenshot_dir
+from server.harness import Deployment, Kiosk, new_capture_id
+from server.office_browser import browser, screenshot_dir
 
 PASSWORD = "correct horse battery"
 ROSTER = """id_number,name,programme,centre,session

@@ -9,7 +9,7 @@ from kiosk.domain import IdCard, RosterOutcome
 from kiosk.identity.roster import CsvRoster
 from kiosk.identity.server_roster import ServerRoster
 
-from .harness import Deployment
+from server.harness import Deployment
 
 ID = "11010119900307002X"
 ROSTER = ("id_number,name,programme,centre,session,card_uid\n"

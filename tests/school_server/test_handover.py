@@ -17,7 +17,7 @@ from school_server.keys import load_private_key
 from school_server.settings import load_settings
 from school_server.storage import open_store
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 ID_A = "11010519900307123" + check_character("11010519900307123")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 ID_NUMBER = "110101200001011234"
 

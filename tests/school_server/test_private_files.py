@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Deployment, new_capture_id, run_cli
+from server.harness import Deployment, new_capture_id, run_cli
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Deployment, run_cli
-from .office_http import log_in, outcome
+from server.harness import Deployment, run_cli
+from server.office_http import log_in, outcome
 
 PASSWORD = "correct horse battery"
 AUDIT_BROKEN = 3  # verify-audit: the chain is broken (docs/server-security.md)

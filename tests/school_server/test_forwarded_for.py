@@ -13,8 +13,8 @@ import pytest
 
 import school_server
 
-from .harness import Deployment, run_cli
-from .office_http import log_in, outcome
+from server.harness import Deployment, run_cli
+from server.office_http import log_in, outcome
 
 NGINX_CONF = Path(school_server.__file__).parent / "deploy" / "nginx.conf"
 

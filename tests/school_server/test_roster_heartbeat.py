@@ -6,7 +6,7 @@ from pathlib import Path
 
 from photo_wire.ids import student_ref, uid_ref
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 ID_A = "110101200001011234"
 ID_B = "11010120000202567X"

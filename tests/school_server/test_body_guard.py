@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .harness import Deployment, Kiosk, new_capture_id
+from server.harness import Deployment, Kiosk, new_capture_id
 
 ANSWER_SECONDS = 10  # an answer from the headers alone comes at once; the body never does
 BIG = 24 * 1024 * 1024 - 1  # just under max_body_bytes

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from school_server import db as dbm
 from school_server.settings import load_settings
 
-from .harness import Deployment
-from .office_http import at_once, log_in, outcome
+from server.harness import Deployment
+from server.office_http import at_once, log_in, outcome
 
 PASSWORD = "correct horse battery"
 

@@ -19,7 +19,7 @@ from school_server import cli, db
 from school_server.models import Base
 from school_server.settings import load_settings
 
-from .harness import drop_database, fresh_database_url, run_cli
+from server.harness import drop_database, fresh_database_url, run_cli
 
 TABLES = {"centres", "kiosks", "enrolment_codes", "captures", "roster_rows", "schedule",
           "heartbeats", "alembic_version", "staff_users", "staff_sessions", "audit_log",

@@ -11,8 +11,8 @@ from contextlib import closing
 import httpx
 import pytest
 
-from .harness import Deployment
-from .office_http import log_in, login_csrf, outcome, post_login
+from server.harness import Deployment
+from server.office_http import log_in, login_csrf, outcome, post_login
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another horse battery"

@@ -15,7 +15,7 @@ from school_server import cli, db, roster
 from school_server.models import RosterRow
 from school_server.settings import load_settings
 
-from .harness import Deployment
+from server.harness import Deployment
 
 HEADER = "id_number,student_ref,name,programme,centre,session,card_uid\n"
 GIVEN_REF = "f" * 64

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 
 def test_upload_gives_a_receipt_and_stores_the_sealed_bytes(deployment: Deployment) -> None:

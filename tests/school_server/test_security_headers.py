@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .harness import Deployment
+from server.harness import Deployment
 
 PASSWORD = "correct horse battery"
 

