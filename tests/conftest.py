@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -29,15 +30,15 @@ SLOW_SKIP_REASON = "slow"
 
 
 def _harness_objects() -> tuple[set[int], set[str]]:
-    """ids of the harness modules and functions the collected tests imported, and their names."""
+    """ids of the harness modules and functions the collected modules imported, and their names
+    (for a test that imports one only when it runs)."""
     ids: set[int] = set()
     names: set[str] = set()
     for module_name, functions in SERVICE_HARNESSES.items():
-        module = sys.modules.get(module_name)
-        if module is None:
-            continue  # no collected test imported it
-        ids |= {id(module), *(id(getattr(module, f)) for f in functions)}
         names |= {module_name.rpartition(".")[2], *functions}
+        module = sys.modules.get(module_name)
+        if module is not None:  # else no collected module imported it
+            ids |= {id(module), *(id(getattr(module, f)) for f in functions)}
     return ids, names
 
 
@@ -54,6 +55,13 @@ def _starts_a_service(item: pytest.Item, harness_ids: set[int], harness_names: s
     if code is not None and harness_names & {*code.co_names, *code.co_varnames}:
         return True  # a harness imported inside the test
     return any(str(m.kwargs.get("reason", "")).startswith(SLOW_SKIP_REASON) for m in item.iter_markers("skipif"))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    # tests/server/ holds the server's harnesses only: a test put there would run
+    # without tests/school_server/conftest.py's fixtures (backends, services).
+    if file_path.name.startswith("test_") and file_path.parent == Path(__file__).parent / "server":
+        raise pytest.UsageError(f"{file_path}: the server's tests live in tests/school_server/")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
