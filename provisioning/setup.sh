@@ -39,7 +39,7 @@ if $on_pi || $testing; then
   apt_packages+=(libpcsclite-dev libpcsclite1 pcscd)
 fi
 if $testing; then
-  # Virtual readers (127.0.0.1:35963) for tests/test_pcsc_reader.py. Not on a
+  # Virtual readers (127.0.0.1:35963) for tests/kiosk/hardware/test_pcsc_reader.py. Not on a
   # booth: they would be listed before the real reader.
   apt_packages+=(vsmartcard-vpcd)
   # The province configuration's tests start a real PostgreSQL; the
