@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "kiosk" / "photo"))
 
 from test_qr import PAYLOAD, code_image, paste_warped, square  # noqa: E402
 

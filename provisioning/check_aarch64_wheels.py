@@ -8,7 +8,7 @@ Resolves pyproject.toml's dependencies (and the extras named) with
 wheel, then what needs building from source on the Pi. Exit 0 when only
 the known source builds are left (pyscard: gcc + libpcsclite-dev, see
 setup.sh), 1 otherwise. Needs the package registry: an opt-in check
-(tests/test_booth_install.py runs it with KIOSK_SLOW_TESTS=1).
+(tests/deploy/test_booth_install.py runs it with KIOSK_SLOW_TESTS=1).
 """
 
 from __future__ import annotations

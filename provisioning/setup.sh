@@ -62,7 +62,7 @@ if $on_pi || $testing; then
   apt_packages+=(libpcsclite-dev libpcsclite1 pcscd)
 fi
 if $testing; then
-  # Virtual readers (127.0.0.1:35963) for tests/test_pcsc_reader.py. Not on a
+  # Virtual readers (127.0.0.1:35963) for tests/kiosk/hardware/test_pcsc_reader.py. Not on a
   # booth: they would be listed before the real reader.
   apt_packages+=(vsmartcard-vpcd)
   # The province configuration's tests start a real PostgreSQL; the
@@ -72,7 +72,7 @@ if $testing; then
   apt_packages+=(sox)
   # The booth's shell scripts and unit are checked by shellcheck and systemd-analyze.
   apt_packages+=(shellcheck systemd)
-  # The real booth install is tested in a Debian root it makes (tests/test_provisioning_chroot.py).
+  # The real booth install is tested in a Debian root it makes (tests/deploy/test_booth_install_chroot.py).
   apt_packages+=(debootstrap)
   # The school office's pages are tested in a real headless browser
   # (Playwright drives Debian's chromium; its own browser download is not used).

@@ -1,5 +1,5 @@
 """A FUSE filesystem that forgets, on a simulated power cut, everything that
-was not made durable: test infrastructure for tests/test_power_cut.py.
+was not made durable: test infrastructure for tests/kiosk/capture/test_store_power_cut.py.
 
     python tests/powercut_fs.py BACKING MOUNTPOINT
 

@@ -124,7 +124,7 @@ def check_spec_jpeg(
     def failed(code: str) -> bool:
         return not checks[code].passed
 
-    # The geometry codes are spelled out: tests/test_i18n.py finds each
+    # The geometry codes are spelled out: tests/kiosk/test_i18n.py finds each
     # literal append and requires a check.<code> catalog text for it.
     if failed("FACE_TOO_SMALL"):
         problems.append("FACE_TOO_SMALL")
