@@ -77,11 +77,14 @@ def test_kill_9_while_saving_never_loses_or_corrupts_a_confirmed_capture(tmp_pat
             stdout=subprocess.PIPE, text=True,
         )
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.06))  # a few saves, killed anywhere inside one
+        # One save told first (however loaded the machine), then a few more,
+        # killed anywhere inside one.
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.06))
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate(timeout=30)
         # Only whole lines count: a line cut by the kill was never "told".
-        for line in out.splitlines(keepends=True):
+        for line in (first + out).splitlines(keepends=True):
             words = line.split()
             if line.endswith("\n") and len(words) == 2:
                 confirmed[words[0]] = words[1]
@@ -96,7 +99,7 @@ def test_kill_9_while_saving_never_loses_or_corrupts_a_confirmed_capture(tmp_pat
     con.close()
     files = {p.name.removesuffix(SEALED_SUFFIX) for p in (data_dir / SEALED_DIR).iterdir()}
     assert set(rows) == files, "a row without its file or a file without its row"
-    assert len(confirmed) > ROUNDS  # the rounds did save things
+    assert len(confirmed) >= ROUNDS  # every round saved at least once
     missing = set(confirmed) - set(rows)
     assert not missing, f"{len(missing)} confirmed captures lost"
 
