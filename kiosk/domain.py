@@ -55,6 +55,9 @@ class RosterMatch:
     session: str = ""  # the student's own session on the roster
     # Accepted outside their own centre and session (makeup_mode): a makeup shoot.
     makeup: bool = False
+    # The office refused their last photo, for this reason code ('' otherwise):
+    # the booth says why before taking them again.
+    retake_reason: str = ""
 
 
 class ProcessedPhoto(Protocol):

@@ -64,9 +64,8 @@ class Pulls(AgentBase):
             log.warning("the server has no roster rows for this centre; keeping the current roster")
             self._contact_ok()
             return True
-        # The booth needs no names (the card has the name): none on the SD card.
-        for row in document.rows:
-            row.name = ""
+        # RosterRowOut has no names (the card has the name): an older server's
+        # are dropped by the model and never reach the SD card.
         document_json = document.model_dump(mode="json")
         try:
             roster = ServerRoster(

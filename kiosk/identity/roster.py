@@ -62,6 +62,7 @@ class RosterEntry:
     centre: str
     session: str
     retake: bool = False  # the office rejected the student's photo (server roster)
+    retake_reason: str = ""  # and why: its reason code (photo_wire.models.REJECT_REASONS)
 
 
 class KeyedRoster:
@@ -125,7 +126,8 @@ class KeyedRoster:
         outcome = RosterOutcome.EXPECTED
         if not self.allow_recapture and not entry.retake and self._has_capture(ref):
             outcome = RosterOutcome.ALREADY_CAPTURED
-        return RosterMatch(outcome, entry.programme, ref, entry.session, makeup)
+        return RosterMatch(outcome, entry.programme, ref, entry.session, makeup,
+                           entry.retake_reason if entry.retake else "")
 
 
 class CsvRoster(KeyedRoster):

@@ -275,10 +275,12 @@ def test_reject_a_photo_and_the_student_is_missing_again(office: Deployment, chr
 
 def test_a_rejected_student_is_a_retake_in_the_booths_roster(office: Deployment,
                                                              chaoyang: dict[str, str]) -> None:
-    # (after the rejection above) The booth's next roster pull carries it.
+    # (after the rejection above) The booth's next roster pull carries it, and why.
     with office.enrol("Chaoyang").client() as client:
-        rows = {r["name"]: r["retake"] for r in client.get("/api/v1/roster").json()["rows"]}
-    assert rows == {"钱二": True, "赵一": False, "孙三": False}
+        rows = {r["student_ref"]: (r["retake"], r["retake_reason"])
+                for r in client.get("/api/v1/roster").json()["rows"]}
+    assert rows == {student_ref(QIAN): (True, "wrong_background"),
+                    student_ref(ZHAO): (False, None), student_ref(SUN): (False, None)}
 
 
 def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
