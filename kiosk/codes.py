@@ -36,6 +36,7 @@ class Button(str, Enum):
     START = "start"
     CONFIRM_IDENTITY = "confirm_identity"
     NOT_ME = "not_me"
+    NAME_WRONG = "name_wrong"  # 信息有误: the card's details are wrong (the office checks)
     AGREE = "agree"
     DECLINE = "decline"
     TAKE_PHOTO = "take_photo"

@@ -88,6 +88,9 @@ class Student:
     id_method: str = "card"
     # The session the capture is recorded under (decided when identified).
     session: str = ""
+    # The student pressed 信息有误 on the confirm screen: the office checks
+    # the name and ID number against the student system (a correction request).
+    name_disputed: bool = False
 
     def __repr__(self) -> str:
         return f"Student({self.card!r}, {self.match.outcome.value})"

@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
                          SyncProblem, UsbResult, message_key)
+from kiosk.session.spoken import spoken_keys
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ DEFAULT_LANGUAGE = "zh_CN"
 LANGUAGES = ("zh_CN", "en")
 FALLBACK = ("zh_CN", "en")  # after the current language, in this order
 
-# Spoken and shown outside any enum.
-PROMPT_KEYS = ("prompt.countdown", "prompt.saved", "prompt.call_staff")
+# Spoken and shown outside any enum: what the flow says on each screen
+# (kiosk/session/spoken.py), and the call for staff.
+PROMPT_KEYS = (*spoken_keys(), "prompt.call_staff")
 OTHER_KEYS = ("consent.text",)
 
 

@@ -96,6 +96,9 @@ class CaptureDocument(BaseModel):
     student_ref: str = Field(default="", max_length=REF_CHARS)
     programme: str = Field(default="", max_length=TEXT_CHARS)
     id_method: Literal["card", "manual"] = "card"  # manual: staff typed the number
+    # The student pressed 信息有误 at the booth: a correction request, the
+    # office checks the name and ID number (the review shows it).
+    name_disputed: bool = False
     makeup: bool = False  # taken outside the student's own centre and session
     roster_session: str = Field(default="", max_length=TEXT_CHARS)
     card_uid: str | None = Field(default=None, max_length=64)  # PC/SC readers give only this

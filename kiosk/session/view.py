@@ -12,7 +12,7 @@ from typing import Any
 from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
 from kiosk.identity.schedule import Schedule, SessionWindow
-from photo_wire.idnumber import mask_id, mask_name
+from photo_wire.idnumber import mask_id
 
 # States a student is in; leaving them for ATTRACT ends the session.
 STUDENT_STATES = frozenset(State) - {State.ATTRACT, State.CALL_STAFF, State.STAFF}
@@ -65,7 +65,11 @@ class View:
     problem: Problem | None = None
     # For staff: what exactly is wrong (e.g. the roster file's reason), '' if nothing more.
     problem_detail: str = ""
-    name_masked: str = ""
+    # The name as the card gives it, unmasked: the person holding the card
+    # checks it ('' typed in, or a UID-only card). The ID number stays masked.
+    name: str = ""
+    name_disputed: bool = False  # 信息有误 pressed: the office checks the details
+    retake_reason: str = ""  # the office refused their last photo for this code
     id_masked: str = ""
     programme: str = ""
     hints: tuple[Hint, ...] = ()
@@ -155,7 +159,9 @@ class ViewModel:
             problem=self.problem,
             problem_detail=next((self._details.get(d, "") for d, p in self._failed.items()
                                  if p == self.problem), ""),
-            name_masked=mask_name(s.card.name) if s else "",
+            name=s.card.name if s else "",
+            name_disputed=bool(s and s.name_disputed),
+            retake_reason=s.match.retake_reason if s else "",
             id_masked=mask_id(s.card.id_number) if s else "",
             programme=s.match.programme if s else "",
             hints=self.hints,
