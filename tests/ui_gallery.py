@@ -122,7 +122,10 @@ def samples() -> list[tuple[str, View]]:
             photo_problems=("EYE_LINE_OUT_OF_BAND", "HEAD_TOP_OUT_OF_BAND"), retakes_left=2,
         )),
         ("saving", V(S.SAVING, busy)),
-        ("receipt", V(S.RECEIPT, busy, capture_id="a1b2c3d4e5f6", seconds_left=8)),
+        ("receipt", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
+                      photo_jpeg=sample_jpeg(True), seconds_left=118)),
+        ("receipt_leaving", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
+                              photo_jpeg=sample_jpeg(True), seconds_left=12)),
         ("call_staff", V(
             S.CALL_STAFF, KioskStatus.ERROR, problem=Problem.CAMERA_FAILED, failed_devices=(Device.CAMERA,),
         )),

@@ -12,6 +12,7 @@ from typing import Any
 from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
 from kiosk.identity.schedule import Schedule, SessionWindow
+from photo_wire.capture import reference
 from photo_wire.idnumber import mask_id
 
 # States a student is in; leaving them for ATTRACT ends the session.
@@ -80,6 +81,7 @@ class View:
     photo_compliant: bool = False
     photo_problems: tuple[str, ...] = ()
     capture_id: str = ""
+    reference: str = ""  # the receipt's 采集编号 (photo_wire.capture.reference)
     staff_unlocked: bool = False
     failed_devices: tuple[Device, ...] = ()
     consent_version: str = ""
@@ -174,6 +176,7 @@ class ViewModel:
             photo_compliant=bool(photo and photo.compliant),
             photo_problems=tuple(photo.problems) if photo else (),
             capture_id=self.capture_id,
+            reference=reference(self.capture_id) if self.capture_id else "",
             staff_unlocked=self.staff_unlocked,
             failed_devices=tuple(self._failed),
             consent_version=self.consent_version,

@@ -622,3 +622,18 @@ def test_each_student_screen_is_spoken_on_arrival(flow: SessionFlow, clock: Cloc
     flow.press(Button.CANCEL)
     to_state(flow, clock, State.RECEIPT)
     assert "prompt.saved" in [e.arg for e in flow.drain_effects() if e.kind == EffectKind.PROMPT]
+
+
+def test_the_receipt_stays_two_minutes_and_gives_a_reference(flow: SessionFlow,
+                                                             clock: Clock) -> None:
+    to_state(flow, clock, State.SAVING)
+    flow.saved("49985f9b0c1d4e2fa3b4c5d6e7f80912")
+    v = flow.view()
+    assert v.state == State.RECEIPT and v.reference == "4998-5F9B"
+    assert v.photo_jpeg  # their photo, on the receipt
+    clock.advance(110)
+    flow.tick()
+    assert flow.state == State.RECEIPT  # still reading
+    clock.advance(11)
+    flow.tick()
+    assert flow.state == State.ATTRACT and flow.view().reference == ""
