@@ -55,6 +55,8 @@ class RosterMatch:
     session: str = ""  # the student's own session on the roster
     # Accepted outside their own centre and session (makeup_mode): a makeup shoot.
     makeup: bool = False
+    # The student's own centre on the roster (the wrong centre is told theirs).
+    centre: str = ""
     # The office refused their last photo, for this reason code ('' otherwise):
     # the booth says why before taking them again.
     retake_reason: str = ""

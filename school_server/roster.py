@@ -153,25 +153,27 @@ def _refs(values: list[str], kind: Kind, what: str, workers: int | None,
     return refs_in_parallel(values, kind, workers, report, every=PROGRESS_EVERY)
 
 
-def retake_reasons(db: Session, centre: str) -> dict[str, str]:
-    """Students of the centre whose every capture the office rejected, with
+def retake_reasons(db: Session) -> dict[str, str]:
+    """Students on the roster whose every capture the office rejected, with
     the reason code of the latest rejection."""
     accepted = select(CaptureReview.student_ref).where(CaptureReview.decision != "rejected")
-    ours = select(RosterRow.student_ref).where(RosterRow.centre == centre)
     rejected = db.execute(
         select(CaptureReview.student_ref, CaptureReview.reason)
-        .where(CaptureReview.decision == "rejected", CaptureReview.student_ref.in_(ours),
+        .where(CaptureReview.decision == "rejected",
+               CaptureReview.student_ref.in_(select(RosterRow.student_ref)),
                CaptureReview.student_ref.not_in(accepted))
         .order_by(CaptureReview.decided_at))
     return {ref: reason or "other" for ref, reason in rejected}  # the latest wins
 
 
 def roster_for(db: Session, centre: str) -> RosterOut:
-    """The booth's roster of a centre: refs, centre, session, retake and its
-    reason; no names or programmes (what a stolen booth token gets)."""
-    rows = db.scalars(select(RosterRow).where(RosterRow.centre == centre)
-                      .order_by(RosterRow.session, RosterRow.student_ref, RosterRow.id)).all()
-    retake = retake_reasons(db, centre)
+    """A booth's roster: every student of the school (a makeup shoot takes
+    anyone; a student at the wrong centre is told theirs), as refs, centre,
+    session, retake and its reason; no names or programmes (what a stolen
+    booth token gets). centre: the booth's own."""
+    rows = db.scalars(select(RosterRow).order_by(RosterRow.centre, RosterRow.session,
+                                                 RosterRow.student_ref, RosterRow.id)).all()
+    retake = retake_reasons(db)
     out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, centre=r.centre,
                         session=r.session, retake=r.student_ref in retake,
                         retake_reason=retake.get(r.student_ref)) for r in rows]

@@ -91,6 +91,7 @@ def samples() -> list[tuple[str, View]]:
     server = dict(configured=True, queue_depth=12, last_success=at(-1, 17, 42))
     return [
         ("attract", V(S.ATTRACT, KioskStatus.READY)),
+        ("attract_larger", V(S.ATTRACT, KioskStatus.READY)),
         ("attract_session", V(S.ATTRACT, KioskStatus.READY, now=NOW, schedule_known=True,
                               session_now=sessions()[0], sessions_today=3)),
         ("attract_next_session", V(S.ATTRACT, KioskStatus.QUEUE, now=NOW, schedule_known=True,
@@ -105,10 +106,15 @@ def samples() -> list[tuple[str, View]]:
         ("confirm_manual", V(S.CONFIRM, busy, id_masked="310104********2468", programme="会计学", id_method="manual")),
         ("not_on_roster", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE)),
         ("not_on_roster_missed", V(S.NOT_ON_ROSTER, busy, problem=Problem.MISSED_SESSION)),
+        ("not_on_roster_own", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE, now=NOW,
+                                own_session="2026-06-b", own_centre="海淀校区", own_window=sessions()[2])),
+        ("not_on_roster_elsewhere", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE,
+                                      own_session="2026-06-a", own_centre="西湖学习中心")),
         ("manual_entry_pin", V(S.MANUAL_ENTRY, busy, problem=Problem.PIN_WRONG, seconds_left=15)),
         ("manual_entry", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="1101011999130700")),
         ("manual_entry_valid", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="310104200011022468")),
         ("consent", V(S.CONSENT, busy, consent_version="2026-11-v1")),
+        ("consent_larger", V(S.CONSENT, busy, consent_version="2026-11-v1")),
         ("scan_code", V(S.SCAN_CODE, busy, problem=Problem.CODE_INVALID)),
         ("scan_code_checking", V(S.SCAN_CODE, busy, checking=True)),
         ("guide", V(S.GUIDE, busy, hints=(Hint.HAIR_OFF_FACE, Hint.MOVE_LEFT))),
@@ -316,6 +322,9 @@ class GalleryRunner:
         name, sample = self.items[self.index]
         if self.runtime.view is not sample:
             self.runtime.view, self.settled = sample, 0
+            from kiosk.screens.app import LARGER_TEXT  # "<name>_larger": the 大字 option on
+
+            self.app.text_scale = LARGER_TEXT if name.endswith("_larger") else 1.0
             return None
         self.settled += 1
         if self.settled < 3:  # let the app show it first (the script would wait too)

@@ -11,9 +11,11 @@ from typing import Any
 
 from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
+from kiosk.domain import RosterOutcome
 from kiosk.identity.schedule import Schedule, SessionWindow
 from photo_wire.capture import reference
 from photo_wire.idnumber import mask_id
+from photo_wire.ids import name_key
 
 # States a student is in; leaving them for ATTRACT ends the session.
 STUDENT_STATES = frozenset(State) - {State.ATTRACT, State.CALL_STAFF, State.STAFF}
@@ -71,6 +73,11 @@ class View:
     name: str = ""
     name_disputed: bool = False  # 信息有误 pressed: the office checks the details
     retake_reason: str = ""  # the office refused their last photo for this code
+    # NOT_ON_ROSTER, another centre or session: where and when the student is
+    # expected (the window only when it is this centre's: the booth knows its own).
+    own_centre: str = ""
+    own_session: str = ""
+    own_window: SessionWindow | None = None
     id_masked: str = ""
     programme: str = ""
     hints: tuple[Hint, ...] = ()
@@ -164,6 +171,7 @@ class ViewModel:
             name=s.card.name if s else "",
             name_disputed=bool(s and s.name_disputed),
             retake_reason=s.match.retake_reason if s else "",
+            **self._own_session(),
             id_masked=mask_id(s.card.id_number) if s else "",
             programme=s.match.programme if s else "",
             hints=self.hints,
@@ -205,6 +213,17 @@ class ViewModel:
             doctor_running=self.doctor_running,
             checking=self._check is not None,
         )
+
+    def _own_session(self) -> dict[str, Any]:
+        """Where and when a student turned away for the wrong centre or session is expected."""
+        s = self.student
+        if s is None or s.match.outcome not in (RosterOutcome.OTHER_CENTRE,
+                                                RosterOutcome.MISSED_SESSION):
+            return {}
+        schedule = self._schedule()
+        ours = name_key(s.match.centre) == name_key(getattr(self.roster, "centre", ""))
+        window = schedule.named(s.match.session) if schedule and ours else None
+        return dict(own_centre=s.match.centre, own_session=s.match.session, own_window=window)
 
     def today(self) -> date:
         """The booth's date: the injected wall clock in [kiosk] timezone (not the host's)."""

@@ -62,6 +62,7 @@ class Photo:
     original_jpeg: bytes | None = None
     compliant: bool = True
     problems: list[str] = field(default_factory=list)
+    measures: dict[str, object] = field(default_factory=dict)  # kiosk.domain.ProcessedPhoto's
 
 
 def jpeg(seed: int, size: tuple[int, int] = (48, 64)) -> bytes:

@@ -79,3 +79,18 @@ def test_the_rows_model_has_no_name_or_programme() -> None:
     row = RosterRowOut(student_ref="r", uid_hash=None, centre="c", session="s")
     assert set(row.model_dump()) == {"student_ref", "uid_hash", "centre", "session", "retake",
                                      "retake_reason"}
+
+
+def test_the_schools_roster_takes_another_centres_student_in_makeup_mode() -> None:
+    # The server sends every centre's refs (issue 22, item 4): the booth tells a
+    # student of another centre where they belong, and takes them as a makeup.
+    rows = [{"student_ref": student_ref(ZHANG), "uid_hash": None, "centre": "centre-b",
+             "session": "afternoon"}]
+    doc = {"centre": "centre-a", "version": "v2", "rows": rows,
+           "student_ref_scheme": SCHEME.model_dump()}
+    closed = ServerRoster(doc, "centre-a", "morning").lookup(IdCard(id_number=ZHANG, name="张三"))
+    assert closed.outcome == RosterOutcome.OTHER_CENTRE
+    assert (closed.centre, closed.session) == ("centre-b", "afternoon")
+    makeup = ServerRoster(doc, "centre-a", "morning", makeup_mode=True).lookup(
+        IdCard(id_number=ZHANG, name="张三"))
+    assert makeup.outcome == RosterOutcome.EXPECTED and makeup.makeup

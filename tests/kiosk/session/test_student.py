@@ -440,6 +440,10 @@ def test_the_session_whose_window_covers_now_is_recorded(clock: Clock, roster_cs
     flow.press(Button.NOT_ME)
     assert identify(flow, EVENING_ID) == State.NOT_ON_ROSTER  # later today: not yet
     assert flow.view().problem == Problem.OTHER_CENTRE
+    # ...and told their own session, place and time (issue 22, item 4).
+    v = flow.view()
+    assert (v.own_session, v.own_centre) == ("evening", "centre-a")
+    assert v.own_window is not None and v.own_window.name == "evening"
 
 
 def test_a_student_of_a_past_session_is_a_makeup_only_when_allowed(clock: Clock,
@@ -451,6 +455,9 @@ def test_a_student_of_a_past_session_is_a_makeup_only_when_allowed(clock: Clock,
     flow.press(Button.DONE)
     assert identify(flow, ELSEWHERE_ID) == State.NOT_ON_ROSTER
     assert flow.view().problem == Problem.OTHER_CENTRE
+    # Another centre: its place (the booth knows only its own centre's times).
+    v = flow.view()
+    assert (v.own_session, v.own_centre, v.own_window) == ("morning", "centre-b", None)
 
     flow = session_flow(clock, wall, roster_csv, makeup=True)
     assert identify(flow, MORNING_ID) == State.CONFIRM
