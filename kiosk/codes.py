@@ -36,6 +36,7 @@ class Button(str, Enum):
     START = "start"
     CONFIRM_IDENTITY = "confirm_identity"
     NOT_ME = "not_me"
+    NAME_WRONG = "name_wrong"  # 信息有误: the card's details are wrong (the office checks)
     AGREE = "agree"
     DECLINE = "decline"
     TAKE_PHOTO = "take_photo"
@@ -47,6 +48,7 @@ class Button(str, Enum):
     STAFF_EXIT = "staff_exit"
     MANUAL_ENTRY = "manual_entry"
     LANGUAGE = "language"
+    LARGER_TEXT = "larger_text"  # the attract screen's 大字 (the screens' own: the flow ignores it)
     # staff mode (after the PIN): its pages, and what staff can do there
     STAFF_STATUS = "staff_status"
     STAFF_SYNC = "staff_sync"
@@ -56,6 +58,7 @@ class Button(str, Enum):
     RETRY_REJECTED = "retry_rejected"
     CALIBRATE_BACKDROP = "calibrate_backdrop"
     USB_EXCHANGE = "usb_exchange"
+    MAKEUP_MODE = "makeup_mode"  # staff switch makeup shoots on or off (logged)
 
 
 class Device(str, Enum):

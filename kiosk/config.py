@@ -107,7 +107,7 @@ class TimeoutsConfig(_Section):
     capturing: Seconds = 30
     review: Seconds = 60
     saving: Seconds = 30
-    receipt: Seconds = 10
+    receipt: Seconds = 120  # the receipt stays until 完成: the student reads (hears) what comes next
     call_staff: Seconds = 120
     staff: Seconds = 300
 

@@ -55,6 +55,11 @@ class RosterMatch:
     session: str = ""  # the student's own session on the roster
     # Accepted outside their own centre and session (makeup_mode): a makeup shoot.
     makeup: bool = False
+    # The student's own centre on the roster (the wrong centre is told theirs).
+    centre: str = ""
+    # The office refused their last photo, for this reason code ('' otherwise):
+    # the booth says why before taking them again.
+    retake_reason: str = ""
 
 
 class ProcessedPhoto(Protocol):
@@ -85,6 +90,9 @@ class Student:
     id_method: str = "card"
     # The session the capture is recorded under (decided when identified).
     session: str = ""
+    # The student pressed 信息有误 on the confirm screen: the office checks
+    # the name and ID number against the student system (a correction request).
+    name_disputed: bool = False
 
     def __repr__(self) -> str:
         return f"Student({self.card!r}, {self.match.outcome.value})"

@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State,
                          SyncProblem, UsbResult, message_key)
+from kiosk.session.spoken import spoken_keys
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,12 @@ DEFAULT_LANGUAGE = "zh_CN"
 LANGUAGES = ("zh_CN", "en")
 FALLBACK = ("zh_CN", "en")  # after the current language, in this order
 
-# Spoken and shown outside any enum.
-PROMPT_KEYS = ("prompt.countdown", "prompt.saved", "prompt.call_staff")
-OTHER_KEYS = ("consent.text",)
+# Spoken and shown outside any enum: what the flow says on each screen
+# (kiosk/session/spoken.py), and the call for staff.
+PROMPT_KEYS = (*spoken_keys(), "prompt.call_staff")
+# The consent text says what the booth does with its copies (KioskApp.consent_text).
+OTHER_KEYS = ("consent.text", "consent.kept.sealed", "consent.kept.plain", "consent.deleted",
+              "consent.deleted.now")
 
 
 def catalog_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
@@ -66,6 +70,15 @@ def required_keys() -> set[str]:
     for enum in (Button, Hint, KioskStatus, Device, SyncProblem, RejectReason, BackdropResult, UsbResult):
         keys |= {message_key(m) for m in enum}
     return keys
+
+
+def consent_text(t: "Translator", sealed: bool, retention_days: float) -> str:
+    """The consent text as true for this booth: its copies sealed or not
+    ([sync] server_public_key), kept retention_days once the school has them."""
+    days = f"{retention_days:g}"
+    return t("consent.text",
+             kept=t("consent.kept.sealed" if sealed else "consent.kept.plain"),
+             deleted=t("consent.deleted", days=days) if retention_days else t("consent.deleted.now"))
 
 
 class Translator:

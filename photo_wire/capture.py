@@ -96,6 +96,9 @@ class CaptureDocument(BaseModel):
     student_ref: str = Field(default="", max_length=REF_CHARS)
     programme: str = Field(default="", max_length=TEXT_CHARS)
     id_method: Literal["card", "manual"] = "card"  # manual: staff typed the number
+    # The student pressed 信息有误 at the booth: a correction request, the
+    # office checks the name and ID number (the review shows it).
+    name_disputed: bool = False
     makeup: bool = False  # taken outside the student's own centre and session
     roster_session: str = Field(default="", max_length=TEXT_CHARS)
     card_uid: str | None = Field(default=None, max_length=64)  # PC/SC readers give only this
@@ -173,3 +176,27 @@ def _b64decode(field: str, value: str) -> bytes:
     if not data:
         raise ValueError(f"no {field} in the sealed document")
     return data
+
+
+# ------------------------------------------------ the receipt's 采集编号
+# A capture id is 32 hex digits (uuid4): too long to read out. The receipt
+# shows its first 8, upper case, grouped 4-4 ("49985F9B" -> "4998-5F9B"): read
+# out in two breaths, typed into the office's search with or without the dash
+# or case (16^8 = 4.3 x 10^9 values: a school's captures do not collide in
+# practice, and a search shows every match if they do).
+REFERENCE_DIGITS = 8
+
+
+def reference(capture_id: str) -> str:
+    """The 采集编号 a student reads from the receipt."""
+    head = capture_id[:REFERENCE_DIGITS].upper()
+    return f"{head[:4]}-{head[4:]}" if len(head) > 4 else head
+
+
+def reference_prefix(text: str) -> str | None:
+    """The capture id prefix a typed 采集编号 stands for (lower case, no dash
+    or spaces), or None when it is not one."""
+    head = "".join(text.split()).replace("-", "").lower()
+    if len(head) == REFERENCE_DIGITS and all(c in "0123456789abcdef" for c in head):
+        return head
+    return None

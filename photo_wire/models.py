@@ -61,17 +61,30 @@ class StudentRefScheme(BaseModel):
 SCHEME = StudentRefScheme()
 
 
+# Why the office refuses a photo (the office's catalogs: reject.<code>; the
+# booth's: retake.<code>). The server's roster names it for a retake.
+REJECT_REASONS = ("not_the_student", "photo_quality", "wrong_background", "glasses_glare",
+                  "expression", "other")
+
+
 class RosterRowOut(BaseModel):
+    """One expected student as a booth needs them: refs, where and when, and
+    whether to take them again. No name, no programme: a stolen booth token
+    gets nothing that names anyone (the name shown comes from the card). A
+    cached roster from an older server still has both: ignored."""
+
     student_ref: str
     uid_hash: str | None
-    name: str
-    programme: str
     centre: str
     session: str
     # Strict: "true" or 1 from a confused server is a bad reply, not a retake.
     retake: StrictBool = Field(default=False, description=(
         "The office rejected every photo of this student: the booth takes them again "
         "even if it holds an earlier capture"))
+    # A str, not a Literal: a newer server's code is shown as "other", the roster kept.
+    retake_reason: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$", description=(
+        "The reason code (REJECT_REASONS) of the office's latest rejection, for a retake: "
+        "the booth tells the student why before taking them again"))
 
 
 class RosterOut(BaseModel):

@@ -158,7 +158,7 @@ def create_app(state: ServerState | None) -> FastAPI:
              responses={304: {"description": "Unchanged since the If-None-Match version"},
                         **_errors(401)})
     def roster(request: Request, me: Me, db: DB) -> Any:
-        """The roster of this kiosk's centre (no other centre's rows)."""
+        """The school's roster as refs (every centre: makeup shoots), no names."""
         out = roster_for(db, me.centre)
         return _unless_unchanged(request, jsonable_encoder(out), f'"{out.version}"')
 

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from photo_wire.capture import CaptureDocument
+# Why a photo is rejected: the wire's list (a retake's reason reaches the booth).
+from photo_wire.models import REJECT_REASONS  # noqa: F401
 from school_server import audit
 from school_server.export import open_capture
 from school_server.models import Capture, CaptureReview, RosterRow, name_key, utcnow
@@ -22,10 +24,6 @@ from school_server.progress import accepted_capture_exists, forget_student_count
 from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-
-# Why a photo is rejected; the texts are in the office catalogs (reject.<code>).
-REJECT_REASONS = ("not_the_student", "photo_quality", "wrong_background", "glasses_glare",
-                  "expression", "other")
 
 
 @dataclass(frozen=True)

@@ -153,22 +153,30 @@ def _refs(values: list[str], kind: Kind, what: str, workers: int | None,
     return refs_in_parallel(values, kind, workers, report, every=PROGRESS_EVERY)
 
 
-def retake_refs(db: Session, centre: str) -> set[str]:
-    """Students of the centre whose every capture the office rejected."""
-    rejected = select(CaptureReview.student_ref).where(CaptureReview.decision == "rejected")
+def retake_reasons(db: Session) -> dict[str, str]:
+    """Students on the roster whose every capture the office rejected, with
+    the reason code of the latest rejection."""
     accepted = select(CaptureReview.student_ref).where(CaptureReview.decision != "rejected")
-    return set(db.scalars(select(RosterRow.student_ref).where(
-        RosterRow.centre == centre, RosterRow.student_ref.in_(rejected),
-        RosterRow.student_ref.not_in(accepted))))
+    rejected = db.execute(
+        select(CaptureReview.student_ref, CaptureReview.reason)
+        .where(CaptureReview.decision == "rejected",
+               CaptureReview.student_ref.in_(select(RosterRow.student_ref)),
+               CaptureReview.student_ref.not_in(accepted))
+        .order_by(CaptureReview.decided_at))
+    return {ref: reason or "other" for ref, reason in rejected}  # the latest wins
 
 
 def roster_for(db: Session, centre: str) -> RosterOut:
-    rows = db.scalars(select(RosterRow).where(RosterRow.centre == centre)
-                      .order_by(RosterRow.session, RosterRow.student_ref, RosterRow.id)).all()
-    retake = retake_refs(db, centre)
-    out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, name=r.name,
-                        programme=r.programme, centre=r.centre, session=r.session,
-                        retake=r.student_ref in retake) for r in rows]
+    """A booth's roster: every student of the school (a makeup shoot takes
+    anyone; a student at the wrong centre is told theirs), as refs, centre,
+    session, retake and its reason; no names or programmes (what a stolen
+    booth token gets). centre: the booth's own."""
+    rows = db.scalars(select(RosterRow).order_by(RosterRow.centre, RosterRow.session,
+                                                 RosterRow.student_ref, RosterRow.id)).all()
+    retake = retake_reasons(db)
+    out = [RosterRowOut(student_ref=r.student_ref, uid_hash=r.uid_hash, centre=r.centre,
+                        session=r.session, retake=r.student_ref in retake,
+                        retake_reason=retake.get(r.student_ref)) for r in rows]
     scheme = StudentRefScheme()
     # The version is a hash of what is sent, so it changes exactly when the
     # roster (or the scheme) does, with no counter to keep in step.

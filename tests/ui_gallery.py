@@ -91,6 +91,7 @@ def samples() -> list[tuple[str, View]]:
     server = dict(configured=True, queue_depth=12, last_success=at(-1, 17, 42))
     return [
         ("attract", V(S.ATTRACT, KioskStatus.READY)),
+        ("attract_larger", V(S.ATTRACT, KioskStatus.READY)),
         ("attract_session", V(S.ATTRACT, KioskStatus.READY, now=NOW, schedule_known=True,
                               session_now=sessions()[0], sessions_today=3)),
         ("attract_next_session", V(S.ATTRACT, KioskStatus.QUEUE, now=NOW, schedule_known=True,
@@ -98,14 +99,22 @@ def samples() -> list[tuple[str, View]]:
         ("identify", V(S.IDENTIFY, busy, seconds_left=58)),
         ("identify_problem", V(S.IDENTIFY, busy, problem=Problem.CARD_EXPIRED, seconds_left=12)),
         ("checking", V(S.CHECKING, busy, checking=True)),
-        ("confirm", V(S.CONFIRM, busy, name_masked="欧*娜", id_masked="110101********1236", programme="计算机科学与技术")),
+        ("confirm", V(S.CONFIRM, busy, name="欧阳娜娜", id_masked="110101********1236", programme="计算机科学与技术", id_method="card")),
+        ("confirm_disputed", V(S.CONFIRM, busy, name="欧阳娜娜", id_masked="110101********1236", id_method="card", name_disputed=True)),
+        ("confirm_no_name", V(S.CONFIRM, busy, id_masked="110101********1236", id_method="card")),
+        ("confirm_retake", V(S.CONFIRM, busy, name="热依拉·买买提", id_masked="650102********2341", id_method="card", retake_reason="glasses_glare")),
         ("confirm_manual", V(S.CONFIRM, busy, id_masked="310104********2468", programme="会计学", id_method="manual")),
         ("not_on_roster", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE)),
         ("not_on_roster_missed", V(S.NOT_ON_ROSTER, busy, problem=Problem.MISSED_SESSION)),
+        ("not_on_roster_own", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE, now=NOW,
+                                own_session="2026-06-b", own_centre="海淀校区", own_window=sessions()[2])),
+        ("not_on_roster_elsewhere", V(S.NOT_ON_ROSTER, busy, problem=Problem.OTHER_CENTRE,
+                                      own_session="2026-06-a", own_centre="西湖学习中心")),
         ("manual_entry_pin", V(S.MANUAL_ENTRY, busy, problem=Problem.PIN_WRONG, seconds_left=15)),
         ("manual_entry", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="1101011999130700")),
         ("manual_entry_valid", V(S.MANUAL_ENTRY, busy, staff_unlocked=True, id_entry="310104200011022468")),
         ("consent", V(S.CONSENT, busy, consent_version="2026-11-v1")),
+        ("consent_larger", V(S.CONSENT, busy, consent_version="2026-11-v1")),
         ("scan_code", V(S.SCAN_CODE, busy, problem=Problem.CODE_INVALID)),
         ("scan_code_checking", V(S.SCAN_CODE, busy, checking=True)),
         ("guide", V(S.GUIDE, busy, hints=(Hint.HAIR_OFF_FACE, Hint.MOVE_LEFT))),
@@ -119,7 +128,10 @@ def samples() -> list[tuple[str, View]]:
             photo_problems=("EYE_LINE_OUT_OF_BAND", "HEAD_TOP_OUT_OF_BAND"), retakes_left=2,
         )),
         ("saving", V(S.SAVING, busy)),
-        ("receipt", V(S.RECEIPT, busy, capture_id="a1b2c3d4e5f6", seconds_left=8)),
+        ("receipt", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
+                      photo_jpeg=sample_jpeg(True), seconds_left=118)),
+        ("receipt_leaving", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
+                              photo_jpeg=sample_jpeg(True), seconds_left=12)),
         ("call_staff", V(
             S.CALL_STAFF, KioskStatus.ERROR, problem=Problem.CAMERA_FAILED, failed_devices=(Device.CAMERA,),
         )),
@@ -310,6 +322,9 @@ class GalleryRunner:
         name, sample = self.items[self.index]
         if self.runtime.view is not sample:
             self.runtime.view, self.settled = sample, 0
+            from kiosk.screens.app import LARGER_TEXT  # "<name>_larger": the 大字 option on
+
+            self.app.text_scale = LARGER_TEXT if name.endswith("_larger") else 1.0
             return None
         self.settled += 1
         if self.settled < 3:  # let the app show it first (the script would wait too)

@@ -36,6 +36,7 @@ def sealed_document(capture_id: str, request: CaptureRequest, session: str,
         student_ref=student.match.student_ref,
         programme=student.match.programme,
         id_method=student.id_method,
+        name_disputed=student.name_disputed,
         # A makeup shoot (accepted outside the student's own centre and session),
         # and the session the roster has the student in.
         makeup=bool(student.match.makeup),

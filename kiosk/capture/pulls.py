@@ -19,6 +19,7 @@ from kiosk.identity.roster import RosterError
 from kiosk.identity.schedule import Schedule, ScheduleError
 from kiosk.identity.server_roster import ServerRoster
 from photo_wire.files import write_private_file
+from photo_wire.ids import name_key
 from photo_wire.models import RosterOut
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,14 @@ class Pulls(AgentBase):
             self._report(error="unreadable roster from the school server",
                          problem=SyncProblem.BAD_ANSWER)
             return True
-        if not document.rows:
-            # No roster imported on the server for this centre (yet): an empty
-            # one would turn every student away, so the local roster stays.
+        if not any(name_key(r.centre) == name_key(self.config.kiosk.centre) for r in document.rows):
+            # No roster imported on the server for this centre (yet): one without
+            # it would turn every student away, so the local roster stays.
             log.warning("the server has no roster rows for this centre; keeping the current roster")
             self._contact_ok()
             return True
-        # The booth needs no names (the card has the name): none on the SD card.
-        for row in document.rows:
-            row.name = ""
+        # RosterRowOut has no names (the card has the name): an older server's
+        # are dropped by the model and never reach the SD card.
         document_json = document.model_dump(mode="json")
         try:
             roster = ServerRoster(

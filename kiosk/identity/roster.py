@@ -62,6 +62,7 @@ class RosterEntry:
     centre: str
     session: str
     retake: bool = False  # the office rejected the student's photo (server roster)
+    retake_reason: str = ""  # and why: its reason code (photo_wire.models.REJECT_REASONS)
 
 
 class KeyedRoster:
@@ -121,11 +122,12 @@ class KeyedRoster:
         ref = entry.student_ref or (student_ref(card.id_number) if by_id else uid_ref(card.uid))
         if makeup and not self.makeup_mode:
             outcome = RosterOutcome.MISSED_SESSION if missed else RosterOutcome.OTHER_CENTRE
-            return RosterMatch(outcome, entry.programme, ref, entry.session)
+            return RosterMatch(outcome, entry.programme, ref, entry.session, centre=entry.centre)
         outcome = RosterOutcome.EXPECTED
         if not self.allow_recapture and not entry.retake and self._has_capture(ref):
             outcome = RosterOutcome.ALREADY_CAPTURED
-        return RosterMatch(outcome, entry.programme, ref, entry.session, makeup)
+        return RosterMatch(outcome, entry.programme, ref, entry.session, makeup, entry.centre,
+                           entry.retake_reason if entry.retake else "")
 
 
 class CsvRoster(KeyedRoster):

@@ -138,6 +138,10 @@ class Schedule:
         """The next session still to start today."""
         return next((s for s in self.today(now) if s.starts_at > now), None)
 
+    def named(self, session: str) -> SessionWindow | None:
+        """The window of the session of that name (the earliest; names are name_key'd)."""
+        return next((s for s in self.sessions if s.name == session), None)
+
     def from_today(self, now: datetime, limit: int) -> tuple[SessionWindow, ...]:
         """Today's sessions (over ones too) and the coming ones, at most limit,
         dropping today's oldest first when there are more (staff mode)."""

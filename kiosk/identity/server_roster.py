@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from kiosk.identity.roster import KeyedRoster, RosterEntry, RosterError
 from photo_wire.ids import name_key, student_ref, uid_ref
-from photo_wire.models import SCHEME, RosterOut
+from photo_wire.models import REJECT_REASONS, SCHEME, RosterOut
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ class ServerRoster(KeyedRoster):
     photo_wire's scheme, the booth's own: a card read finds its rows, and its
     earlier captures, whichever roster the booth had then. A document made
     another way (an older server's keyed HMAC) is refused: the booth keeps
-    its roster file. The cache keeps no names (the card has the name).
+    its roster file. The roster has no names or programmes (the card has the
+    name); an older cache that has them still loads, and they are dropped.
     """
 
     def __init__(
@@ -56,8 +57,9 @@ class ServerRoster(KeyedRoster):
         self.version = roster.version
         self.source = source
         for row in roster.rows:
-            entry = RosterEntry(row.student_ref, row.student_ref, row.programme,
-                           name_key(row.centre), name_key(row.session), row.retake)
+            entry = RosterEntry(row.student_ref, row.student_ref, "", name_key(row.centre),
+                                name_key(row.session), row.retake,
+                                _reason(row.retake_reason) if row.retake else "")
             self._by_id.setdefault(entry.student_ref, []).append(entry)
             if row.uid_hash:
                 self._by_uid.setdefault(row.uid_hash.lower(), []).append(entry)
@@ -86,3 +88,8 @@ class ServerRoster(KeyedRoster):
 
     def __repr__(self) -> str:
         return f"ServerRoster({self.source!r}, {self.centre!r}, {self.session!r}, {len(self)} students)"
+
+
+def _reason(code: str | None) -> str:
+    # A newer server's reason the booth has no words for is told as "other".
+    return code if code in REJECT_REASONS else "other"

@@ -267,7 +267,8 @@ class KioskRuntime:
 
     def _use_roster(self, roster: Roster) -> None:
         # UI thread: a fresh roster (the school server's, or the file read again) replaces the old one.
-        self.roster = self.flow.roster = roster
+        self.flow.use_roster(roster)
+        self.roster = self.flow.roster
         self.flow.device_ok(Device.ROSTER)
 
     def _use_schedule(self, schedule: Schedule) -> None:

@@ -27,7 +27,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.codes import Button, Device, State, message_key
 from kiosk.config import Config
 from kiosk.session import View
-from kiosk.i18n import LANGUAGES, Translator
+from kiosk.i18n import LANGUAGES, Translator, consent_text
 from kiosk.tools.prompts import PromptPlayer
 from kiosk.screens.overlay import DEFAULT_FACE_SHARE
 from kiosk.screens.window import load_kv
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_HZ = 30
+LARGER_TEXT = 1.3  # the 大字 option: fonts this much larger, as far as each box allows
 SHOT_FRAMES = 4  # frames drawn after a screen is shown before its screenshot
 ARROWS = {273: "up", 274: "down", 275: "right", 276: "left"}
 CARD_STATES = (State.ATTRACT, State.IDENTIFY, State.CHECKING)  # where digit keys mean "present card n"
@@ -91,6 +92,8 @@ class KioskApp(App):
     muted = BooleanProperty(False)
     demo = BooleanProperty(False)
     face_share = NumericProperty(DEFAULT_FACE_SHARE)
+    # 1, or LARGER_TEXT once the student pressed 大字 on the attract screen
+    text_scale = NumericProperty(1.0)
 
     def __init__(
         self,
@@ -184,6 +187,7 @@ class KioskApp(App):
         if view.state != self._shown:
             if view.state == State.ATTRACT and self._shown not in (None, State.STAFF):
                 self.lang = self.home_lang  # a new student starts in the kiosk's language
+                self.text_scale = 1.0  # and in the usual text size
             sm.current = view.state.value  # on_pre_enter first, then the data
             screen.update(view, frame)
             self._shown = view.state
@@ -256,6 +260,10 @@ class KioskApp(App):
         """Text for key; kv passes app.lang so the text follows language changes."""
         return self.translator.t(key, **fmt)
 
+    def consent_text(self, _lang: str | None = None) -> str:
+        sync = self.config_.sync
+        return consent_text(self.translator, bool(sync.server_public_key), sync.retention_days)
+
     def problem_text(self, view: View, _lang: str | None = None) -> str:
         return self.translator.t(message_key(view.problem)) if view.problem else ""
 
@@ -282,6 +290,8 @@ class KioskApp(App):
         button = Button(code)
         if button == Button.LANGUAGE:
             self.toggle_language()
+        if button == Button.LARGER_TEXT:
+            self.text_scale = 1.0 if self.text_scale != 1.0 else LARGER_TEXT
         self.runtime.press(button)
 
     def enter_pin(self, pin: str) -> None:

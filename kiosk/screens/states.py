@@ -57,6 +57,18 @@ class ConfirmScreen(KioskScreen):
 class NotOnRosterScreen(KioskScreen):
     state = State.NOT_ON_ROSTER
 
+    @staticmethod
+    def own_session_text(view: View, _lang: str) -> str:
+        """Where (and, at this centre, when) the student is expected."""
+        if not view.own_session:
+            return ""
+        w = view.own_window
+        if w is None:
+            return _tr("ui.not_on_roster.own", session=view.own_session, centre=view.own_centre)
+        return _tr("ui.not_on_roster.own_when", session=view.own_session, centre=view.own_centre,
+                   day=f"{w.starts_at.month}/{w.starts_at.day}", start=hhmm(w.starts_at, view),
+                   end=hhmm(w.ends_at, view))
+
 
 class ConsentScreen(KioskScreen):
     state = State.CONSENT

@@ -131,15 +131,16 @@ class FitLabel(WrapLabel):
 
     max_font = NumericProperty(20)
     min_font = NumericProperty(8)
+    scale = NumericProperty(1.0)  # the 大字 option (app.text_scale, bound in common.kv)
     balance = BooleanProperty(True)
     # not font_size: the fitting sets it
-    rewrap_on = ("text", "width", "height", "padding", "max_font", "min_font")
+    rewrap_on = ("text", "width", "height", "padding", "max_font", "min_font", "scale")
 
     def _rewrap(self, *_: object) -> None:
         if self.width < 2 or self.height < 2:
             return
         self.text_size = (self.width, None)
-        size = self.max_font
+        size = self.max_font * self.scale
         while True:
             self.font_size = size
             self._apply_wrap()

@@ -23,6 +23,7 @@ from kiosk.codes import Button, Problem, State
 from kiosk.config import FlowConfig
 from kiosk.session.effects import Effect, EffectKind
 from kiosk.session.failsafe import Failsafe
+from kiosk.session.spoken import entry_prompt
 from kiosk.session.staff import STAFF_TRANSITIONS, StaffMode
 from kiosk.session.student import STUDENT_TRANSITIONS, Roster, StudentFlow
 from kiosk.session.triggers import pressed
@@ -135,6 +136,9 @@ class SessionFlow(StudentFlow, StaffMode, Failsafe, ViewModel):
     def _entered(self) -> None:
         self._touch()
         log.info("state -> %s", self.state.value)
+        prompt = entry_prompt(self.state, self.student)
+        if prompt:
+            self._effects.append(Effect(EffectKind.PROMPT, prompt))
 
     def _left(self) -> None:
         self._check = None  # the check belonged to the state left: its answer is moot

@@ -9,6 +9,7 @@ same rules: three wrong PINs and the kiosk leaves the screen.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -17,6 +18,8 @@ from kiosk.codes import BackdropResult, Button, Problem, State, UsbResult
 from kiosk.session.effects import Effect, EffectKind
 from kiosk.session.triggers import pressed
 from kiosk.session.view import UsbOutcome
+
+log = logging.getLogger(__name__)
 
 MAX_PIN_ERRORS = 3
 # Staff mode's pages (after the PIN), by the tab that shows each.
@@ -49,6 +52,8 @@ STAFF_TRANSITIONS: list[dict[str, Any]] = [
          conditions="staff_unlocked", unless="_calibrating", after="_calibrate_backdrop"),
     dict(trigger=pressed(Button.USB_EXCHANGE), source=State.STAFF, dest=None,
          conditions="staff_unlocked", unless="_usb_working", after="_exchange_usb"),
+    dict(trigger=pressed(Button.MAKEUP_MODE), source=State.STAFF, dest=None,
+         conditions="staff_unlocked", after="_switch_makeup"),
 ]
 
 
@@ -67,6 +72,8 @@ class StaffMode:
         self.doctor: tuple[Any, ...] = ()
         self.doctor_running = False
         self._doctor_after_pin = False  # the staff button was held: check page once unlocked
+        # Staff switched makeup mode (None: the config's [roster] makeup_mode, until a restart).
+        self._makeup_switched: bool | None = None
 
     def _page_transitions(self) -> list[dict[str, Any]]:
         """A tab opens its page once the PIN is in (the booth check page also runs the checks)."""
@@ -104,6 +111,13 @@ class StaffMode:
             self._doctor_after_pin = long and self.state == State.STAFF
         elif long and self.state == State.STAFF and self.staff_unlocked:
             self.press(Button.STAFF_DOCTOR)
+
+    def use_roster(self, roster: Any) -> None:
+        """A fresh roster (the school server's, or the file again) replaces the
+        old one; a makeup switch staff made carries over."""
+        if self._makeup_switched is not None:
+            roster.makeup_mode = self._makeup_switched
+        self.roster = roster
 
     def backdrop_calibrated(self, result: BackdropResult, at: datetime | None) -> None:
         """The runtime measured (or failed to measure) the backdrop; at: when
@@ -145,6 +159,13 @@ class StaffMode:
         self.usb = UsbOutcome(UsbResult.WORKING)
         self.staff_page = "sync"  # where the result shows
         self._effects.append(Effect(EffectKind.USB_EXCHANGE))
+
+    def _switch_makeup(self) -> None:
+        on = not getattr(self.roster, "makeup_mode", False)
+        self._makeup_switched = self.roster.makeup_mode = on
+        # Recorded in the booth's log (journald), at warning level so it stands out.
+        log.warning("staff switched makeup mode %s: students of %s are taken", "on" if on else "off",
+                    "every centre and session" if on else "this centre and session only")
 
     def _out_of_service(self) -> bool:
         return bool(self._failed)

@@ -24,6 +24,7 @@ from kiosk.codes import Button, Hint, Problem, State
 from kiosk.domain import CaptureRequest, IdCard, ProcessedPhoto, RosterMatch, RosterOutcome, Student
 from kiosk.identity.schedule import SessionSlot
 from kiosk.session.effects import Check, Effect, EffectKind
+from kiosk.session.spoken import NAME_DISPUTED
 from kiosk.session.triggers import pressed
 from photo_wire.idnumber import entry_problem, is_valid, mask_id, normalise
 
@@ -60,6 +61,9 @@ STUDENT_TRANSITIONS: list[dict[str, Any]] = [
     dict(trigger=pressed(Button.MANUAL_ENTRY), source=State.IDENTIFY, dest=State.MANUAL_ENTRY,
          conditions="_manual_entry_on"),
     dict(trigger=pressed(Button.CONFIRM_IDENTITY), source=State.CONFIRM, dest=State.CONSENT),
+    # 信息有误: noted for the office (the capture says so); the student goes on.
+    dict(trigger=pressed(Button.NAME_WRONG), source=State.CONFIRM, dest=None,
+         before="_dispute_name"),
     dict(trigger=pressed(Button.NOT_ME), source=_BACK_TO_ATTRACT, dest=State.ATTRACT),
     dict(trigger=pressed(Button.DONE), source=_BACK_TO_ATTRACT, dest=State.ATTRACT),
     dict(trigger=pressed(Button.AGREE), source=State.CONSENT, dest=State.SCAN_CODE,
@@ -272,6 +276,13 @@ class StudentFlow:
         self.student.consent_version = self.consent_version
         self.student.consent_time = self._now()
 
+    def _dispute_name(self) -> None:
+        assert self.student is not None
+        if not self.student.name_disputed:
+            log.info("the student says the card's details are wrong: the capture asks the office")
+            self.student.name_disputed = True
+            self._effects.append(Effect(EffectKind.PROMPT, NAME_DISPUTED))
+
     def _has_retakes(self) -> bool:
         assert self.student is not None
         return self.student.retakes_left > 0
@@ -304,7 +315,6 @@ class StudentFlow:
 
     def on_enter_COUNTDOWN(self) -> None:
         self._countdown_end = self._clock() + self.config.countdown_seconds
-        self._effects.append(Effect(EffectKind.PROMPT, "prompt.countdown"))
 
     def on_enter_CAPTURING(self) -> None:
         self._effects.append(Effect(EffectKind.TAKE_STILL))
@@ -315,9 +325,6 @@ class StudentFlow:
     def on_enter_SAVING(self) -> None:
         assert self.student is not None and self.student.photo is not None
         self._effects.append(Effect(EffectKind.SAVE_CAPTURE, CaptureRequest(self.student, self.student.photo)))
-
-    def on_enter_RECEIPT(self) -> None:
-        self._effects.append(Effect(EffectKind.PROMPT, "prompt.saved"))
 
 
 def code_problem(payload: str) -> Problem | None:

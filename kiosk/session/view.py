@@ -11,8 +11,11 @@ from typing import Any
 
 from kiosk.codes import (BackdropResult, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult)
+from kiosk.domain import RosterOutcome
 from kiosk.identity.schedule import Schedule, SessionWindow
-from photo_wire.idnumber import mask_id, mask_name
+from photo_wire.capture import reference
+from photo_wire.idnumber import mask_id
+from photo_wire.ids import name_key
 
 # States a student is in; leaving them for ATTRACT ends the session.
 STUDENT_STATES = frozenset(State) - {State.ATTRACT, State.CALL_STAFF, State.STAFF}
@@ -65,7 +68,16 @@ class View:
     problem: Problem | None = None
     # For staff: what exactly is wrong (e.g. the roster file's reason), '' if nothing more.
     problem_detail: str = ""
-    name_masked: str = ""
+    # The name as the card gives it, unmasked: the person holding the card
+    # checks it ('' typed in, or a UID-only card). The ID number stays masked.
+    name: str = ""
+    name_disputed: bool = False  # 信息有误 pressed: the office checks the details
+    retake_reason: str = ""  # the office refused their last photo for this code
+    # NOT_ON_ROSTER, another centre or session: where and when the student is
+    # expected (the window only when it is this centre's: the booth knows its own).
+    own_centre: str = ""
+    own_session: str = ""
+    own_window: SessionWindow | None = None
     id_masked: str = ""
     programme: str = ""
     hints: tuple[Hint, ...] = ()
@@ -76,6 +88,7 @@ class View:
     photo_compliant: bool = False
     photo_problems: tuple[str, ...] = ()
     capture_id: str = ""
+    reference: str = ""  # the receipt's 采集编号 (photo_wire.capture.reference)
     staff_unlocked: bool = False
     failed_devices: tuple[Device, ...] = ()
     consent_version: str = ""
@@ -155,7 +168,10 @@ class ViewModel:
             problem=self.problem,
             problem_detail=next((self._details.get(d, "") for d, p in self._failed.items()
                                  if p == self.problem), ""),
-            name_masked=mask_name(s.card.name) if s else "",
+            name=s.card.name if s else "",
+            name_disputed=bool(s and s.name_disputed),
+            retake_reason=s.match.retake_reason if s else "",
+            **self._own_session(),
             id_masked=mask_id(s.card.id_number) if s else "",
             programme=s.match.programme if s else "",
             hints=self.hints,
@@ -168,6 +184,7 @@ class ViewModel:
             photo_compliant=bool(photo and photo.compliant),
             photo_problems=tuple(photo.problems) if photo else (),
             capture_id=self.capture_id,
+            reference=reference(self.capture_id) if self.capture_id else "",
             staff_unlocked=self.staff_unlocked,
             failed_devices=tuple(self._failed),
             consent_version=self.consent_version,
@@ -196,6 +213,17 @@ class ViewModel:
             doctor_running=self.doctor_running,
             checking=self._check is not None,
         )
+
+    def _own_session(self) -> dict[str, Any]:
+        """Where and when a student turned away for the wrong centre or session is expected."""
+        s = self.student
+        if s is None or s.match.outcome not in (RosterOutcome.OTHER_CENTRE,
+                                                RosterOutcome.MISSED_SESSION):
+            return {}
+        schedule = self._schedule()
+        ours = name_key(s.match.centre) == name_key(getattr(self.roster, "centre", ""))
+        window = schedule.named(s.match.session) if schedule and ours else None
+        return dict(own_centre=s.match.centre, own_session=s.match.session, own_window=window)
 
     def today(self) -> date:
         """The booth's date: the injected wall clock in [kiosk] timezone (not the host's)."""

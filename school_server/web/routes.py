@@ -289,6 +289,7 @@ def review_page(request: Request, db: DB, staff: Reviewer, decision: str = "pend
             check = doc.check_report
             cards.append({"capture": cap, "review": review, "name": doc.name,
                           "id_masked": mask_id(doc.id_number), "makeup": doc.makeup,
+                          "name_disputed": doc.name_disputed,
                           "passed": check.passed if check else None,
                           "problems": check.problems if check else []})
     return page(request, "review.html", staff, cards=cards, decision=decision,

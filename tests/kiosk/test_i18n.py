@@ -11,7 +11,8 @@ import pytest
 
 from kiosk.codes import (BackdropResult, Button, Device, Hint, KioskStatus, Problem, RejectReason, State, SyncProblem,
                          UsbResult, message_key)
-from kiosk.i18n import LANGUAGES, LOCALE_DIR, Translator, catalog_path, load_catalog, required_keys
+from kiosk.i18n import (LANGUAGES, LOCALE_DIR, Translator, catalog_path, consent_text, load_catalog,
+                        required_keys)
 
 ROOT = Path(__file__).resolve().parents[2]
 KIOSK = ROOT / "kiosk"
@@ -94,10 +95,11 @@ def test_chinese_texts_are_chinese() -> None:
 
 
 def test_consent_text_says_what_why_how_long_and_may_decline() -> None:
-    zh = load_catalog("zh_CN")["consent.text"]
+    # As a sealing booth shows it (kiosk.i18n.consent_text).
+    zh = consent_text(Translator("zh_CN"), sealed=True, retention_days=7)
     for word in ("姓名", "身份证号", "照片", "采集码", "学历电子注册", "授权", "加密", "删除", "不同意"):
         assert word in zh, word
-    en = load_catalog("en")["consent.text"].lower()
+    en = consent_text(Translator("en"), sealed=True, retention_days=7).lower()
     for word in ("name", "id number", "photo", "electronic registration", "authorised", "encrypted", "deleted", "decline"):
         assert word in en, word
 
@@ -156,3 +158,15 @@ def test_shipped_catalogs_live_in_the_package() -> None:
         assert catalog_path(lang).is_file()
         assert catalog_path(lang).is_relative_to(LOCALE_DIR)
     assert not list(LOCALE_DIR.rglob("*.mo")), "no compiled catalogs: the .po files are read directly"
+
+
+def test_the_consent_text_says_what_the_booth_does_with_its_copies() -> None:
+    # It said "deleted after sync" while the booth kept them retention_days (issue 22, item 7).
+    zh = Translator("zh_CN")
+    text = consent_text(zh, sealed=True, retention_days=7)
+    assert "加密保存" in text and "保留 7 天" in text and "同步至学校服务器后即从本机删除" not in text
+    assert "{" not in text
+    plain = consent_text(zh, sealed=False, retention_days=0)
+    assert "加密" not in plain and "即从本机删除" in plain
+    en = consent_text(Translator("en"), sealed=True, retention_days=2.5)
+    assert "2.5 more days" in en and "encrypted" in en

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photo_wire.capture import CAPTURE_FORMAT, CaptureDocument, CheckReport
+from photo_wire.capture import CAPTURE_FORMAT, CaptureDocument, CheckReport, reference, reference_prefix
 
 # Made by `kiosk run --demo --headless` before this model (photos shrunk).
 LEGACY = (Path(__file__).parent / "fixtures" / "capture-v1.json").read_bytes()
@@ -77,3 +77,13 @@ def test_not_json_not_an_object_and_no_photo_are_clear_errors() -> None:
     for plaintext in (b"not json", b"[1, 2]", b'{"name": "x"}', b'{"spec_jpeg": "***"}'):
         with pytest.raises(ValueError, match="capture contract|not base64"):
             CaptureDocument.open(plaintext).photos()
+
+
+def test_the_receipts_reference_is_readable_and_searchable() -> None:
+    capture_id = "49985f9b0c1d4e2fa3b4c5d6e7f80912"
+    assert reference(capture_id) == "4998-5F9B"
+    # The office types it back as it reads it, with or without the dash and case.
+    for typed in ("4998-5F9B", "49985f9b", " 4998 5f9b "):
+        assert reference_prefix(typed) == "49985f9b" and capture_id.startswith(reference_prefix(typed))
+    for not_one in ("4998-5F9", "4998-5F9G", "", "49985f9b0"):
+        assert reference_prefix(not_one) is None

@@ -32,7 +32,7 @@ def _import(dep: Deployment, tmp_path: Path, what: str, text: str) -> str:
     return result.out + result.err
 
 
-def test_roster_is_the_kiosks_own_centre_only(deployment: Deployment, tmp_path: Path) -> None:
+def test_roster_is_the_schools_refs_without_names(deployment: Deployment, tmp_path: Path) -> None:
     out = _import(deployment, tmp_path, "roster", ROSTER)
     assert "haidian: 2 roster rows" in out and "xihu: 1 roster rows" in out
     assert ID_A not in out and "张三明" not in out
@@ -42,17 +42,22 @@ def test_roster_is_the_kiosks_own_centre_only(deployment: Deployment, tmp_path: 
     assert reply.status_code == 200
     roster = reply.json()
     assert roster["centre"] == "haidian"
-    assert {r["name"] for r in roster["rows"]} == {"张三明", "李四"}
-    assert {r["centre"] for r in roster["rows"]} == {"haidian"}
-    assert ID_A not in reply.text
+    # Every centre's students (a makeup shoot takes anyone; the wrong centre is told theirs).
+    xihu_ref = student_ref("330101200003038888")
+    assert {(r["student_ref"], r["centre"]) for r in roster["rows"]} == {
+        (student_ref(ID_A), "haidian"), (student_ref(ID_B), "haidian"), (xihu_ref, "xihu")}
+    # Refs and what the flow needs: no name or programme for a stolen booth token.
+    assert ID_A not in reply.text and "张三明" not in reply.text and "Computing" not in reply.text
+    assert all("name" not in r and "programme" not in r for r in roster["rows"])
     # The kiosk keys a card read the same way (photo_wire, no key) and finds the student.
     assert roster["student_ref_scheme"]["algorithm"] == "scrypt-v1"
     assert "key" not in roster["student_ref_scheme"]
     row = next(r for r in roster["rows"] if r["student_ref"] == student_ref(ID_A))
-    assert row["session"] == "2026-06-a" and row["programme"] == "Computing"
+    assert row["session"] == "2026-06-a" and not row["retake"] and row["retake_reason"] is None
     assert row["uid_hash"] == uid_ref("04A2C3D4")
     with xihu.client() as client:
-        assert [r["name"] for r in client.get("/api/v1/roster").json()["rows"]] == ["王五"]
+        other = client.get("/api/v1/roster").json()
+    assert other["centre"] == "xihu" and other["rows"] == roster["rows"]
     assert ID_A not in deployment.server.log() and "张三明" not in deployment.server.log()
 
 
@@ -65,12 +70,15 @@ def test_roster_etag_skips_an_unchanged_roster(deployment: Deployment, tmp_path:
         assert etag == f'"{first.json()["version"]}"'
         same = client.get("/api/v1/roster", headers={"If-None-Match": etag})
         assert same.status_code == 304 and same.content == b""
-        # A re-import with a changed row gives a new version.
+        # A programme is not sent: changing one leaves the booth's roster as it is...
         _import(deployment, tmp_path, "roster", ROSTER.replace("Nursing", "Midwifery"))
+        assert client.get("/api/v1/roster", headers={"If-None-Match": etag}).status_code == 304
+        # ...a re-import with a changed session gives a new version.
+        _import(deployment, tmp_path, "roster", ROSTER.replace("2026-06-B", "2026-06-C"))
         changed = client.get("/api/v1/roster", headers={"If-None-Match": etag})
         assert changed.status_code == 200
         assert changed.headers["etag"] != etag
-        assert len(changed.json()["rows"]) == 2  # replaced, not appended
+        assert len(changed.json()["rows"]) == 3  # replaced, not appended (both centres)
 
 
 def test_roster_import_refuses_a_file_without_ids(deployment: Deployment, tmp_path: Path) -> None:

@@ -399,6 +399,16 @@ def test_sealed_save_writes_one_sealed_file_and_no_plain_data(
     assert doc["kiosk_id"] == "kiosk-07" and doc["session"] == "morning"
     assert doc["capture_id"] == capture_id and doc["created_at"] == row["created_at"]
     assert doc["format"] == "photo-kiosk-capture/2"  # photo_wire.capture.CAPTURE_FORMAT
+    assert doc["name_disputed"] is False
+
+
+def test_a_disputed_name_is_sealed_for_the_office(sealed_store: CaptureStore,
+                                                  data_dir: Path) -> None:
+    disputed = request()
+    disputed.student.name_disputed = True  # 信息有误 on the confirm screen
+    capture_id = sealed_store.save(disputed, "morning", {"passed": True})
+    doc = open_sealed(data_dir / "sealed" / f"{capture_id}.sealed")
+    assert doc["name_disputed"] is True and doc["name"] == "张三"
 
 
 def test_the_kiosk_cannot_open_its_own_backlog(sealed_store: CaptureStore, data_dir: Path) -> None:

@@ -45,7 +45,7 @@ def test_call_staff_timeout_wipes_but_stays_out_of_service(flow: SessionFlow, cl
     clock.advance(flow.config.timeouts.call_staff)
     flow.tick()
     assert flow.state == State.CALL_STAFF
-    assert flow.student is None and flow.view().name_masked == ""
+    assert flow.student is None and flow.view().name == ""
     flow.device_ok(Device.CAMERA)
     assert flow.state == State.ATTRACT
 

@@ -31,7 +31,7 @@ def test_every_student_state_times_out_and_wipes(clock: Clock, state: State) -> 
     assert flow.state == State.ATTRACT
     v = flow.view()
     assert flow.student is None
-    assert (v.name_masked, v.id_masked, v.photo_jpeg, v.capture_id, v.hints) == ("", "", None, "", ())
+    assert (v.name, v.id_masked, v.photo_jpeg, v.capture_id, v.hints) == ("", "", None, "", ())
 
 
 def test_activity_restarts_the_timeout(flow: SessionFlow, clock: Clock) -> None:

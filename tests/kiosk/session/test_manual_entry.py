@@ -76,7 +76,7 @@ def test_valid_number_goes_to_confirm_as_manual(flow: SessionFlow) -> None:
     assert flow.student.id_method == "manual"
     assert flow.student.card.id_number == GOOD_ID and flow.student.card.name == ""
     v = flow.view()
-    assert v.name_masked == "" and v.id_masked == GOOD_ID[:6] + "********" + GOOD_ID[-4:]
+    assert v.name == "" and v.id_masked == GOOD_ID[:6] + "********" + GOOD_ID[-4:]
     assert v.programme == "会计学"
     assert v.id_entry == "" and not v.staff_unlocked  # the typed number stays on its screen
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from kiosk.codes import BackdropResult, Button, Device, KioskStatus, Problem, State, UsbResult
 from kiosk.session import EffectKind, SessionFlow
 
-from session_harness import Clock, kinds, to_state, unlocked_staff
+from session_harness import Clock, DictRoster, kinds, to_state, unlocked_staff
 
 
 # -------------------------------------------------------------------- staff
@@ -132,3 +132,24 @@ def test_usb_exchange_one_at_a_time_and_its_outcome_shown_on_the_sync_page(flow:
     assert flow.view().usb is None
     unlocked_staff(flow)
     assert flow.view().usb is None  # last visit's outcome is not news
+
+
+# ------------------------------------------------- makeup mode (issue 22, item 4)
+
+
+def test_staff_switch_makeup_mode_and_it_outlives_a_new_roster(flow: SessionFlow, caplog) -> None:
+    flow.roster.makeup_mode = False
+    flow.press(Button.STAFF)
+    flow.press(Button.MAKEUP_MODE)  # the PIN first
+    assert not flow.view().makeup_mode
+    flow.enter_pin("2468")
+    with caplog.at_level("WARNING"):
+        flow.press(Button.MAKEUP_MODE)
+    assert flow.view().makeup_mode and flow.roster.makeup_mode
+    assert "staff switched makeup mode on" in caplog.text  # recorded
+    fresh = DictRoster({})
+    fresh.makeup_mode = False  # a pulled roster comes with the config's setting
+    flow.use_roster(fresh)
+    assert flow.roster is fresh and fresh.makeup_mode
+    flow.press(Button.MAKEUP_MODE)
+    assert not flow.view().makeup_mode and not fresh.makeup_mode

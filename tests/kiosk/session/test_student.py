@@ -48,12 +48,14 @@ def test_card_on_attract_starts_session_directly(flow: SessionFlow) -> None:
     assert flow.state == State.CONFIRM
 
 
-def test_confirm_view_masks_name_and_id(flow: SessionFlow, clock: Clock) -> None:
+def test_confirm_view_masks_the_id_and_shows_the_cards_name(flow: SessionFlow,
+                                                           clock: Clock) -> None:
     to_state(flow, clock, State.CONFIRM)
     v = flow.view()
     assert v.id_masked == GOOD_ID[:6] + "********" + GOOD_ID[-4:]
     assert GOOD_ID not in repr(v)
-    assert v.name_masked == "张*丰"
+    # The person holding the card checks the name as the card gives it (issue 22, item 6).
+    assert v.name == "张三丰" and not v.name_disputed
     assert v.programme == "会计学"
 
 
@@ -155,7 +157,7 @@ def test_not_me_wipes_student(flow: SessionFlow, clock: Clock) -> None:
     to_state(flow, clock, State.CONFIRM)
     flow.press(Button.NOT_ME)
     assert flow.state == State.ATTRACT
-    assert flow.student is None and flow.view().name_masked == ""
+    assert flow.student is None and flow.view().name == ""
 
 
 def test_card_read_ignored_mid_session(flow: SessionFlow, clock: Clock) -> None:
@@ -212,7 +214,7 @@ def test_a_second_card_while_checking_is_the_one_checked(flow: SessionFlow, answ
     # The second card's outcome, with the second card: the first's answer is dropped.
     assert flow.state == State.CONFIRM and flow.problem is None
     assert flow.student is not None and flow.student.card.id_number == GOOD_ID
-    assert flow.view().name_masked == "李*"
+    assert flow.view().name == "李四"
 
 
 def test_a_bad_card_while_checking_shows_its_problem(flow: SessionFlow) -> None:
@@ -438,6 +440,10 @@ def test_the_session_whose_window_covers_now_is_recorded(clock: Clock, roster_cs
     flow.press(Button.NOT_ME)
     assert identify(flow, EVENING_ID) == State.NOT_ON_ROSTER  # later today: not yet
     assert flow.view().problem == Problem.OTHER_CENTRE
+    # ...and told their own session, place and time (issue 22, item 4).
+    v = flow.view()
+    assert (v.own_session, v.own_centre) == ("evening", "centre-a")
+    assert v.own_window is not None and v.own_window.name == "evening"
 
 
 def test_a_student_of_a_past_session_is_a_makeup_only_when_allowed(clock: Clock,
@@ -449,6 +455,9 @@ def test_a_student_of_a_past_session_is_a_makeup_only_when_allowed(clock: Clock,
     flow.press(Button.DONE)
     assert identify(flow, ELSEWHERE_ID) == State.NOT_ON_ROSTER
     assert flow.view().problem == Problem.OTHER_CENTRE
+    # Another centre: its place (the booth knows only its own centre's times).
+    v = flow.view()
+    assert (v.own_session, v.own_centre, v.own_window) == ("morning", "centre-b", None)
 
     flow = session_flow(clock, wall, roster_csv, makeup=True)
     assert identify(flow, MORNING_ID) == State.CONFIRM
@@ -569,3 +578,69 @@ def test_birth_date_and_consent_time_use_the_booths_clock(clock: Clock, host_in_
     assert flow.problem == Problem.ID_BAD_BIRTH_DATE
     enter(flow, born_today)
     assert flow.state == State.CONFIRM
+
+
+# ------------------------------------------- the name from the card (issue 22)
+
+
+def test_details_wrong_is_noted_and_the_student_goes_on(flow: SessionFlow, clock: Clock) -> None:
+    to_state(flow, clock, State.CONFIRM)
+    flow.drain_effects()
+    flow.press(Button.NAME_WRONG)
+    assert flow.state == State.CONFIRM and flow.view().name_disputed
+    assert [(e.kind, e.arg) for e in flow.drain_effects()] == [
+        (EffectKind.PROMPT, "prompt.name_disputed")]
+    flow.press(Button.NAME_WRONG)  # said once
+    assert flow.drain_effects() == []
+    flow.press(Button.CONFIRM_IDENTITY)
+    assert flow.state == State.CONSENT
+    assert flow.student is not None and flow.student.name_disputed
+
+
+def test_a_card_without_a_name_shows_none(flow: SessionFlow) -> None:
+    present(flow, card(name="", uid="04A2C3D4"))
+    v = flow.view()
+    assert flow.state == State.CONFIRM and v.name == "" and v.id_method == "card"
+
+
+def test_a_refused_student_is_told_why_before_going_on(flow: SessionFlow) -> None:
+    retake = RosterMatch(RosterOutcome.EXPECTED, student_ref="ref-1", retake_reason="glasses_glare")
+    flow.roster.lookup = lambda card, slot=None: retake
+    present(flow, card())
+    assert flow.state == State.CONFIRM and flow.view().retake_reason == "glasses_glare"
+    prompts = [e.arg for e in flow.drain_effects() if e.kind == EffectKind.PROMPT]
+    assert prompts == ["retake.glasses_glare"]  # instead of the usual confirm prompt
+
+
+def test_each_student_screen_is_spoken_on_arrival(flow: SessionFlow, clock: Clock) -> None:
+    said: list[str] = []
+
+    def step(do) -> None:
+        do()
+        said.extend(e.arg for e in flow.drain_effects() if e.kind == EffectKind.PROMPT)
+
+    step(lambda: flow.press(Button.START))
+    flow.card_presented(card())
+    step(lambda: [flow.checked(e.arg, e.arg.run()) for e in flow.drain_effects()
+                  if e.kind == EffectKind.CHECK])
+    step(lambda: flow.press(Button.CONFIRM_IDENTITY))
+    step(lambda: flow.press(Button.AGREE))
+    assert said == ["prompt.identify", "prompt.confirm", "prompt.consent", "prompt.scan_code"]
+    flow.press(Button.CANCEL)
+    to_state(flow, clock, State.RECEIPT)
+    assert "prompt.saved" in [e.arg for e in flow.drain_effects() if e.kind == EffectKind.PROMPT]
+
+
+def test_the_receipt_stays_two_minutes_and_gives_a_reference(flow: SessionFlow,
+                                                             clock: Clock) -> None:
+    to_state(flow, clock, State.SAVING)
+    flow.saved("49985f9b0c1d4e2fa3b4c5d6e7f80912")
+    v = flow.view()
+    assert v.state == State.RECEIPT and v.reference == "4998-5F9B"
+    assert v.photo_jpeg  # their photo, on the receipt
+    clock.advance(110)
+    flow.tick()
+    assert flow.state == State.RECEIPT  # still reading
+    clock.advance(11)
+    flow.tick()
+    assert flow.state == State.ATTRACT and flow.view().reference == ""

@@ -30,7 +30,11 @@ def test_prompt_keys_are_the_hints_and_the_fixed_prompts() -> None:
     keys = prompt_keys()
     assert {f"hint.{h.value}" for h in Hint} <= set(keys)
     assert {"prompt.countdown", "prompt.saved", "prompt.call_staff"} <= set(keys)
-    assert len(keys) == len(Hint) + 3
+    # Card, confirm, consent, 采集码 and receipt screens are spoken too (issue 22, item 7),
+    # and a returning student hears why the office refused their photo.
+    assert {"prompt.identify", "prompt.confirm", "prompt.consent", "prompt.scan_code",
+            "prompt.name_disputed", "retake.glasses_glare", "retake.other"} <= set(keys)
+    assert len(keys) == len(set(keys)) == len(Hint) + 3 + 5 + 6
 
 
 @pytest.mark.usefixtures("needs_espeak")

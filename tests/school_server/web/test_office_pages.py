@@ -62,10 +62,10 @@ def _ref(dep: Deployment, id_number: str) -> str:
 
 
 def _upload(kiosk: Kiosk, dep: Deployment, id_number: str, name: str,
-            session: str = "2026-06-a") -> str:
+            session: str = "2026-06-a", **more: Any) -> str:
     doc = {"spec_jpeg": base64.b64encode(_spec_jpeg()).decode(), "id_number": id_number,
            "name": name, "student_ref": _ref(dep, id_number), "code_payload": "CHSI" + "7" * 20,
-           "session": session, "makeup": False, "check_report": {"passed": True}}
+           "session": session, "makeup": False, "check_report": {"passed": True}, **more}
     capture_id = new_capture_id()
     reply = kiosk.put(capture_id, kiosk.upload_body(kiosk.seal(doc), session=session))
     assert reply.status_code == 201
@@ -239,7 +239,8 @@ def chaoyang(office: Deployment, tmp_path_factory: pytest.TempPathFactory) -> di
                     f"{SUN},孙三,Law,Chaoyang,s1\n", encoding="utf-8")
     assert office.cli("import-roster", str(path)).code == 0
     kiosk = office.enrol("Chaoyang")
-    return {"zhao": _upload(kiosk, office, ZHAO, "赵一", "s1"),
+    # 赵一 pressed 信息有误 at the booth (issue 22, item 6).
+    return {"zhao": _upload(kiosk, office, ZHAO, "赵一", "s1", name_disputed=True),
             "qian": _upload(kiosk, office, QIAN, "钱二", "s1")}
 
 
@@ -256,6 +257,8 @@ def test_reject_a_photo_and_the_student_is_missing_again(office: Deployment, chr
     page.goto(office.server.url + "/office/review")
     card = page.locator(f"#capture-{chaoyang['qian']}")
     assert card.locator(".name").inner_text() == "钱二"
+    assert card.locator(".disputed").count() == 0
+    assert "信息有误" in page.locator(f"#capture-{chaoyang['zhao']} .disputed").inner_text()
     assert QIAN not in card.inner_text() and QIAN[:6] in card.inner_text()  # masked
     # The photo is shown (decrypted in memory) and the view is audited.
     size = page.evaluate(f"""() => {{ const i = document.querySelector(
@@ -275,10 +278,12 @@ def test_reject_a_photo_and_the_student_is_missing_again(office: Deployment, chr
 
 def test_a_rejected_student_is_a_retake_in_the_booths_roster(office: Deployment,
                                                              chaoyang: dict[str, str]) -> None:
-    # (after the rejection above) The booth's next roster pull carries it.
+    # (after the rejection above) The booth's next roster pull carries it, and why.
     with office.enrol("Chaoyang").client() as client:
-        rows = {r["name"]: r["retake"] for r in client.get("/api/v1/roster").json()["rows"]}
-    assert rows == {"钱二": True, "赵一": False, "孙三": False}
+        rows = {r["student_ref"]: (r["retake"], r["retake_reason"])
+                for r in client.get("/api/v1/roster").json()["rows"]}
+    assert rows == {student_ref(QIAN): (True, "wrong_background"),
+                    student_ref(ZHAO): (False, None), student_ref(SUN): (False, None)}
 
 
 def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
