@@ -23,13 +23,14 @@ the URL) are best given by environment, so the TOML file can be shared.
 from __future__ import annotations
 
 import os
-import tomllib
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from photo_wire.files import load_toml
 
 CONFIG_NAME = "server.toml"
 ENV_PREFIX = "PHOTO_SERVER_"
@@ -158,8 +159,7 @@ def load_settings(data_dir: Path | str | None = None, config_file: Path | str | 
     doc: dict = {}
     path = Path(config_file) if config_file else data_dir / CONFIG_NAME
     if config_file or path.exists():
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
+        doc = load_toml(path)
     for name, keys in _ENV_FIELDS.items():
         value = env.get(ENV_PREFIX + name)
         if value is None:
@@ -170,3 +170,4 @@ def load_settings(data_dir: Path | str | None = None, config_file: Path | str | 
         node[keys[-1]] = value
     doc["data_dir"] = data_dir
     return Settings.model_validate(doc)
+
