@@ -192,13 +192,13 @@ def identify(db: Session, token: str | None) -> KioskIdentity:
     return KioskIdentity(kiosk.kiosk_id, kiosk.centre)
 
 
-def token_refusal(sessions: sessionmaker[Session], authorization: str | None) -> str | None:
-    """Why an Authorization header gets 401 (None: it names a working kiosk).
-    For checks made before the request body is read (body_guard.py)."""
+def token_check(sessions: sessionmaker[Session], authorization: str | None) -> tuple[str, str | None]:
+    """(kiosk id, None) when an Authorization header names a working kiosk,
+    else ("", why it gets 401). For checks made before the request body is
+    read (body_guard.py, which also counts each kiosk's big uploads)."""
     scheme, token = get_authorization_scheme_param(authorization)
     try:
         with sessions() as db:
-            identify(db, token if scheme.lower() == "bearer" else None)
+            return identify(db, token if scheme.lower() == "bearer" else None).kiosk_id, None
     except Unauthorised as refused:
-        return str(refused)
-    return None
+        return "", str(refused)
