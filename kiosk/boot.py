@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kiosk.config import Config
 from kiosk.runtime import KioskRuntime
-from kiosk.script import ScriptError, ScriptRunner, run_headless
+from kiosk.script import ScriptError, ScriptRunner, read_script, run_headless
 
 
 def run_booth(config: Config, headless: bool, script: Path | None, screenshots: str | None) -> int:
@@ -29,9 +29,9 @@ def run_booth(config: Config, headless: bool, script: Path | None, screenshots: 
 
 def run_without_window(config: Config, script: Path) -> int:
     try:
-        text = script.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        print(f"script: {script}: {getattr(err, 'strerror', None) or 'not UTF-8 text'}", file=sys.stderr)
+        text = read_script(script)
+    except ScriptError as err:
+        print(f"script: {err}", file=sys.stderr)
         return 2
     runtime = KioskRuntime(config)
     try:
@@ -77,7 +77,7 @@ def run_window(config: Config, script: Path | None = None, screenshots: str | No
     if script is not None:
         try:
             app.runner = ScriptRunner.from_file(runtime, script, screenshot=app.screenshot_hook)
-        except (OSError, ScriptError) as err:
+        except ScriptError as err:
             print(f"script: {err}", file=sys.stderr, flush=True)
             runtime.stop()
             return 2

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from photo_wire.files import MAX_CONFIG_BYTES, ReadRefused, load_toml
 
 Seconds = Annotated[float, Field(ge=0)]
 # The school server's kiosk id pattern (school_server/schemas.py KIOSK_ID; a
@@ -31,7 +32,6 @@ PATTERN_HELP = {
 # Keys whose values a config error never repeats.
 SECRET_KEYS = frozenset({"kiosk.staff_pin"})
 # A config file is a few KB; refuse anything that is clearly not one before reading it all.
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class _Section(BaseModel):
@@ -327,22 +327,7 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a config file") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the config file: {err.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KB: not a config file")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
-    except RecursionError:  # tomllib recurses once per nested array or table
-        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
+        data = load_toml(path, MAX_CONFIG_BYTES)
+    except ReadRefused as err:
+        raise ConfigError(str(err)) from None
     return parse_config(data, str(path))

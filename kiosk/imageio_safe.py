@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import io
 import re
-import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from photo_wire.files import ReadRefused, read_bounded
 
 # The Pi HQ camera's still is 12.3 Mpx (4056x3040) and a phone's full-resolution
 # photo up to 50 Mpx (8160x6120); above that nothing real is checked here.
@@ -37,22 +38,11 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[bytes, n
     """(file bytes, RGB uint8 array) of a JPEG or PNG no larger than max_pixels."""
     path = Path(path)
     try:
-        info = path.stat()
+        data = read_bounded(path, MAX_FILE_BYTES, "image")
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
-    except OSError as err:
-        raise ImageError(f"{path}: cannot read: {err.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ImageError(f"{path}: is a folder, not an image")
-    if not stat.S_ISREG(info.st_mode):
-        raise ImageError(f"{path}: not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise ImageError(f"{path}: {info.st_size / 2**20:.0f} MB is too large for a photo "
-                         f"(at most {MAX_FILE_BYTES // 2**20} MB)")
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ImageError(f"{path}: cannot read: {err.strerror}") from None
+    except ReadRefused as err:
+        raise ImageError(str(err)) from None
     try:
         with warnings.catch_warnings():
             # Our own limit is lower than Pillow's warning threshold; its

@@ -34,15 +34,31 @@ from typing import TYPE_CHECKING, Callable
 
 from kiosk.codes import Button, Hint, Problem, State
 from kiosk.session import View
+from photo_wire.files import ReadRefused, read_bounded
 
 if TYPE_CHECKING:
     from kiosk.runtime import KioskRuntime
 
 DEFAULT_LIMIT = 20.0
+MAX_SCRIPT_BYTES = 1024 * 1024  # a script is a few dozen lines
 
 
 class ScriptError(Exception):
     """A script line that cannot be understood (named by its line number)."""
+
+
+def read_script(path: Path) -> str:
+    """The script's text; ScriptError (one line) for a file that is not one."""
+    try:
+        data = read_bounded(path, MAX_SCRIPT_BYTES, "kiosk script")
+    except FileNotFoundError:
+        raise ScriptError(f"{path}: no such file") from None
+    except ReadRefused as err:
+        raise ScriptError(str(err)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScriptError(f"{path}: not UTF-8 text") from None
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,7 @@ class ScriptRunner:
 
     @classmethod
     def from_file(cls, runtime: KioskRuntime, path: Path, **kw) -> ScriptRunner:
-        return cls(runtime, Path(path).read_text(encoding="utf-8"), **kw)
+        return cls(runtime, read_script(path), **kw)
 
     def step(self, view: View) -> ScriptResult | None:
         """Advance as far as possible; a result once the script has ended."""

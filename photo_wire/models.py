@@ -113,6 +113,7 @@ class ScheduleOut(BaseModel):
 BUNDLE_FORMAT = "photo-kiosk-bundle/1"
 RECEIPTS_FORMAT = "photo-kiosk-receipts/1"
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # ~300 000 captures' entries
 RECEIPTS = "receipts.json"
 CAPTURES_DIR = "captures"
 

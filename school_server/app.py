@@ -42,8 +42,6 @@ from school_server.web import OFFICE_PREFIX, mount_office
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY = Settings.model_fields["max_body_bytes"].default
-DEFAULT_MAX_UPLOADS = Settings.model_fields["max_concurrent_uploads"].default
 # Module level: FastAPI resolves these string annotations in the module's globals.
 DB = Annotated[Session, Depends(get_db)]
 Me = Annotated[KioskIdentity, Depends(current_kiosk)]
@@ -173,15 +171,16 @@ def create_app(state: ServerState | None) -> FastAPI:
 
     mount_office(app)  # the school office's web pages (/office), outside the API schema
 
-    async def check_token(authorization: str | None) -> str | None:
-        return await run_in_threadpool(auth.token_refusal, _state(app).sessions, authorization)
+    async def check_token(authorization: str | None) -> tuple[str, str | None]:
+        return await run_in_threadpool(auth.token_check, _state(app).sessions, authorization)
 
-    settings = state.settings if state else None
+    settings = state.settings if state else Settings.model_construct()
     app.add_middleware(
         BodyGuard, check_token=check_token, token_paths=_token_paths(app),
-        max_bytes=settings.max_body_bytes if settings else DEFAULT_MAX_BODY,
-        max_big_bodies=settings.max_concurrent_uploads if settings else DEFAULT_MAX_UPLOADS,
-        spool_dir=settings.spool_dir if settings else None)
+        max_bytes=settings.max_body_bytes, max_big_bodies=settings.max_concurrent_uploads,
+        per_kiosk=settings.max_uploads_per_kiosk, min_rate=settings.min_upload_rate,
+        grace_seconds=settings.upload_grace_seconds,
+        spool_dir=settings.spool_dir if state else None)
     app.add_middleware(SecurityHeaders, no_store_prefix=OFFICE_PREFIX)  # outermost: every answer
     return app
 

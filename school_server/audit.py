@@ -36,6 +36,7 @@ class Action(StrEnum):
     LOGOUT = "logout"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    KIOSK_REVOKED = "kiosk_revoked"
     VIEW_PHOTO = "view_photo"
     REVIEW = "review"
     CORRECTION = "correction"

@@ -166,13 +166,31 @@ def get_db(request: Request):  # type: ignore[no-untyped-def]
         yield db
 
 
-def current_kiosk(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+def current_kiosk(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                   db: Session = Depends(get_db)) -> KioskIdentity:
     """The kiosk the bearer token belongs to; 401 when unknown or revoked."""
     try:
-        return identify(db, credentials.credentials if credentials else None)
+        me = identify(db, credentials.credentials if credentials else None)
     except Unauthorised as refused:
         raise HTTPException(401, str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
+    # The client's address as uvicorn gives it (X-Forwarded-For from trusted_proxies only).
+    note_use(db, me.kiosk_id, request.client.host if request.client else "")
+    return me
+
+
+USE_NOTED_EVERY = timedelta(minutes=1)
+
+
+def note_use(db: Session, kiosk_id: str, address: str) -> None:
+    """Record the token's use: at once from a new address, else once a minute
+    (a heartbeat or upload does not write twice)."""
+    now, address = utcnow(), address[:64]
+    kiosk = db.get(Kiosk, kiosk_id)  # identify() loaded it: no query, and no write lock unless due
+    if kiosk is None or (kiosk.last_address == address and kiosk.last_used_at is not None
+                         and kiosk.last_used_at > now - USE_NOTED_EVERY):
+        return
+    kiosk.last_used_at, kiosk.last_address = now, address
+    db.commit()
 
 
 class Unauthorised(Exception):
@@ -192,13 +210,13 @@ def identify(db: Session, token: str | None) -> KioskIdentity:
     return KioskIdentity(kiosk.kiosk_id, kiosk.centre)
 
 
-def token_refusal(sessions: sessionmaker[Session], authorization: str | None) -> str | None:
-    """Why an Authorization header gets 401 (None: it names a working kiosk).
-    For checks made before the request body is read (body_guard.py)."""
+def token_check(sessions: sessionmaker[Session], authorization: str | None) -> tuple[str, str | None]:
+    """(kiosk id, None) when an Authorization header names a working kiosk,
+    else ("", why it gets 401). For checks made before the request body is
+    read (body_guard.py, which also counts each kiosk's big uploads)."""
     scheme, token = get_authorization_scheme_param(authorization)
     try:
         with sessions() as db:
-            identify(db, token if scheme.lower() == "bearer" else None)
+            return identify(db, token if scheme.lower() == "bearer" else None).kiosk_id, None
     except Unauthorised as refused:
-        return str(refused)
-    return None
+        return "", str(refused)

@@ -46,9 +46,9 @@ from sqlalchemy.orm import Session
 
 import school_server
 # The bundle's formats are the wire contract's, the booth's own code.
-from photo_wire.files import write_durably
+from photo_wire.files import ReadRefused, read_bounded, write_durably
 from photo_wire.models import (BUNDLE_FORMAT, CAPTURES_DIR, MANIFEST, RECEIPTS,  # noqa: F401
-                               RECEIPTS_FORMAT, BundleEntry, BundleManifest, ReceiptsDocument,
+                               MAX_MANIFEST_BYTES, RECEIPTS_FORMAT, BundleEntry, BundleManifest, ReceiptsDocument,
                                receipts_mac, summary)
 from school_server.auth import KioskIdentity
 from school_server.ingest import (KioskUnknown, Refused, Stored, enrolled_kiosk,
@@ -58,8 +58,6 @@ from school_server.schemas import CaptureUpload
 from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 class BundleError(ValueError):
@@ -83,12 +81,12 @@ def read_manifest(bundle_dir: Path) -> BundleManifest:
     if not bundle_dir.is_dir():
         raise BundleError(f"{bundle_dir} is not a folder")
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise BundleError(f"{path} is too large to be a bundle manifest")
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_MANIFEST_BYTES, "bundle manifest")
     except FileNotFoundError:
         raise BundleError(f"{bundle_dir} is not a kiosk bundle: no {MANIFEST} "
                           "(write one with `kiosk export DIR` on the booth)") from None
+    except ReadRefused as err:
+        raise BundleError(str(err)) from None
     try:
         manifest = BundleManifest.model_validate_json(raw)
     except ValidationError as err:
@@ -134,15 +132,13 @@ def _import_one(db: Session, store: ObjectStore, bundle_dir: Path, manifest: Bun
     # The file name comes from the validated id, never from the bundle: no path escapes.
     path = bundle_dir / CAPTURES_DIR / f"{entry.capture_id}.json"
     try:
-        size = path.stat().st_size
-        if size > max_body_bytes:
-            raise Refused(413, f"larger than the server's max_body_bytes ({size} bytes)")
-        data = path.read_bytes()
+        data = read_bounded(path, max_body_bytes, "capture (the server's max_body_bytes)")
     except FileNotFoundError:
         raise Refused(422, f"{CAPTURES_DIR}/{path.name} is missing from the bundle") from None
-    except OSError as err:
-        raise Refused(422, f"{CAPTURES_DIR}/{path.name} cannot be read "
-                           f"({err.strerror or type(err).__name__})") from None
+    except ReadRefused as err:
+        status = 413 if "larger than" in str(err) else 422
+        why = str(err).removeprefix(f"{path}: ")
+        raise Refused(status, f"{CAPTURES_DIR}/{path.name}: {why}") from None
     if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.file_sha256:
         raise Refused(422, "tampered or damaged: the file does not match the manifest's sha256")
     try:

@@ -83,6 +83,10 @@ class Kiosk(Base):
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The token's last use (any API call), at most once a minute per address:
+    # a stolen token used from elsewhere shows on the office's booths page.
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_address: Mapped[str | None] = mapped_column(String(64))
 
 
 class EnrolmentCode(Base):

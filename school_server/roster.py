@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Callable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from photo_wire.files import MAX_ROSTER_BYTES, ReadRefused, read_bounded
 from photo_wire.ids import Kind, normalise_id, normalise_uid, refs_in_parallel
 from school_server.auth import ensure_centre
 from school_server.models import (CENTRE_CHARS, PERSON_NAME_CHARS, PROGRAMME_CHARS, SESSION_CHARS,
@@ -64,14 +66,16 @@ def read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tup
     """The header (lower-case) and the non-empty rows with their line numbers,
     every header column in each (a short row's missing cells are "")."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            try:
-                cells = [(reader.line_num, row) for row in reader]
-            except csv.Error as err:  # e.g. a field over csv.field_size_limit()
-                raise CsvImportError(f"{path}: line {reader.line_num}: {err}") from None
+        text = read_bounded(path, MAX_ROSTER_BYTES, "CSV file").decode("utf-8-sig")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            cells = [(reader.line_num, row) for row in reader]
+        except csv.Error as err:  # e.g. a field over csv.field_size_limit()
+            raise CsvImportError(f"{path}: line {reader.line_num}: {err}") from None
     except FileNotFoundError:
         raise CsvImportError(f"{path}: not found") from None
+    except ReadRefused as err:
+        raise CsvImportError(str(err)) from None
     except UnicodeDecodeError:
         raise CsvImportError(f"{path}: not UTF-8 (in Excel, save as 'CSV UTF-8')") from None
     _check_no_nul(path, cells)

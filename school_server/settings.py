@@ -7,6 +7,8 @@ the URL) are best given by environment, so the TOML file can be shared.
     database_url = "postgresql+psycopg://photo@db/photo"   # default: SQLite in DATA
     max_body_bytes = 25165824
     max_concurrent_uploads = 4
+    max_uploads_per_kiosk = 2      # big uploads one kiosk may have at once
+    min_upload_rate = 10240        # bytes a second, after upload_grace_seconds = 10
     timezone = "Asia/Shanghai"     # for schedule times written without an offset
     trusted_proxies = ["127.0.0.1"]  # the reverse proxy (school_server/deploy/nginx.conf)
 
@@ -23,13 +25,14 @@ the URL) are best given by environment, so the TOML file can be shared.
 from __future__ import annotations
 
 import os
-import tomllib
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from photo_wire.files import load_toml
 
 CONFIG_NAME = "server.toml"
 ENV_PREFIX = "PHOTO_SERVER_"
@@ -67,6 +70,13 @@ class Settings(BaseModel):
     # Bodies over 1 MiB (captures with the original still) at once; more get
     # 503 + Retry-After. Each costs about 3x its size in memory while stored.
     max_concurrent_uploads: int = Field(default=4, gt=0)
+    # ... of which one kiosk's token may hold this many (its sync agent sends one
+    # at a time; a second covers a retry while the first is still being cut off).
+    max_uploads_per_kiosk: int = Field(default=2, gt=0)
+    # A request body must average this many bytes a second once upload_grace_seconds
+    # have passed, else 408 and the connection closed (school_server/body_guard.py).
+    min_upload_rate: int = Field(default=10 * 1024, gt=0)
+    upload_grace_seconds: float = Field(default=10.0, gt=0)
     timezone: str = "Asia/Shanghai"
     # Failed office logins one client address may make in 15 minutes, over
     # all accounts (each account also locks after 5): school_server/login_throttle.py.
@@ -130,6 +140,7 @@ _ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DATABASE_URL": ("database_url",),
     "MAX_BODY_BYTES": ("max_body_bytes",),
     "MAX_CONCURRENT_UPLOADS": ("max_concurrent_uploads",),
+    "MAX_UPLOADS_PER_KIOSK": ("max_uploads_per_kiosk",),
     "TIMEZONE": ("timezone",),
     "OFFICE_LOGIN_FAILURES_PER_ADDRESS": ("office_login_failures_per_address",),
     "OFFICE_LOGIN_HASH_SLOTS": ("office_login_hash_slots",),
@@ -158,8 +169,7 @@ def load_settings(data_dir: Path | str | None = None, config_file: Path | str | 
     doc: dict = {}
     path = Path(config_file) if config_file else data_dir / CONFIG_NAME
     if config_file or path.exists():
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
+        doc = load_toml(path)
     for name, keys in _ENV_FIELDS.items():
         value = env.get(ENV_PREFIX + name)
         if value is None:
@@ -170,3 +180,4 @@ def load_settings(data_dir: Path | str | None = None, config_file: Path | str | 
         node[keys[-1]] = value
     doc["data_dir"] = data_dir
     return Settings.model_validate(doc)
+

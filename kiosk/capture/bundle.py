@@ -51,8 +51,9 @@ from kiosk.capture.queue import Outgoing
 from kiosk.capture.store import SEALED_SUFFIX, CaptureStore
 from kiosk.capture.uploads import MALFORMED_ROW, upload_body
 from photo_wire.files import fsync_dir as _fsync_dir
-from photo_wire.files import write_durably
-from photo_wire.models import BUNDLE_FORMAT, CAPTURE_ID, CAPTURES_DIR, MANIFEST, BundleManifest
+from photo_wire.files import ReadRefused, load_json, read_bounded, write_durably
+from photo_wire.models import (BUNDLE_FORMAT, CAPTURE_ID, CAPTURES_DIR, MANIFEST,
+                               MAX_MANIFEST_BYTES, BundleManifest)
 
 TMP_SUFFIX = ".tmp"
 _CAPTURE_ID = re.compile(CAPTURE_ID)
@@ -182,10 +183,10 @@ def _prepare(dest: Path, kiosk_id: str) -> dict[str, Any] | None:
     manifest = dest / MANIFEST
     if manifest.exists():
         try:
-            previous = json.loads(manifest.read_bytes())
+            previous = load_json(read_bounded(manifest, MAX_MANIFEST_BYTES))
             if not isinstance(previous, dict) or previous.get("format") != BUNDLE_FORMAT:
                 raise ValueError
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # ReadRefused is a ValueError
             raise BundleError(f"{manifest} exists but is not a kiosk bundle manifest: "
                               "export to an empty folder") from None
         if previous.get("kiosk_id") != kiosk_id:

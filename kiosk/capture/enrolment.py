@@ -9,17 +9,19 @@ a hostile or broken server cannot plant megabytes or a path in the file.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
 from pydantic import ValidationError
 
 from kiosk.capture.answers import API, refusal_detail, retry_after_seconds
-from photo_wire.files import write_private_file
+from photo_wire.files import ReadRefused, read_bounded, write_private_file
 from photo_wire.models import MAX_ENROL_ANSWER_BYTES, EnrolResponse
 from photo_wire.requests import EnrolRequest
 
 TOKEN_FILE = "sync.token"
+log = logging.getLogger(__name__)
 
 
 class EnrolError(Exception):
@@ -33,9 +35,14 @@ def token_path(data_dir: Path) -> Path:
 def read_token(data_dir: Path) -> str | None:
     """The booth's enrolment token (keys the receipts' mac), or None."""
     path = token_path(data_dir)
-    if not path.exists():
+    try:
+        raw = read_bounded(path, MAX_ENROL_ANSWER_BYTES, "token file")
+    except FileNotFoundError:
         return None
-    return path.read_text(encoding="ascii", errors="replace").strip() or None
+    except ReadRefused as err:  # not a token we wrote: as if not enrolled (doctor says so)
+        log.error("%s", err)
+        return None
+    return raw.decode("ascii", errors="replace").strip() or None
 
 
 def enrol(server_url: str, code: str, kiosk_id: str, data_dir: Path,

@@ -18,7 +18,7 @@ from kiosk.codes import SyncProblem
 from kiosk.identity.roster import RosterError
 from kiosk.identity.schedule import Schedule, ScheduleError
 from kiosk.identity.server_roster import ServerRoster
-from photo_wire.files import write_private_file
+from photo_wire.files import MAX_CACHE_BYTES, load_json, read_bounded, write_private_file
 from photo_wire.ids import name_key
 from photo_wire.models import RosterOut
 
@@ -130,14 +130,14 @@ class Pulls(AgentBase):
 
     def _cached_schedule(self) -> Any:
         try:
-            return json.loads(self.schedule_cache.read_text(encoding="utf-8")).get("schedule")
+            return load_json(read_bounded(self.schedule_cache, MAX_CACHE_BYTES)).get("schedule")
         except (OSError, ValueError, AttributeError):
             return None
 
     @staticmethod
     def _cached_etag(cache: Path) -> str | None:
         try:
-            return json.loads(cache.read_text(encoding="utf-8")).get("etag") or None
+            return load_json(read_bounded(cache, MAX_CACHE_BYTES)).get("etag") or None
         except (OSError, ValueError, AttributeError):
             return None
 

@@ -7,7 +7,6 @@ from the school (HMAC keyed with the sha256 of this booth's enrolment token).
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from kiosk.capture.bundle import BundleError
 from kiosk.capture.store import CaptureStore
 from kiosk.codes import UsbResult
+from photo_wire.files import ReadRefused, load_json, read_bounded
 from photo_wire.models import (CAPTURE_ID, RECEIPTS, RECEIPTS_FORMAT,  # noqa: F401
                                ReceiptEntry, ReceiptsDocument, receipts_mac_key, summary)
 from photo_wire.models import receipts_mac as _receipts_mac
@@ -98,20 +98,19 @@ def _read_receipts(bundle_dir: Path) -> tuple[dict[str, Any], ReceiptsDocument]:
     if not bundle_dir.is_dir():
         raise BundleError(f"{bundle_dir} is not a folder")
     try:
-        if path.stat().st_size > MAX_RECEIPTS_BYTES:
-            raise BundleError(f"{path} is too large to be a receipts file")
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_RECEIPTS_BYTES, "receipts file")
     except FileNotFoundError:
         raise BundleError(f"no {RECEIPTS} in {bundle_dir}: take the bundle to the school and "
                           f"run `photo-server import-bundle {bundle_dir}` first") from None
-    except OSError as err:
-        raise BundleError(f"cannot read {path}: {err.strerror or type(err).__name__}") from None
+    except ReadRefused as err:
+        raise BundleError(f"{err}: nothing applied") from None
     garbage = (f"{path} is not a receipts file from `photo-server import-bundle`"
                " ({why}): nothing applied")
     try:
-        written = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BundleError(garbage.format(why="not JSON")) from None
+        written = load_json(raw)
+    except ValueError as err:  # UnicodeDecodeError and too deep too
+        why = "nested too deeply" if "too deeply" in str(err) else "not JSON"
+        raise BundleError(garbage.format(why=why)) from None
     try:
         return written, ReceiptsDocument.model_validate(written)
     except ValidationError as err:

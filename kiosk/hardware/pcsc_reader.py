@@ -189,7 +189,7 @@ class PcscCardReader:
         finally:
             # LEAVE_CARD: the card stays powered and untouched for the next reader user.
             sc.SCardDisconnect(hcard, sc.SCARD_LEAVE_CARD)
-        log.info("PC/SC reader: read card uid %s", mask_uid(uid))
+        log.info("PC/SC reader: read a card")  # never whose (docs/privacy.md)
         return IdCard(id_number="", name="", uid=uid)
 
     def _get_uid(self, sc: ModuleType, hcard: Any, protocol: int) -> str | None:

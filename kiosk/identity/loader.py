@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kiosk.identity.roster import CsvRoster, RosterError
 from kiosk.identity.server_roster import SERVER_ROSTER_CACHE, ServerRoster
+from photo_wire.files import MAX_CACHE_BYTES, load_json, read_bounded
 from photo_wire.ids import student_ref, uid_ref
 
 if TYPE_CHECKING:
@@ -85,15 +85,15 @@ def rekey_legacy_captures(config: "Config", data_dir: Path, store: "CaptureStore
 
 def _read_bytes(path: Path) -> bytes | None:
     try:
-        return path.read_bytes() or None
-    except OSError:
+        return read_bounded(path, 4096) or None
+    except (OSError, ValueError):
         return None
 
 
 def _legacy_server_key(cache: Path) -> bytes | None:
     """The HMAC key in a server-roster.json cached before photo_wire's scheme."""
     try:
-        scheme = json.loads(cache.read_text(encoding="utf-8"))["roster"]["student_ref_scheme"]
+        scheme = load_json(read_bounded(cache, MAX_CACHE_BYTES))["roster"]["student_ref_scheme"]
         if scheme.get("algorithm", "hmac-sha256") == "hmac-sha256":
             return base64.b64decode(scheme["key"], validate=True) or None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

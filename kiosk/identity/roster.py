@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from typing import Callable, Iterator
 
 from kiosk.domain import IdCard, RosterMatch, RosterOutcome
 from kiosk.identity.schedule import SessionSlot
+from photo_wire.files import MAX_ROSTER_BYTES, ReadRefused, read_bounded
 from photo_wire.idnumber import is_valid
 from photo_wire.ids import name_key, normalise_id, normalise_uid, refs_in_parallel, student_ref, uid_ref
 
@@ -194,6 +196,8 @@ class CsvRoster(KeyedRoster):
             ) from None
         except csv.Error as err:
             raise RosterError(f"{self.path}: not a readable CSV file: {err}") from None
+        except ReadRefused as err:
+            raise RosterError(str(err)) from None
         except OSError as err:
             raise RosterError(f"{self.path}: cannot read the roster: {err.strerror}") from None
         for note in self.warnings:
@@ -242,10 +246,10 @@ class CsvRoster(KeyedRoster):
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     # utf-8-sig drops Excel's BOM and reads plain UTF-8 unchanged.
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        for row in reader:
-            yield reader.line_num, row
+    text = read_bounded(path, MAX_ROSTER_BYTES, "roster file").decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for row in reader:
+        yield reader.line_num, row
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -253,10 +257,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl.utils.exceptions import InvalidFileException
     from zipfile import BadZipFile
 
-    if not path.exists():
-        raise FileNotFoundError(path)
+    data = read_bounded(path, MAX_ROSTER_BYTES, "roster file")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, KeyError) as err:
         raise RosterError(f"{path}: not a readable XLSX file ({type(err).__name__})") from None
     try:

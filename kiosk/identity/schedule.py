@@ -19,7 +19,6 @@ Nothing personal in here.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
@@ -28,6 +27,7 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
+from photo_wire.files import MAX_CACHE_BYTES, load_json, read_bounded
 from photo_wire.ids import name_key
 from photo_wire.models import ScheduleOut
 
@@ -110,7 +110,7 @@ class Schedule:
     def from_cache(cls, path: Path, tz: tzinfo | None = None) -> "Schedule":
         """The sync agent's cache file ({"fetched_at", "schedule": {...}})."""
         try:
-            cached = json.loads(Path(path).read_text(encoding="utf-8"))
+            cached = load_json(read_bounded(path, MAX_CACHE_BYTES, "schedule cache"))
             document = cached["schedule"]
         except FileNotFoundError:
             raise ScheduleError(f"{path}: no cached schedule yet") from None

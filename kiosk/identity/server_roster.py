@@ -6,7 +6,6 @@ lookup rules are the roster file's (kiosk/identity/roster.py).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Callable
@@ -14,6 +13,7 @@ from typing import Callable
 from pydantic import ValidationError
 
 from kiosk.identity.roster import KeyedRoster, RosterEntry, RosterError
+from photo_wire.files import MAX_CACHE_BYTES, load_json, read_bounded
 from photo_wire.ids import name_key, student_ref, uid_ref
 from photo_wire.models import REJECT_REASONS, SCHEME, RosterOut
 
@@ -77,7 +77,7 @@ class ServerRoster(KeyedRoster):
                    has_capture: Callable[[str], bool] = lambda student_ref: False) -> "ServerRoster":
         """Load the agent's cache file ({"etag", "fetched_at", "roster": {...}})."""
         try:
-            cached = json.loads(Path(path).read_text(encoding="utf-8"))
+            cached = load_json(read_bounded(path, MAX_CACHE_BYTES, "roster cache"))
             document = cached["roster"]
         except FileNotFoundError:
             raise RosterError(f"{path}: no cached server roster yet") from None

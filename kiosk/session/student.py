@@ -26,7 +26,7 @@ from kiosk.identity.schedule import SessionSlot
 from kiosk.session.effects import Check, Effect, EffectKind
 from kiosk.session.spoken import NAME_DISPUTED
 from kiosk.session.triggers import pressed
-from photo_wire.idnumber import entry_problem, is_valid, mask_id, normalise
+from photo_wire.idnumber import entry_problem, is_valid, normalise
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +236,10 @@ class StudentFlow:
     def _looked_up(self, card: IdCard, id_method: str, slot: SessionSlot | None,
                    match: RosterMatch) -> None:
         """The roster's answer: go on or explain."""
-        log.info("%s %s: roster says %s%s", "card" if id_method == "card" else "typed ID",
-                 mask_id(card.id_number), match.outcome.value, " (makeup)" if match.makeup else "")
+        # Never whose (even masked, with the ref in captures.db it gave the number):
+        # the capture's id names the session once it is saved.
+        log.info("%s: roster says %s%s", "card" if id_method == "card" else "typed ID",
+                 match.outcome.value, " (makeup)" if match.makeup else "")
         self.student = Student(card=card, match=match, retakes_left=self.config.max_retakes,
                                id_method=id_method, session=self._recorded_session(match, slot))
         if match.outcome == RosterOutcome.EXPECTED:

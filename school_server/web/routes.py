@@ -34,7 +34,7 @@ from school_server.handover import HandoverResult, approved_photos, corrected, z
 from school_server.models import CORRECTABLE_FIELDS, REVIEW_DECISIONS, name_key
 from school_server.office_login import RETRY_AFTER_SECONDS, LoginBusy
 from school_server.people_csv import csv_lines
-from school_server.progress import SILENT_AFTER_BEATS, fleet_rows, progress_rows
+from school_server.progress import progress_rows
 from school_server.web.texts import DEFAULT_LANGUAGE, LANGUAGES, translator
 
 log = logging.getLogger(__name__)
@@ -216,12 +216,6 @@ def missing_csv(request: Request, db: DB, staff: Viewer, centre: str, session: s
     name = translator(_lang(request))("missing.file")
     return _csv_download(f"{name}-{name_key(centre)}.csv", ["name", "programme", "centre", "session"],
                          [vars(s) for s in students])
-
-
-@router.get("/fleet")
-def fleet(request: Request, db: DB, staff: Viewer) -> Response:
-    return page(request, "fleet.html", staff, kiosks=fleet_rows(db),
-                silent_beats=SILENT_AFTER_BEATS, refresh=REFRESH_SECONDS)
 
 
 @router.get("/audit")

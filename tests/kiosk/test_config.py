@@ -169,7 +169,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "binary": (binary, "not UTF-8 text (save it as UTF-8)"),
         "folder": (folder, "is a folder, not a config file"),
         "deep": (deep, "not valid TOML: nested too deeply"),
-        "huge": (huge, "larger than 1024 KB: not a config file"),
+        "huge": (huge, "larger than 1 MB: not a config file"),
     }
 
 

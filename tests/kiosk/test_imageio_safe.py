@@ -94,7 +94,7 @@ def test_other_bad_files(tmp_path: Path, camera) -> None:
     cases = {
         tmp_path / "missing.png": "no such file",
         folder: "is a folder, not an image",
-        Path("/dev/zero"): "not a regular file",
+        Path("/dev/zero"): "a device or pipe, not an image",
         gif: "not a JPEG or PNG image",
         empty: "not a JPEG or PNG image",
     }

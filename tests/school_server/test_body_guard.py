@@ -13,6 +13,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import select
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -160,3 +162,75 @@ def test_big_uploads_beyond_the_limit_get_503_with_retry_after(two_uploads: Depl
     assert kiosk.put(third_id, json.loads(third_body)).status_code == 201
     # Spooled bodies leave nothing behind (temporary files are unlinked at once).
     assert os.listdir(dep.data_dir / "spool") == []
+
+
+@pytest.fixture
+def strict_rate(tmp_path: Path) -> Iterator[Deployment]:
+    """Four big uploads at once, two per kiosk, bodies at 10 KB/s after 2 s."""
+    dep = Deployment(tmp_path / "data", "max_concurrent_uploads = 4\nmax_uploads_per_kiosk = 2\n"
+                     "min_upload_rate = 10240\nupload_grace_seconds = 2\n")
+    try:
+        dep.server.start()
+        yield dep
+    finally:
+        dep.close()
+
+
+def _drip_until_answered(conns: list[http.client.HTTPConnection], seconds: float) -> dict[int, int]:
+    """Send one byte every 0.5 s on each connection until it is answered:
+    index -> (status, seconds until the answer)."""
+    started = time.monotonic()
+    answered: dict[int, int] = {}
+    while len(answered) < len(conns) and time.monotonic() - started < seconds:
+        for i, conn in enumerate(conns):
+            if i in answered:
+                continue
+            if select.select([conn.sock], [], [], 0)[0]:
+                answered[i] = conn.getresponse().status
+                continue
+            try:
+                conn.send(b" ")
+            except OSError:
+                pass  # closed by the server: its answer is waiting to be read
+        time.sleep(0.5)
+    return answered
+
+
+def test_slow_uploads_are_cut_off_and_one_booth_cannot_take_every_slot(
+        strict_rate: Deployment) -> None:
+    """Issue 24 item 7: four uploads from one booth's token sending a byte
+    every 2 s held every big-upload slot, and another booth's 2 MB upload got
+    503 for a whole minute."""
+    dep = strict_rate
+    thief, other = dep.enrol("Haidian"), dep.enrol("Chaoyang")
+    slow = []
+    for _ in range(4):
+        capture_id, body = _big_upload(thief)
+        slow.append(_send_headers(dep.server.url, "PUT", f"/api/v1/captures/{capture_id}",
+                                  2 * 1024 * 1024, thief.token))
+        time.sleep(0.2)  # in order: the first two take the kiosk's slots
+    try:
+        for conn in slow[2:]:  # the kiosk's own cap, answered at once
+            status, headers, answer = _answer(conn)
+            assert status == 503 and headers["retry-after"] == "5", answer
+        capture_id, body = _big_upload(other)
+        assert len(body) > 1024 * 1024
+        started = time.monotonic()
+        reply = httpx.put(f"{dep.server.url}/api/v1/captures/{capture_id}", content=body,
+                          headers={**other.headers, "Content-Type": "application/json"}, timeout=30)
+        assert reply.status_code == 201, reply.text
+        assert time.monotonic() - started < 5
+        # The drippers are cut off soon after the grace period, with 408, and
+        # the connection is closed (not kept for them to go on).
+        started = time.monotonic()
+        answered = _drip_until_answered(slow[:2], seconds=20)
+        assert answered == {0: 408, 1: 408}
+        assert time.monotonic() - started < 8
+        for conn in slow[:2]:
+            assert conn.sock is None or conn.sock.recv(1) == b""
+    finally:
+        for conn in slow:
+            conn.close()
+    # Their slots are free again: the thief's token (until revoked) may upload at speed.
+    capture_id, body = _big_upload(thief)
+    assert thief.put(capture_id, json.loads(body)).status_code == 201

@@ -39,6 +39,7 @@ from kiosk.capture.receipts import receipts_mac
 from kiosk.capture.store import CaptureStore
 from kiosk.capture.uploads import upload_body as _upload_body
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
+from bounded_run import run_bounded
 from server.harness import Deployment, Kiosk
 
 CENTRE = "centre-bundle"
@@ -422,6 +423,26 @@ def test_tampered_file_is_refused_the_rest_stored(make_booth: Callable[..., Boot
     assert result.code == 0 and "1 stored" in result.out
     assert booth.kiosk("import-receipts", str(dest)).code == 0
     assert set(booth.statuses().values()) == {"acknowledged"}
+
+
+def test_a_capture_file_that_is_a_device_is_refused_the_rest_stored(
+        make_booth: Callable[..., Booth], deployment: Deployment, tmp_path: Path) -> None:
+    """A capture file pointing at /dev/zero is refused in one line (it was read
+    without end: killed at 23 GB), under a memory limit of the test's own."""
+    booth = make_booth()
+    ids = [booth.save(n) for n in range(2)]
+    dest = tmp_path / "b"
+    assert booth.kiosk("export", str(dest)).code == 0
+    path = dest / "captures" / f"{ids[1]}.json"
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    res = run_bounded("school_server.cli", "import-bundle", "--data", str(deployment.data_dir),
+                      str(dest))
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert (f"capture {ids[1]} refused: captures/{ids[1]}.json: a device or pipe, not a capture"
+            in res.stderr)
+    assert "1 stored, 0 already here (same receipt), 1 refused" in res.stdout
+    assert set(booth.server_rows()) == {ids[0]}
 
 
 def test_consistent_forgery_and_conflicts_are_refused(make_booth: Callable[..., Booth],

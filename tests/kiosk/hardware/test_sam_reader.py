@@ -290,7 +290,7 @@ def test_auto_detect_finds_the_reader_among_candidates(device: SamDevice) -> Non
 # ------------------------------------------------------------------ privacy
 
 
-def test_logs_never_hold_the_full_id(device: SamDevice, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_never_hold_the_id(device: SamDevice, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     reader = SamCardReader(config(device.path))
     reader.open()
@@ -302,8 +302,9 @@ def test_logs_never_hold_the_full_id(device: SamDevice, caplog: pytest.LogCaptur
     with pytest.raises(CardReadError) as err:
         poll_until(reader)
     reader.close()
-    assert "110101********1236" in caplog.text
-    assert ID not in caplog.text and ID not in str(err.value)
+    # Not even masked (issue 24 item 10): the log says a card was read, not whose.
+    assert "SAM reader: read a card" in caplog.text
+    assert ID[:6] not in caplog.text and ID[-4:] not in caplog.text and ID not in str(err.value)
 
 
 # -------------------------------------------------------------- kiosk read-card
