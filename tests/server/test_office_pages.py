@@ -26,10 +26,10 @@ from .office_browser import browser, screenshot_dir
 
 PASSWORD = "correct horse battery"
 ROSTER = """id_number,name,programme,centre,session
-110101200001011234,张三,Computing,Haidian,2026-06-a
-11010120000202567X,李四,Nursing,Haidian,2026-06-a
-330101200003038888,=HYPERLINK("http://x"),Law,Haidian,2026-06-a
-440101200004041111,王五,Law,Xihu,2026-06-b
+110101200001011232,张三,Computing,Haidian,2026-06-a
+11010120000202107X,李四,Nursing,Haidian,2026-06-a
+330101200003038886,=HYPERLINK("http://x"),Law,Haidian,2026-06-a
+440101200004041118,王五,Law,Xihu,2026-06-b
 """
 
 
@@ -111,7 +111,7 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
     assert row.locator("td.received").inner_text() == "0"
 
     kiosk = office.enrol("Haidian")
-    _upload(kiosk, office, "110101200001011234", "张三")
+    _upload(kiosk, office, "110101200001011232", "张三")
     page.reload()
     row = page.locator('#progress tr[data-centre="haidian"]')
     assert row.locator("td.received").inner_text() == "1"
