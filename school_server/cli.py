@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="threads hashing ID numbers (default: one per core)")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="import the rows without problems when some have one")
+    p.add_argument("--only-sessions", action="store_true",
+                   help="replace only the sessions in the file, not the whole centres' rosters "
+                        "(a makeup roster beside the others)")
     p = command("import-schedule", _import_schedule,
                 "replace the sessions of each centre in a CSV or XLSX file (学习中心/centre, "
                 "场次/session, 开始时间/starts_at, 结束时间/ends_at)")
@@ -219,8 +222,8 @@ def _import(args: argparse.Namespace, kind: str) -> int:
 
     settings = _settings(args)
     with _database(args) as session:
-        return import_file(session, settings, args.file, kind,
-                           getattr(args, "workers", None), args.skip_bad_rows)
+        return import_file(session, settings, args.file, kind, getattr(args, "workers", None),
+                           args.skip_bad_rows, getattr(args, "only_sessions", False))
 
 
 def _export(args: argparse.Namespace) -> int:

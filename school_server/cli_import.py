@@ -23,7 +23,7 @@ PROGRESS_EVERY = 500  # rows hashed between two progress lines
 
 
 def import_file(db: Session, settings: Settings, path: Path, kind: Kind,
-                workers: int | None, skip_bad_rows: bool) -> int:
+                workers: int | None, skip_bad_rows: bool, sessions_only: bool = False) -> int:
     """Exit code: 0 imported, 1 refused (the file or its rows), 130 Ctrl-C."""
     name = f"photo-server import-{kind}"
     if not path.is_file():
@@ -33,7 +33,7 @@ def import_file(db: Session, settings: Settings, path: Path, kind: Kind,
     private_dir(work_dir)
     copy = work_dir / f"cli-{os.getpid()}.upload"
     shutil.copyfile(path, copy)
-    job = ImportJob(kind, copy, str(path), "cli", work_dir, settings.timezone)
+    job = ImportJob(kind, copy, str(path), "cli", work_dir, settings.timezone, sessions_only)
     try:
         job.check(db)
         if job.state is State.FAILED:

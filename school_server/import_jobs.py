@@ -51,6 +51,7 @@ class ImportJob:
     owner: str
     work_dir: Path
     tz: str = "Asia/Shanghai"
+    sessions_only: bool = False  # a roster replaces only its sessions (a makeup roster)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: State = State.CHECKING
     rows: int = 0
@@ -110,7 +111,8 @@ class ImportJob:
             if self.cancel_event.is_set():
                 raise Cancelled()
             self.state = State.SAVING
-            self.per_centre = work.replace(db)
+            self.per_centre = (work.replace(db, self.sessions_only)
+                               if isinstance(work, RosterImport) else work.replace(db))
             audit.record(db, self.owner, audit.Action.IMPORT, self.kind,
                          f"{self.filename}: {self.clean} of {self.rows} rows, "
                          f"{self.problems.count} problems; centres "

@@ -237,14 +237,19 @@ class RosterImport:
                    "uid_hash": uid, "id_masked": masked or None, "student_no": no or None,
                    "phone": phone or None}
 
-    def replace(self, db: Session) -> dict[str, int]:
-        """Replace the roster of each centre with clean rows, in one transaction;
-        the rows per centre."""
+    def replace(self, db: Session, sessions_only: bool = False) -> dict[str, int]:
+        """Replace the roster of each centre with clean rows, in one transaction
+        (sessions_only: only the centre's sessions in the file, as a makeup
+        roster adds its session beside the others); the rows per centre."""
         per_centre = dict(self.staging.execute(
             "SELECT centre, count(*) FROM rows WHERE ok = 1 GROUP BY centre").fetchall())
         for centre in sorted(per_centre):
             ensure_centre(db, centre)
-            db.execute(delete(RosterRow).where(RosterRow.centre == centre))
+            gone = delete(RosterRow).where(RosterRow.centre == centre)
+            if sessions_only:
+                gone = gone.where(RosterRow.session.in_([s for (s,) in self.staging.execute(
+                    "SELECT DISTINCT session FROM rows WHERE ok = 1 AND centre = ?", (centre,))]))
+            db.execute(gone)
         batch: list[dict[str, object]] = []
         for row in self._staged():
             batch.append(row)

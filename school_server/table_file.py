@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,9 +93,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    handle = path.open("rb")  # a file object: openpyxl checks a path's extension
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as err:
+        book = load_workbook(handle, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
+        handle.close()
         raise TableFileError("bad_xlsx", f"{path}: not a readable XLSX file "
                              f"({type(err).__name__})") from None
     try:
@@ -106,6 +109,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield number, row
     finally:
         book.close()
+        handle.close()
 
 
 def _cell_text(value: object) -> str:

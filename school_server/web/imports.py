@@ -73,7 +73,8 @@ def imports_page(request: Request, staff: Admin, error: str = "") -> Response:
 
 @router.post("/imports")
 async def upload(request: Request, staff: Admin, kind: Annotated[str, Form()],
-                 file: Annotated[UploadFile, File()], csrf: Annotated[str, Form()] = "") -> Response:
+                 file: Annotated[UploadFile, File()], csrf: Annotated[str, Form()] = "",
+                 only_sessions: Annotated[str, Form()] = "") -> Response:
     check_csrf(staff, csrf)
     if kind not in KINDS:
         return RedirectResponse(f"{PREFIX}/imports?error=kind", status_code=303)
@@ -89,7 +90,7 @@ async def upload(request: Request, staff: Admin, kind: Annotated[str, Form()],
         path.unlink(missing_ok=True)
         return RedirectResponse(f"{PREFIX}/imports?error=empty", status_code=303)
     job = ImportJob(kind, path, (file.filename or "")[:200], staff.username,  # type: ignore[arg-type]
-                    work_dir, settings.timezone)
+                    work_dir, settings.timezone, sessions_only=bool(only_sessions))
     table.start(job)
     return RedirectResponse(f"{PREFIX}/imports/{job.id}", status_code=303)
 

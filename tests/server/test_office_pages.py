@@ -126,8 +126,8 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
         page.click("#missing-csv")
     data = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
-    assert sorted(r["name"] for r in rows) == sorted(["李四", '\'=HYPERLINK("http://x")'])
-    assert {r["centre"] for r in rows} == {"haidian"}
+    assert sorted(r["姓名"] for r in rows) == sorted(["李四", '\'=HYPERLINK("http://x")'])
+    assert {r["学习中心"] for r in rows} == {"haidian"}
 
     page.click("text=English")
     assert page.locator("h1").inner_text().startswith("Missing list")
