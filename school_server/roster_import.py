@@ -103,6 +103,8 @@ class RosterImport:
         self.staging.execute(f"CREATE TABLE rows ({', '.join(STAGED)}, ok INTEGER)")
         self.staging.execute("CREATE TABLE ids (id TEXT PRIMARY KEY, line INTEGER, name TEXT)")
         self.result = CheckResult()
+        self._pending: list[tuple[object, ...]] = []  # rows checked, not yet written
+        self._late_bad: list[tuple[int]] = []  # earlier rows a later one showed wrong
 
     def close(self) -> None:
         self.staging.close()
@@ -120,15 +122,23 @@ class RosterImport:
         for line, row in rows:
             self.result.rows += 1
             self._check_row(line, row)
-            if progress and self.result.rows % 1000 == 0:
-                progress(self.result.rows, 0)
+            if len(self._pending) == INSERT_BATCH:
+                self._flush()
+                if progress:
+                    progress(self.result.rows, 0)
+        self._flush()
+        self.staging.executemany("UPDATE rows SET ok = 0 WHERE line = ?", self._late_bad)
         self.staging.commit()
         self.result.clean = self.clean_rows()
         return self.result
 
+    def _flush(self) -> None:
+        self.staging.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * (len(STAGED) + 1))})",
+                                 self._pending)
+        self._pending = []
+
     def _problem(self, line: int, column: str, code: str, **params: object) -> None:
         self.result.problems.add(Problem(line, column, code, params))
-        self.staging.execute("UPDATE rows SET ok = 0 WHERE line = ?", (line,))
 
     def _check_row(self, line: int, row: dict[str, str]) -> None:
         before = self.result.problems.count
@@ -155,8 +165,7 @@ class RosterImport:
                 and self.result.problems.count == before):
             self._problem(line, "session", "unknown_session")
         ok = self.result.problems.count == before
-        self.staging.execute(
-            f"INSERT INTO rows VALUES ({', '.join('?' * (len(STAGED) + 1))})",
+        self._pending.append(
             (line, centre, session, row["name"], row.get("programme", ""), id_number, id_masked,
              ref, normalise_uid(row.get("card_uid", "")), None, row.get("student_no", ""),
              phone, int(ok)))
@@ -188,6 +197,7 @@ class RosterImport:
         else:
             self._problem(line, "id_number", "other_name", other=seen[0])
             self._problem(seen[0], "id_number", "other_name", other=line)
+            self._late_bad.append((seen[0],))
         return id_number, mask_id(id_number), ""
 
     # ------------------------------------------------------------------ 2. hash
