@@ -43,6 +43,9 @@ class State(StrEnum):
     CANCELLED = "cancelled"
 
 
+RUNNING = (State.CHECKING, State.HASHING, State.SAVING)
+
+
 @dataclass
 class ImportJob:
     kind: Kind
@@ -72,7 +75,7 @@ class ImportJob:
 
     @property
     def running(self) -> bool:
-        return self.state in (State.CHECKING, State.HASHING, State.SAVING)
+        return self.state in RUNNING
 
     def check(self, db: Session) -> None:
         """Step 1: read and check every row; CHECKED when a row has a problem."""

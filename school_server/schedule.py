@@ -62,7 +62,8 @@ class ScheduleImport:
                     self._add(line, column, "too_long", detail=problem, max=chars)
             times = [self._time(line, column, row[column], zone)
                      for column in ("starts_at", "ends_at") if row[column]]
-            if len(times) == 2 and None not in times and times[1] <= times[0]:  # type: ignore[operator]
+            starts, ends = (times + [None, None])[:2]
+            if starts and ends and ends <= starts:
                 self._add(line, "ends_at", "not_after")
             key = (name_key(row["centre"]), name_key(row["session"]))
             if key in self.lines and self.problems.count == before:
@@ -70,7 +71,7 @@ class ScheduleImport:
             if self.problems.count == before:
                 self.lines[key] = line
                 self.entries[key] = ScheduleEntry(centre=key[0], session=key[1],
-                                                  starts_at=times[0], ends_at=times[1])
+                                                  starts_at=starts, ends_at=ends)
 
     def _add(self, line: int, column: str, code: str, **params: object) -> None:
         self.problems.add(Problem(line, column, code, params))

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.cookies import CookieError, SimpleCookie
 from itertools import chain
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from school_server import accounts
-from school_server.import_jobs import KINDS, ImportJob, ImportJobs, State
+from school_server.import_jobs import KINDS, RUNNING, ImportJob, ImportJobs, State
 from school_server.import_problems import problem_csv
 from school_server.private_files import private_dir
 from school_server.web.routes import (PREFIX, SESSION_COOKIE, Admin, Forbidden, _lang, check_csrf,
@@ -44,7 +46,7 @@ def jobs(request: Request) -> ImportJobs:
     return app_state.imports
 
 
-def upload_refusal(sessions, cookie_header: str | None) -> str | None:  # type: ignore[no-untyped-def]
+def upload_refusal(sessions: Callable[[], Session], cookie_header: str | None) -> str | None:
     """Why a body bigger than a form may not be sent to the upload (None: an
     admin's session): checked by the body guard before the body is read."""
     try:
@@ -89,13 +91,13 @@ async def upload(request: Request, staff: Admin, kind: Annotated[str, Form()],
     if not size:
         path.unlink(missing_ok=True)
         return RedirectResponse(f"{PREFIX}/imports?error=empty", status_code=303)
-    job = ImportJob(kind, path, (file.filename or "")[:200], staff.username,  # type: ignore[arg-type]
-                    work_dir, settings.timezone, sessions_only=bool(only_sessions))
+    job = ImportJob(next(k for k in KINDS if k == kind), path, (file.filename or "")[:200],
+                    staff.username, work_dir, settings.timezone, sessions_only=bool(only_sessions))
     table.start(job)
     return RedirectResponse(f"{PREFIX}/imports/{job.id}", status_code=303)
 
 
-def _save(file: UploadFile, path) -> int:  # type: ignore[no-untyped-def]
+def _save(file: UploadFile, path: Path) -> int:
     size = 0
     with path.open("wb") as out:
         while chunk := file.file.read(CHUNK):
@@ -107,9 +109,12 @@ def _save(file: UploadFile, path) -> int:  # type: ignore[no-untyped-def]
 @router.get("/imports/{job_id}")
 def job_page(request: Request, staff: Admin, job_id: str) -> Response:
     job = _job(request, job_id)
-    return page(request, "import_job.html", staff, job=job, State=State,
+    # The state first: the job's thread sets the counts before it moves on, so
+    # what is shown below is at least as new as the state shown.
+    state = job.state
+    return page(request, "import_job.html", staff, job=job, state=state, State=State,
                 problems=job.problems.by_line()[:PROBLEMS_SHOWN],
-                refresh=PROGRESS_REFRESH_SECONDS if job.running else 0)
+                refresh=PROGRESS_REFRESH_SECONDS if state in RUNNING else 0)
 
 
 @router.get("/imports/{job_id}/problems.csv")

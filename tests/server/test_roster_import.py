@@ -192,3 +192,29 @@ def test_the_schedule_with_chinese_headers_and_a_bad_time(office: Deployment,
     assert "不晚于开始时间" in page
     admin.post(job + "/confirm", data={"csrf": _csrf(admin)})
     assert "已导入 1 行" in wait_state(admin, job, "done")
+
+
+def test_the_cli_names_each_bad_row_and_imports_nothing(office: Deployment,
+                                                        tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\ufeff姓名,身份证号,学习中心,场次\n"
+                      f"甲,{A},Cli,s1\n乙,{A},Cli,s1\n丙,{BAD_CHECK},Cli,s1\n丁,{C},Cli,s1\n"
+                      ).encode("utf-8"))
+    result = office.cli("import-roster", str(path))
+    assert (result.code, result.out) == (1, "")
+    said = f"photo-server import-roster: {path}: "
+    assert result.err.splitlines() == [
+        said + "line 2: id_number is also on row 3 under another name",
+        said + "line 3: id_number is also on row 2 under another name",
+        said + "line 4: id_number has a wrong check character (the last one): a typing error?",
+        said + "3 of 4 rows have a problem; nothing imported "
+        "(fix them, or --skip-bad-rows imports the 1 others)"]
+    assert A not in result.err and BAD_CHECK not in result.err
+    assert _rows(office, "cli") == []
+    path.write_text(f'姓名,身份证号,学习中心,场次\n"丁,{C},Cli,s1\n戊,{D},Cli,s1\n',
+                    encoding="utf-8")
+    result = office.cli("import-roster", str(path))
+    assert result.code == 1
+    assert result.err == (f"photo-server import-roster: {path}: line 3: unexpected end of data "
+                          "(a quote \" opened and never closed?); nothing imported\n")
+    assert _rows(office, "cli") == []

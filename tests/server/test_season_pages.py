@@ -23,6 +23,7 @@ from .test_roster_import import _rows, valid_id
 
 E, F, G, H = valid_id(11), valid_id(12), valid_id(13), valid_id(14)
 WIDTHS = {"desk": 1280, "phone": 390}
+SCHEDULES: dict[str, str] = {}  # deployment data dir -> its schedule file's text
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +32,11 @@ def season(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> 
     folder = tmp_path_factory.mktemp("season")
     local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(minute=0, second=0, microsecond=0)
     yesterday, tomorrow = local - timedelta(days=1), local + timedelta(days=1)
-    (folder / "schedule.csv").write_text(
+    schedule = SCHEDULES[str(deployment.data_dir)] = (
         "学习中心,场次,开始时间,结束时间\n"
         f"海淀,明天上午,{tomorrow:%Y-%m-%d %H:%M},{tomorrow + timedelta(hours=3):%Y-%m-%d %H:%M}\n"
-        f"海淀,昨天上午,{yesterday:%Y-%m-%d %H:%M},{yesterday + timedelta(hours=3):%Y-%m-%d %H:%M}\n",
-        encoding="utf-8")
+        f"海淀,昨天上午,{yesterday:%Y-%m-%d %H:%M},{yesterday + timedelta(hours=3):%Y-%m-%d %H:%M}\n")
+    (folder / "schedule.csv").write_text(schedule, encoding="utf-8")
     assert deployment.cli("import-schedule", str(folder / "schedule.csv")).code == 0
     (folder / "roster.csv").write_text(
         "姓名,身份证号,学习中心,场次,专业,学号,手机号\n"
@@ -133,8 +134,9 @@ def test_the_missing_csv_imports_back_as_the_makeup_roster(season: Deployment, c
     makeup.write_text(text.replace("昨天上午", "补拍").replace("明天上午", "补拍"),
                       encoding="utf-8-sig")
     schedule = tmp_path / "makeup-schedule.csv"
-    schedule.write_text("学习中心,场次,开始时间,结束时间\n"
-                        "海淀,补拍,2030-01-05 09:00,2030-01-05 12:00\n", encoding="utf-8")
+    # A schedule file replaces the centre's sessions: the makeup one is added to the rest.
+    schedule.write_text(SCHEDULES[str(season.data_dir)]
+                        + "海淀,补拍,2030-01-05 09:00,2030-01-05 12:00\n", encoding="utf-8")
     assert season.cli("import-schedule", str(schedule)).code == 0
     result = season.cli("import-roster", str(makeup), "--only-sessions")
     assert result.code == 0, result.err
