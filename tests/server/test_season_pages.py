@@ -167,4 +167,10 @@ def test_import_page_lists_the_problems(season: Deployment, chrome: Any, tmp_pat
         assert english not in body
     _fits(page)
     page.screenshot(path=str(screenshot_dir(tmp_path) / f"import-{width}.png"), full_page=True)
+    page.click("text=English")
+    body = page.locator("main").inner_text()
+    assert "4 problems found" in body and "has a wrong" not in body
+    assert "is too short (an ID number has 18 characters)" in body
+    _fits(page)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / f"import-en-{width}.png"), full_page=True)
     page.context.close()
