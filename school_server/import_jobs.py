@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 Kind = Literal["roster", "schedule"]
 KINDS: tuple[Kind, ...] = ("roster", "schedule")
 KEEP_JOBS = 20  # finished jobs the page still lists
+# Staging files and uploads untouched this long are a crashed import's (they
+# hold ID numbers): removed when the server's job table starts. A running
+# import writes its staging file every batch.
+STALE_SECONDS = 6 * 3600
 
 
 class State(StrEnum):
@@ -120,17 +124,18 @@ class ImportJob:
                          f"{self.filename}: {self.clean} of {self.rows} rows, "
                          f"{self.problems.count} problems; centres "
                          + ", ".join(sorted(self.per_centre)))
-            self.state = State.DONE
+            outcome = State.DONE
         except Cancelled:
-            self.state = State.CANCELLED
+            outcome = State.CANCELLED
         finally:
             self.close()
+        self.state = outcome  # after close: a finished job has left no file behind
 
     def cancel(self) -> None:
         self.cancel_event.set()
         if self.state is State.CHECKED:
-            self.state = State.CANCELLED
             self.close()
+            self.state = State.CANCELLED
 
     def close(self) -> None:
         if isinstance(self._work, RosterImport):
@@ -143,10 +148,15 @@ class ImportJobs:
     """The server's import jobs, each on its own thread; one hashing at a time
     (it takes every core)."""
 
-    def __init__(self, sessions: Callable[[], Session], workers: int | None = None) -> None:
+    def __init__(self, sessions: Callable[[], Session], work_dir: Path,
+                 workers: int | None = None) -> None:
         self.sessions, self.workers = sessions, workers
         self.jobs: dict[str, ImportJob] = {}
         self.lock = threading.Lock()
+        if work_dir.is_dir():
+            for left in work_dir.iterdir():
+                if time.time() - left.stat().st_mtime > STALE_SECONDS:
+                    left.unlink(missing_ok=True)
 
     def get(self, job_id: str) -> ImportJob | None:
         return self.jobs.get(job_id)

@@ -42,7 +42,8 @@ def jobs(request: Request) -> ImportJobs:
     """The server's job table (made on first use, one per app)."""
     app_state = request.app.state
     if getattr(app_state, "imports", None) is None:
-        app_state.imports = ImportJobs(app_state.server.sessions)
+        app_state.imports = ImportJobs(app_state.server.sessions,
+                                       app_state.server.settings.spool_dir / "imports")
     return app_state.imports
 
 

@@ -115,7 +115,8 @@ def test_bad_rows_change_nothing_and_are_listed_then_the_clean_rows_on_confirmat
     job = upload(admin, "名单.csv", text.encode("gbk"))
     page = wait_state(admin, job, "checked")
     assert "共 6 行，无误 2 行，问题 4 处" in page
-    problems = re.findall(r'<td class="n">(\d+)</td><td>([^<]+)</td><td>([^<]+)</td>', page)
+    problems = re.findall(r'<td class="n">(\d+)</td><td>([^<]+)</td><td[^>]*>([^<]+)</td>',
+                          page)
     assert problems == [("3", "身份证号", "位数不足（身份证号为 18 位）"),
                         ("4", "身份证号", "与第 5 行相同，但姓名不同"),
                         ("5", "身份证号", "与第 4 行相同，但姓名不同"),
