@@ -2,7 +2,8 @@
 
 First whether hashlib.scrypt releases the GIL: a Python loop's rate in the
 main thread while another thread hashes, against its rate alone (near 0 %
-if scrypt held the GIL; ~100 % with a free core). Then import_roster on a
+if scrypt held the GIL; ~100 % with a free core). Then roster_import (check,
+hash, replace) on a
 fresh SQLite file (migrated as `photo-server migrate` does) with --rows
 generated rows: 1 thread, then --workers threads (default os.cpu_count()),
 in rows/s, and what that means for a 50,000-student roster on a 2-core and
@@ -24,7 +25,7 @@ from pathlib import Path
 from photo_wire.idnumber import check_character
 from photo_wire.ids import opaque_ref
 from school_server import db
-from school_server.roster import import_roster
+from school_server.roster_import import RosterImport
 
 
 def gil_share(seconds: float = 2.0) -> float:
@@ -69,10 +70,16 @@ def rows_per_second(tmp: Path, roster: Path, rows: int, workers: int) -> tuple[f
         db.upgrade(engine)
         with db.make_sessions(engine)() as session:
             start, cpu = time.perf_counter(), time.process_time()
-            result = import_roster(session, roster, workers)
+            job = RosterImport(roster, tmp / f"work-{workers}", {})
+            try:
+                assert job.check().clean == rows
+                job.hash(workers)
+                per_centre = job.replace(session)
+            finally:
+                job.close()
             elapsed = time.perf_counter() - start
             cores = (time.process_time() - cpu) / elapsed
-        assert sum(result.per_centre.values()) == rows, result
+        assert sum(per_centre.values()) == rows, per_centre
     finally:
         engine.dispose()
     return rows / elapsed, cores

@@ -38,7 +38,7 @@ from school_server.schemas import (CAPTURE_ID, CaptureUpload, EnrolRequest, Enro
                                    ScheduleOut)
 from school_server.settings import Settings
 from school_server.storage import ObjectStore, open_store
-from school_server.web import OFFICE_PREFIX, mount_office
+from school_server.web import OFFICE_PREFIX, imports, mount_office
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +174,13 @@ def create_app(state: ServerState | None) -> FastAPI:
     async def check_token(authorization: str | None) -> tuple[str, str | None]:
         return await run_in_threadpool(auth.token_check, _state(app).sessions, authorization)
 
+    async def check_upload(cookie: str | None) -> str | None:
+        return await run_in_threadpool(imports.upload_refusal, _state(app).sessions, cookie)
+
     settings = state.settings if state else Settings.model_construct()
     app.add_middleware(
         BodyGuard, check_token=check_token, token_paths=_token_paths(app),
+        upload_paths=(imports.UPLOAD_PATH,), check_upload=check_upload,
         max_bytes=settings.max_body_bytes, max_big_bodies=settings.max_concurrent_uploads,
         per_kiosk=settings.max_uploads_per_kiosk, min_rate=settings.min_upload_rate,
         grace_seconds=settings.upload_grace_seconds,

@@ -43,6 +43,7 @@ class Action(StrEnum):
     EXPORT = "export"
     DOWNLOAD_MISSING = "download_missing"
     DOWNLOAD_AUDIT = "download_audit"
+    IMPORT = "import"  # a roster or schedule file replaced centres' rows
 
 
 def chain_hash(previous: str, row: Any) -> str:

@@ -51,7 +51,8 @@ class BodyGuard:
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_big_bodies: int, per_kiosk: int,
                  spool_dir: Path | None, token_paths: tuple[re.Pattern[str], ...], check_token: TokenCheck,
                  spool_bytes: int = SPOOL_BYTES, min_rate: int = MIN_RATE,
-                 grace_seconds: float = GRACE_SECONDS) -> None:
+                 grace_seconds: float = GRACE_SECONDS, upload_paths: tuple[re.Pattern[str], ...] = (),
+                 check_upload: TokenCheck | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.spool_bytes = spool_bytes
@@ -62,6 +63,8 @@ class BodyGuard:
         self.spool_dir = spool_dir
         self.token_paths = token_paths
         self.check_token = check_token
+        # The office's file uploads (an admin's session cookie, checked here first).
+        self.upload_paths, self.check_upload = upload_paths, check_upload
         # One event loop: no lock needed between check and count.
         self.big_in_flight = 0
         self.big_by_kiosk: Counter[str] = Counter()
@@ -84,6 +87,11 @@ class BodyGuard:
             kiosk, refused = await self.check_token(_text(headers.get(b"authorization")))
             if refused is not None:
                 await _answer(send, 401, refused, [(b"www-authenticate", b"Bearer")])
+                return
+        elif self.check_upload and any(p.match(scope["path"]) for p in self.upload_paths):
+            refused = await self.check_upload(_text(headers.get(b"cookie")))
+            if refused is not None:
+                await _answer(send, 403, refused)
                 return
         else:
             # Enrolment, the office's forms (a session cookie, checked by the page)

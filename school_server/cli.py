@@ -71,14 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     p = command("revoke", _revoke, "revoke a kiosk's token")
     p.add_argument("kiosk_id")
     p = command("import-roster", _import_roster,
-                "replace the roster of each centre in a CSV (centre,session,name,programme,"
-                "id_number|student_ref[,card_uid])")
+                "replace the roster of each centre in a CSV or XLSX file (姓名/name, "
+                "身份证号/id_number or student_ref, 学习中心/centre, 场次/session; optional "
+                "专业/programme, 学号/student_no, 手机号/phone, card_uid)")
     p.add_argument("file", type=Path)
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="threads hashing ID numbers (default: one per core)")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="import the rows without problems when some have one")
+    p.add_argument("--only-sessions", action="store_true",
+                   help="replace only the sessions in the file, not the whole centres' rosters "
+                        "(a makeup roster beside the others)")
     p = command("import-schedule", _import_schedule,
-                "replace the sessions of each centre in a CSV (centre,session,starts_at,ends_at)")
+                "replace the sessions of each centre in a CSV or XLSX file (学习中心/centre, "
+                "场次/session, 开始时间/starts_at, 结束时间/ends_at)")
     p.add_argument("file", type=Path)
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="import the rows without problems when some have one")
     p = command("export", _export, "decrypt captures to OUT/<capture_id>.jpg + manifest.csv "
                 "(--by-id: the approved ones to OUT/<ID number>.jpg, the hand-over layout)")
     p.add_argument("--out", type=Path, required=True)
@@ -201,38 +210,20 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _import_roster(args: argparse.Namespace) -> int:
-    from school_server.roster import CsvImportError, import_roster
-
-    with _database(args) as session:
-        try:
-            result = import_roster(session, args.file, args.workers,
-                                   lambda line: print(line, file=sys.stderr, flush=True))
-        except CsvImportError as err:
-            raise ValueError(f"{err}; nothing imported") from None
-        except KeyboardInterrupt:
-            # Ctrl-C during minutes of hashing: nothing was committed yet.
-            print("photo-server import-roster: interrupted; nothing imported", file=sys.stderr)
-            return 130
-    for note in result.warnings:
-        print(f"warning: {note}", file=sys.stderr)
-    for centre, count in sorted(result.per_centre.items()):
-        print(f"{centre}: {count} roster rows")
-    return 0
+    return _import(args, "roster")
 
 
 def _import_schedule(args: argparse.Namespace) -> int:
-    from school_server.roster import CsvImportError
-    from school_server.schedule import import_schedule
+    return _import(args, "schedule")
 
-    tz = _settings(args).timezone
+
+def _import(args: argparse.Namespace, kind: str) -> int:
+    from school_server.cli_import import import_file
+
+    settings = _settings(args)
     with _database(args) as session:
-        try:
-            result = import_schedule(session, args.file, tz)
-        except CsvImportError as err:
-            raise ValueError(f"{err}; nothing imported") from None
-    for centre, count in sorted(result.per_centre.items()):
-        print(f"{centre}: {count} sessions")
-    return 0
+        return import_file(session, settings, args.file, kind, getattr(args, "workers", None),
+                           args.skip_bad_rows, getattr(args, "only_sessions", False))
 
 
 def _export(args: argparse.Namespace) -> int:

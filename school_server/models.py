@@ -36,6 +36,9 @@ CENTRE_CHARS = 100  # name_key(centre): Centre.centre and every centre column
 STUDENT_REF_CHARS = 64
 PERSON_NAME_CHARS = 200
 PROGRAMME_CHARS = 200
+STUDENT_NO_CHARS = 64
+PHONE_CHARS = 32
+ID_MASKED_CHARS = 18  # photo_wire.idnumber.mask_id's form: never the whole number
 
 
 def utcnow() -> datetime:
@@ -145,6 +148,10 @@ class RosterRow(Base):
     uid_hash: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(PERSON_NAME_CHARS))
     programme: Mapped[str] = mapped_column(String(PROGRAMME_CHARS))
+    # For the office's missing list (a makeup shoot calls them); never sent to booths.
+    id_masked: Mapped[str | None] = mapped_column(String(ID_MASKED_CHARS))
+    student_no: Mapped[str | None] = mapped_column(String(STUDENT_NO_CHARS))
+    phone: Mapped[str | None] = mapped_column(String(PHONE_CHARS))
 
 
 class ScheduleEntry(Base):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from school_server.models import Capture, CaptureReview, Heartbeat, Kiosk, RosterRow, utcnow
+from school_server.models import (Capture, CaptureReview, Heartbeat, Kiosk, RosterRow,
+                                  ScheduleEntry, utcnow)
 
 # A kiosk beats every 60 s ([sync] heartbeat_seconds); silent for this many
 # beats, it is shown red.
@@ -22,6 +23,7 @@ HEARTBEAT_SECONDS = 60
 SILENT_AFTER_BEATS = 3
 # How long the roster-wide student counts are reused (the page refreshes every 30 s).
 STUDENT_COUNTS_SECONDS = 15
+NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
 _counts_cache: dict[str, tuple[float, dict[tuple[str, str], int], dict[tuple[str, str], int]]] = {}
 
 
@@ -34,6 +36,13 @@ class ProgressRow:
     approved: int
     rejected: int
     missing: int  # expected students with no capture that is not rejected
+    pending: int = 0  # opened captures waiting for review
+    starts_at: datetime | None = None  # from the schedule (None: not in it)
+    ends_at: datetime | None = None
+
+    def over(self, now: datetime) -> bool:
+        """The session has ended (by the schedule)."""
+        return self.ends_at is not None and self.ends_at <= now
 
     @property
     def done_percent(self) -> int:
@@ -70,10 +79,23 @@ def progress_rows(db: Session) -> list[ProgressRow]:
             select(CaptureReview.centre, CaptureReview.session, CaptureReview.decision, func.count())
             .group_by(CaptureReview.centre, CaptureReview.session, CaptureReview.decision))}
     expected, present = _student_counts(db)
-    return [ProgressRow(c, s, expected.get((c, s), 0), received.get((c, s), 0),
+    times = {(e.centre, e.session): (e.starts_at, e.ends_at)
+             for e in db.scalars(select(ScheduleEntry))}
+    rows = [ProgressRow(c, s, expected.get((c, s), 0), received.get((c, s), 0),
                         decided.get((c, s, "approved"), 0), decided.get((c, s, "rejected"), 0),
-                        expected.get((c, s), 0) - present.get((c, s), 0))
-            for c, s in sorted(set(received) | set(expected))]
+                        expected.get((c, s), 0) - present.get((c, s), 0),
+                        decided.get((c, s, "pending"), 0), *times.get((c, s), (None, None)))
+            for c, s in set(received) | set(expected) | set(times)]
+    # The schedule's order (by start, then centre); sessions it lacks after, by name.
+    return sorted(rows, key=lambda r: (r.starts_at is None, r.starts_at or NO_TIME,
+                                       r.centre, r.session))
+
+
+def totals(rows: list[ProgressRow]) -> ProgressRow:
+    """The sums of every count (a student in two sessions counts in each)."""
+    return ProgressRow("", "", *(sum(getattr(r, f) for r in rows) for f in
+                                 ("expected", "received", "approved", "rejected", "missing",
+                                  "pending")))
 
 
 def _student_counts(db: Session) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:

@@ -32,6 +32,12 @@ class MissingStudent:
     programme: str
     centre: str
     session: str
+    # For a makeup shoot: masked ID number, student number, phone (where the
+    # roster has them) and the ref the missing list's CSV imports back with.
+    id_masked: str = ""
+    student_no: str = ""
+    phone: str = ""
+    student_ref: str = ""
 
 
 def identify_new(db: Session, store: ObjectStore, key: PrivateKey, limit: int | None = None) -> int:
@@ -88,7 +94,9 @@ def missing_students(db: Session, centre: str, session: str | None = None) -> li
     for row in db.scalars(query):
         if row.student_ref not in seen:
             seen.add(row.student_ref)
-            out.append(MissingStudent(row.name, row.programme, row.centre, row.session))
+            out.append(MissingStudent(row.name, row.programme, row.centre, row.session,
+                                      row.id_masked or "", row.student_no or "", row.phone or "",
+                                      row.student_ref))
     return out
 
 

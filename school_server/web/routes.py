@@ -187,35 +187,6 @@ def home() -> Response:
     return RedirectResponse(f"{PREFIX}/progress", status_code=303)
 
 
-@router.get("/progress")
-def progress(request: Request, db: DB, staff: Viewer) -> Response:
-    unidentified = _identify(request, db)  # first: the counts need to know whose captures are
-    rows = progress_rows(db)
-    biggest = max([max(r.expected, r.received) for r in rows] or [1]) or 1
-    return page(request, "progress.html", staff, rows=rows, biggest=biggest,
-                refresh=REFRESH_SECONDS, unidentified=unidentified)
-
-
-@router.get("/missing")
-def missing(request: Request, db: DB, staff: Viewer, centre: str = "",
-            session: str = "") -> Response:
-    unidentified = _identify(request, db)
-    students = (reviews.missing_students(db, name_key(centre), name_key(session) or None)
-                if centre.strip() else [])
-    return page(request, "missing.html", staff, students=students, centre=centre,
-                session=session, unidentified=unidentified,
-                centres=sorted({r.centre for r in progress_rows(db)}))
-
-
-@router.get("/missing.csv")
-def missing_csv(request: Request, db: DB, staff: Viewer, centre: str, session: str = "") -> Response:
-    _identify(request, db)
-    students = reviews.missing_students(db, name_key(centre), name_key(session) or None)
-    audit.record(db, staff.username, audit.Action.DOWNLOAD_MISSING,
-                 f"{name_key(centre)}/{name_key(session)}", f"{len(students)} rows")
-    name = translator(_lang(request))("missing.file")
-    return _csv_download(f"{name}-{name_key(centre)}.csv", ["name", "programme", "centre", "session"],
-                         [vars(s) for s in students])
 
 
 @router.get("/audit")

@@ -8,13 +8,13 @@ from photo_wire.ids import student_ref, uid_ref
 
 from server.harness import Deployment, new_capture_id
 
-ID_A = "110101200001011234"
-ID_B = "11010120000202567X"
+ID_A = "110101200001011232"
+ID_B = "11010120000202107X"
 
 ROSTER = f"""\ufeffid_number,name,programme,centre,session,card_uid
 {ID_A},张三明,Computing,Haidian,2026-06-A,04:a2:c3:d4
 {ID_B},李四,Nursing,Haidian,2026-06-B,
-330101200003038888,王五,Law,Xihu,2026-06-A,
+330101200003038886,王五,Law,Xihu,2026-06-A,
 """
 
 SCHEDULE = """centre,session,starts_at,ends_at
@@ -113,6 +113,7 @@ def test_schedule_etag_skips_an_unchanged_schedule(deployment: Deployment, tmp_p
 
 
 def test_heartbeat_is_stored_and_shown_by_progress(deployment: Deployment, tmp_path: Path) -> None:
+    _import(deployment, tmp_path, "schedule", SCHEDULE)  # the roster's sessions must be in it
     _import(deployment, tmp_path, "roster", ROSTER)
     kiosk = deployment.enrol("Haidian", "booth-beat")
     beat = {"status": "uploading", "queue_depth": 3, "free_mb": 12345, "version": "0.1.0",

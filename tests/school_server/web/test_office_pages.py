@@ -4,7 +4,6 @@ sessions, CSRF, lockout, and the append-only audit log."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import zipfile
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 from sqlalchemy import text
 
 from photo_wire.ids import student_ref
@@ -23,20 +21,14 @@ from school_server.settings import load_settings
 
 from server.harness import Deployment, Kiosk, new_capture_id
 from server.office_browser import browser, screenshot_dir
+from server.office_data import PASSWORD, _ref, _spec_jpeg, _upload
 
-PASSWORD = "correct horse battery"
 ROSTER = """id_number,name,programme,centre,session
-110101200001011234,张三,Computing,Haidian,2026-06-a
-11010120000202567X,李四,Nursing,Haidian,2026-06-a
-330101200003038888,=HYPERLINK("http://x"),Law,Haidian,2026-06-a
-440101200004041111,王五,Law,Xihu,2026-06-b
+110101200001011232,张三,Computing,Haidian,2026-06-a
+11010120000202107X,李四,Nursing,Haidian,2026-06-a
+330101200003038886,=HYPERLINK("http://x"),Law,Haidian,2026-06-a
+440101200004041118,王五,Law,Xihu,2026-06-b
 """
-
-
-def _spec_jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (480, 640), (200, 210, 220)).save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +47,6 @@ def office(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> 
 def chrome() -> Iterator[Any]:
     with browser() as b:
         yield b
-
-
-def _ref(dep: Deployment, id_number: str) -> str:
-    return student_ref(id_number)
-
-
-def _upload(kiosk: Kiosk, dep: Deployment, id_number: str, name: str,
-            session: str = "2026-06-a", **more: Any) -> str:
-    doc = {"spec_jpeg": base64.b64encode(_spec_jpeg()).decode(), "id_number": id_number,
-           "name": name, "student_ref": _ref(dep, id_number), "code_payload": "CHSI" + "7" * 20,
-           "session": session, "makeup": False, "check_report": {"passed": True}, **more}
-    capture_id = new_capture_id()
-    reply = kiosk.put(capture_id, kiosk.upload_body(kiosk.seal(doc), session=session))
-    assert reply.status_code == 201
-    return capture_id
 
 
 def _log_in(chrome: Any, dep: Deployment, user: str, password: str = PASSWORD) -> Any:
@@ -111,7 +88,7 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
     assert row.locator("td.received").inner_text() == "0"
 
     kiosk = office.enrol("Haidian")
-    _upload(kiosk, office, "110101200001011234", "张三")
+    _upload(kiosk, office, "110101200001011232", "张三")
     page.reload()
     row = page.locator('#progress tr[data-centre="haidian"]')
     assert row.locator("td.received").inner_text() == "1"
@@ -126,8 +103,8 @@ def test_progress_missing_list_and_csv_after_a_booth_uploads(office: Deployment,
         page.click("#missing-csv")
     data = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
-    assert sorted(r["name"] for r in rows) == sorted(["李四", '\'=HYPERLINK("http://x")'])
-    assert {r["centre"] for r in rows} == {"haidian"}
+    assert sorted(r["姓名"] for r in rows) == sorted(["李四", '\'=HYPERLINK("http://x")'])
+    assert {r["学习中心"] for r in rows} == {"haidian"}
 
     page.click("text=English")
     assert page.locator("h1").inner_text().startswith("Missing list")
