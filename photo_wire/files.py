@@ -39,6 +39,27 @@ def read_bounded(path: Path | str, limit: int, what: str = "file") -> bytes:
     folder, a device or FIFO, a file over the limit, or an OS error, its
     message naming what the file should have been ("not a roster file")."""
     path = Path(path)
+    fd = _open_regular(path, limit, what)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)  # a file growing as we read stops here too
+    except OSError as err:
+        raise ReadRefused(f"{path}: cannot read: {err.strerror or type(err).__name__}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ReadRefused(f"{path}: larger than {_size(limit)}: not {_a(what)}")
+    return data
+
+
+def check_regular_file(path: Path | str, limit: int, what: str = "file") -> None:
+    """read_bounded's refusals without the read, for a reader that streams a
+    big file itself (the office's roster import)."""
+    os.close(_open_regular(Path(path), limit, what))
+
+
+def _open_regular(path: Path, limit: int, what: str) -> int:
+    """A read-only descriptor of a regular file of at most limit bytes."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -56,15 +77,10 @@ def read_bounded(path: Path | str, limit: int, what: str = "file") -> bytes:
             raise ReadRefused(f"{path}: a device or pipe, not {_a(what)}")
         if info.st_size > limit:
             raise ReadRefused(f"{path}: larger than {_size(limit)}: not {_a(what)}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)  # a file growing as we read stops here too
-    except OSError as err:
-        raise ReadRefused(f"{path}: cannot read: {err.strerror or type(err).__name__}") from None
-    finally:
+    except BaseException:
         os.close(fd)
-    if len(data) > limit:
-        raise ReadRefused(f"{path}: larger than {_size(limit)}: not {_a(what)}")
-    return data
+        raise
+    return fd
 
 
 def load_json(data: bytes | str) -> Any:

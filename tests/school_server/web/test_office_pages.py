@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
 from photo_wire.ids import student_ref
