@@ -130,6 +130,7 @@ class Hint(str, Enum):
     OPEN_EYES = "OPEN_EYES"
     CLOSE_MOUTH = "CLOSE_MOUTH"
     HAIR_OFF_FACE = "HAIR_OFF_FACE"
+    GLASSES = "GLASSES"  # the school forbids glasses
     GLASSES_GLARE = "GLASSES_GLARE"
     TINTED_GLASSES = "TINTED_GLASSES"
     HOLD_STILL = "HOLD_STILL"

@@ -210,6 +210,10 @@ class PhotoConfig(_Section):
     max_kb: Annotated[int, Field(ge=1)] = 40
     min_quality: Annotated[int, Field(ge=60, le=100)] = 60
     dpi: int = 300
+    # The school's rule on glasses: "allowed" (any clear glasses),
+    # "no_glare" (clear glasses with no reflection in them: the spec's
+    # rule) or "forbidden" (不得佩戴眼镜: the student takes them off).
+    glasses: Literal["allowed", "no_glare", "forbidden"] = "no_glare"
 
     @model_validator(mode="after")
     def _kb_range(self) -> PhotoConfig:

@@ -129,13 +129,7 @@ def lens_glare(img: np.ndarray, face: FaceInfo) -> np.ndarray:
 
 
 def tinted_glasses(img: np.ndarray, face: FaceInfo, tint: float = 0.3) -> np.ndarray:
-    """Sunglasses: each lens area darkened to `tint` of its light, in a thin dark frame."""
-    out = img.astype(np.float32)
-    for (cx, cy), ew in _lenses(face):
-        lens = np.zeros(img.shape[:2], np.float32)
-        box = ((cx, cy), (1.7 * ew, 1.15 * ew), 0)
-        cv2.ellipse(lens, box, 1.0, -1)
-        lens = cv2.GaussianBlur(lens, (0, 0), 1.0)[..., None]
-        out = out * (1 - lens) + out * tint * lens
-        cv2.ellipse(out, box, (30, 30, 30), max(1, int(0.06 * ew)))
-    return np.clip(out, 0, 255).round().astype(np.uint8)
+    """Sunglasses: a black frame whose lenses pass `tint` of the light."""
+    from glasses_cases import glasses
+
+    return glasses(img, face, tint=tint)

@@ -93,7 +93,7 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
 
     from kiosk.photo.analysis import FaceAnalyser
     from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
-    from kiosk.photo.process import check_spec_jpeg, process_still
+    from kiosk.photo.process import check_spec_jpeg, no_face_problems, process_still
     from kiosk.photo.report import json_measures, problem_message
 
     config = load(args)
@@ -112,9 +112,11 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
             problems, measures = check_spec_jpeg(data, analyser, spec, settings=settings)
         else:
             faces = analyser.analyse(rgb).face_count
-            if faces != 1:  # nothing to crop around
-                problems = ["NO_FACE" if faces == 0 else "MULTIPLE_FACES"]
-                measures = {"faces": faces}
+            if faces == 0:  # nothing to crop around; washed out, maybe
+                problems, checks = no_face_problems(rgb, settings)
+                measures = {"faces": 0, **({"checks": checks} if checks else {})}
+            elif faces > 1:
+                problems, measures = ["MULTIPLE_FACES"], {"faces": faces}
             else:
                 photo = process_still(rgb, analyser, spec, settings=settings)
                 problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg

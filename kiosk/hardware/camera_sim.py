@@ -26,12 +26,13 @@ import numpy as np
 
 from kiosk.hardware.camera import CameraError
 from kiosk.hardware.sim_portrait import Cutout, load_cutout
-from kiosk.hardware.sim_scene import DEMO_QR_PAYLOAD, SceneControl, backdrop_frame, render_scene
+from kiosk.hardware.sim_scene import DEMO_QR_PAYLOAD, SceneControl, render_scene
 
 if TYPE_CHECKING:
     from kiosk.config import CameraConfig
 
 NOISE_SIGMA = 2.0  # sensor noise, in 8-bit levels
+NOISE_TILE = (251, 257)  # rows, columns of the repeated noise block
 
 
 class SimulatedCamera:
@@ -49,7 +50,6 @@ class SimulatedCamera:
         self._render_lock = threading.Lock()
         self._started = False
         self._people: list[Cutout] | None = None
-        self._backdrops: dict[tuple[int, int], np.ndarray] = {}
         self._noise: dict[tuple[int, int], np.ndarray] = {}
         self._clean: dict[tuple[int, int], tuple[SceneControl, np.ndarray]] = {}
         self._rng = np.random.default_rng(2026)
@@ -113,25 +113,34 @@ class SimulatedCamera:
             cached = self._clean.get(size)
             if cached is None or cached[0] != geometry:
                 # Only a scene change re-renders; frames in between are cheap.
-                if size not in self._backdrops:
-                    self._backdrops[size] = backdrop_frame(*size)
-                clean = render_scene(geometry, size, self._load_people(), self._backdrops[size])
-                self._clean[size] = (geometry, clean)
+                # The backdrop is made afresh (50 ms at 12 MP): not kept beside the render.
+                clean = render_scene(geometry, size, self._load_people())
+                # One render kept, the latest: a still's (37 MB at 12 MP) goes
+                # with the next preview frame, which re-renders cheaply.
+                self._clean = {size: (geometry, clean)}
             else:
                 clean = cached[1]
-            noise = self._noise.get(size)
-            if noise is None:
-                w, h = size
-                # Tile a small random block: drawing 37 M normals for a
-                # 4056x3040 still takes seconds; a tile repeat is invisible.
-                block = self._rng.normal(0, NOISE_SIGMA, (251, 257, 3)).round().astype(np.int16)
-                reps = (-(-(h + 16) // 251), -(-(w + 16) // 257), 1)
-                noise = np.ascontiguousarray(np.tile(block, reps)[: h + 16, : w + 16])
-                self._noise[size] = noise
+            block = self._noise.get(size)
+            if block is None:
+                # One small random block, repeated: drawing 37 M normals for
+                # a 4056x3040 still takes seconds; a tile repeat is invisible.
+                block = self._rng.normal(0, NOISE_SIGMA, NOISE_TILE + (3,)).round().astype(np.int16)
+                self._noise[size] = block
             ox, oy = (int(v) for v in self._rng.integers(0, 16, 2))
-        w, h = size
-        out = cv2.convertScaleAbs(clean, alpha=scene.brightness) if scene.brightness != 1.0 else clean
-        return cv2.add(out, noise[oy : oy + h, ox : ox + w], dtype=cv2.CV_8U)
+        out = cv2.convertScaleAbs(clean, alpha=scene.brightness) if scene.brightness != 1.0 else clean.copy()
+        return _add_tiled(out, np.roll(block, (-oy, -ox), axis=(0, 1)))
+
+
+def _add_tiled(img: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """img + block repeated over it, saturated, in place: a full-size noise
+    plane would hold 74 MB (int16) beside a 12 MP still."""
+    th, tw = block.shape[:2]
+    h, w = img.shape[:2]
+    for y in range(0, h, th):
+        for x in range(0, w, tw):
+            tile = img[y:y + th, x:x + tw]
+            tile[...] = cv2.add(tile, block[:tile.shape[0], :tile.shape[1]], dtype=cv2.CV_8U)
+    return img
 
 
 # ---------------------------------------------------------------- keys

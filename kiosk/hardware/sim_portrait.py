@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from kiosk.hardware.sim_mouth import close_mouth
+from kiosk.photo.memory import release
 
 
 @dataclass(frozen=True)
@@ -235,5 +236,7 @@ def load_cutout(source: Path | None, paint_ears: bool | None = None) -> Cutout:
                 _cutouts[key] = cut_out_portrait(rgb, paint_ears=paint)
             except ValueError as err:
                 raise ValueError(f"{source or 'skimage:astronaut'}: {err}") from None
+            finally:
+                release()  # the segmentation's and GrabCut's work arrays (50 MB)
         return _cutouts[key]
 

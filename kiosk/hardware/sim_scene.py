@@ -86,6 +86,9 @@ def _qr_modules(payload: str) -> np.ndarray:
     return np.array(qr.matrix, dtype=bool)
 
 
+COMPOSITE_ROWS = 512
+
+
 def _composite(frame: np.ndarray, rgba: np.ndarray, m: np.ndarray) -> None:
     """Warp a premultiplied RGBA cutout with affine m and blend it over frame, in place."""
     h, w = frame.shape[:2]
@@ -96,18 +99,22 @@ def _composite(frame: np.ndarray, rgba: np.ndarray, m: np.ndarray) -> None:
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if x1 <= x0 or y1 <= y0:
         return
-    shifted = m.copy()
-    shifted[:, 2] -= (x0, y0)  # warp only the region the person covers
-    patch = cv2.warpAffine(
-        rgba, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
-    )
-    # Premultiplied "over" in saturating uint8 cv2 ops: several times faster
-    # than float numpy on a 4056x3040 still.
-    inv = cv2.bitwise_not(patch[..., 3])
-    roi = frame[y0:y1, x0:x1]
-    behind = cv2.multiply(roi, cv2.merge([inv, inv, inv]), scale=1 / 255)
-    roi[:] = cv2.add(np.ascontiguousarray(patch[..., :3]), behind)
+    # Warp and blend in bands of rows: a 12 MP still's person is a 30 MB
+    # RGBA patch, and the blend's temporaries as many again each.
+    for b0 in range(y0, y1, COMPOSITE_ROWS):
+        b1 = min(b0 + COMPOSITE_ROWS, y1)
+        shifted = m.copy()
+        shifted[:, 2] -= (x0, b0)  # warp only the band the person covers
+        patch = cv2.warpAffine(
+            rgba, shifted, (x1 - x0, b1 - b0), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
+        )
+        # Premultiplied "over" in saturating uint8 cv2 ops: several times
+        # faster than float numpy on a 4056x3040 still.
+        inv = cv2.bitwise_not(patch[..., 3])
+        roi = frame[b0:b1, x0:x1]
+        behind = cv2.multiply(roi, cv2.merge([inv, inv, inv]), scale=1 / 255)
+        roi[:] = cv2.add(np.ascontiguousarray(patch[..., :3]), behind)
 
 
 def _draw_phone(frame: np.ndarray, modules: np.ndarray, cx: float, qr_cy: float, unit: float) -> None:

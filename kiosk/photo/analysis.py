@@ -21,6 +21,7 @@ left, which is the subject's right eye.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -33,6 +34,11 @@ COUNT_EVERY = 6  # preview frames between two people counts (0.4 s at 15 fps)
 # The detector sees 192x192 whatever it is given, but converting a 12 MP
 # still to that costs it 150+ ms: it is handed a strided copy instead.
 COUNT_SIDE = 1024
+# FaceMesh reads the face through a 256x256 crop whatever it is given, but
+# a 12 MP still costs it 200+ ms and 50 MB of copies inside the graph: it
+# is handed a copy at most this long (a still's face stays 400+ px wide);
+# the landmarks come back normalised, so they map onto the full still.
+MESH_SIDE = 2048
 
 # FaceMesh landmark indices (canonical face model).
 FOREHEAD = 10  # top of the forehead, at the mid line
@@ -134,6 +140,14 @@ def counting_copy(rgb: np.ndarray) -> np.ndarray:
     return rgb if k <= 1 else np.ascontiguousarray(rgb[::k, ::k])
 
 
+def mesh_copy(rgb: np.ndarray) -> np.ndarray:
+    """rgb shrunk by the smallest whole factor that brings its long side to
+    MESH_SIDE or under (area average: a 2x2 box for a 12 MP still)."""
+    h, w = rgb.shape[:2]
+    k = -(-max(h, w) // MESH_SIDE)
+    return rgb if k <= 1 else cv2.resize(rgb, (w // k, h // k), interpolation=cv2.INTER_AREA)
+
+
 def luma(rgb: np.ndarray) -> np.ndarray:
     """8-bit luma. A box cut from a frame (rows apart, pixels packed) needs
     no copy first; a strided view such as rgb[::4, ::4] does."""
@@ -226,6 +240,24 @@ def landmark_array(landmark_list) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], dtype=np.float64).reshape(-1, 3)
 
 
+_counters: dict[float, object] = {}
+_counter_lock = threading.Lock()
+
+
+def count_people_in(rgb: np.ndarray, min_confidence: float = 0.5) -> int:
+    """Faces the full-range detector finds. One detector per process, shared
+    by the preview's and the stills' analysers (a graph is 16 MB; it has no
+    state between images), one image at a time."""
+    with _counter_lock:
+        counter = _counters.get(min_confidence)
+        if counter is None:
+            import mediapipe as mp
+
+            counter = _counters[min_confidence] = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_confidence)
+        return len(counter.process(rgb).detections or [])  # type: ignore[attr-defined]
+
+
 class FaceAnalyser:
     """FaceMesh wrapper. Not thread-safe: one instance per thread.
 
@@ -241,6 +273,10 @@ class FaceAnalyser:
     ) -> None:
         import mediapipe as mp  # heavy import, only where a model is needed
 
+        from kiosk.photo.memory import tune_heap
+
+        tune_heap()  # before the first frame: big arrays mapped, given back on free
+
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static_image_mode,
             max_num_faces=2 if static_image_mode else 1,
@@ -248,8 +284,7 @@ class FaceAnalyser:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=0.5,
         )
-        self._counter = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_detection_confidence)
+        self._min_confidence = min_detection_confidence
         self._count_every = 1 if static_image_mode else COUNT_EVERY
         self._frames = 0
         self._people = 0  # the last count
@@ -262,12 +297,12 @@ class FaceAnalyser:
             raise ValueError("expected an RGB uint8 image of shape (h, w, 3)")
         rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
-        result = self._mesh.process(rgb)
+        result = self._mesh.process(mesh_copy(rgb))
         faces = [self._face(rgb, landmark_array(lms), w, h) for lms in (result.multi_face_landmarks or [])]
         people = 0
         if count_people:
             if self._frames % self._count_every == 0:
-                self._people = len(self._counter.process(counting_copy(rgb)).detections or [])
+                self._people = count_people_in(counting_copy(rgb), self._min_confidence)
             self._frames += 1
             people = self._people
         return FrameAnalysis(width=w, height=h, faces=faces, image=rgb, backdrop=self.backdrop,
@@ -329,8 +364,7 @@ class FaceAnalyser:
         )
 
     def close(self) -> None:
-        self._mesh.close()
-        self._counter.close()
+        self._mesh.close()  # the shared people counter lives on
 
     def __enter__(self) -> FaceAnalyser:
         return self

@@ -26,7 +26,8 @@ from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
-from kiosk.photo.measures.appearance import brow_skin, ear_hair, eye_darkness, glare_share, skin_lab
+from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
+from kiosk.photo.measures.eyewear import frame_edge, glare_share, lens_darkening
 from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
 from kiosk.photo.measures.light import clipped_share
 
@@ -163,11 +164,11 @@ def hints_for(
         # Hair and glasses zones sit beside a level, frontal face: turn the
         # head first.
         if analysis.image is not None and not hints & {Hint.LEVEL_HEAD, Hint.FACE_CAMERA}:
-            hints |= _appearance_hints(analysis.image, f, settings.measures)
+            hints |= _appearance_hints(analysis.image, f, settings.measures, spec.glasses)
     return _sorted(hints)
 
 
-def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings) -> set[Hint]:
+def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:
     """Hair and glasses: pixel measures on small regions around the eyes,
     brows and ears (a few hundred pixels each in a preview frame)."""
     hints: set[Hint] = set()
@@ -176,11 +177,26 @@ def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings) -> set[H
     if (brows is not None and brows < m.min_brow_skin_share) or (
             ears is not None and ears > m.max_ear_hair_share):
         hints.add(Hint.HAIR_OFF_FACE)
+    return hints | _glasses_hints(img, f, m, policy)
+
+
+def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:
+    """The check's glasses rules under the school's policy: take them off
+    where they are forbidden; else no tinted lenses, and no glare unless
+    any glasses are allowed."""
+    edge = frame_edge(img, f)
+    if edge is None or edge <= m.max_frame_edge:
+        worn = False
+    elif policy == "forbidden":
+        return {Hint.GLASSES}
+    else:
+        worn = True
+    hints: set[Hint] = set()
     glare = glare_share(img, f, m)
-    if glare is not None and glare > m.max_glare_share:
+    if policy != "allowed" and glare is not None and glare > m.max_glare_share:
         hints.add(Hint.GLASSES_GLARE)
-    dark = eye_darkness(img, f)
-    if dark is not None and dark < m.min_eye_to_cheek_luma:
+    dark = lens_darkening(img, f) if worn else None
+    if dark is not None and dark < m.min_lens_to_cheek_luma:
         hints.add(Hint.TINTED_GLASSES)
     return hints
 

@@ -35,8 +35,9 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "SHOULDERS_NOT_LEVEL": ("shoulder line tilt", " deg", 1),
     "EYEBROWS_COVERED": ("skin visible just above the eyebrows (best row share)", "", 2),
     "EARS_COVERED": ("share of hair beside the cheeks at ear height", "", 2),
+    "GLASSES": ("glasses frame across the nose (edge strength)", "", 2),
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
-    "TINTED_GLASSES": ("eye area brightness / cheek brightness", "", 2),
+    "TINTED_GLASSES": ("skin brightness under the lenses / cheek brightness", "", 2),
     "LOW_RESOLUTION": ("face width in the image", " px", 0),
 }
 _NOT_MEASURED = {

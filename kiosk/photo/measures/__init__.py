@@ -7,7 +7,7 @@ new one is one more function in MEASURES.
 
 The measures live by subject: face.py (framing, pose, eyes, mouth,
 sharpness), light.py (exposure, colour), scene.py (backdrop, clothing,
-shoulders), appearance.py (hair, glasses); base.py holds what they share.
+shoulders), appearance.py (hair), eyewear.py (glasses); base.py holds what they share.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import numpy as np
 
 from kiosk.photo.analysis import FaceInfo, luma
 from kiosk.photo.crop import SpecGeometry
-from kiosk.photo.measures.appearance import glasses, hair
+from kiosk.photo.measures.appearance import hair
 from kiosk.photo.measures.base import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings
+from kiosk.photo.measures.eyewear import eyewear
 from kiosk.photo.measures.face import centre, eye_line, eyes, face_width, head_top, mouth, pose, roll, sharpness
 from kiosk.photo.measures.light import colour, exposure, lighting
 from kiosk.photo.measures.scene import background, background_shadow, clothing, shoulders
@@ -29,7 +30,7 @@ __all__ = ["DEFAULT_MEASURE_SETTINGS", "MEASURES", "Measure", "MeasureSettings",
 MeasureFn = Callable[[np.ndarray, np.ndarray, FaceInfo, MeasureSettings, SpecGeometry], list[Measure]]
 MEASURES: tuple[MeasureFn, ...] = (
     face_width, head_top, eye_line, centre, roll, pose, eyes, mouth,
-    exposure, lighting, colour, sharpness, background, background_shadow, clothing, shoulders, hair, glasses,
+    exposure, lighting, colour, sharpness, background, background_shadow, clothing, shoulders, hair, eyewear,
 )
 
 

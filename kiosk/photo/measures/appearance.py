@@ -1,17 +1,17 @@
-"""Appearance: hair over the brows and ears, glasses (glare, tint), all
-measured against this student's own skin, sampled on the cheeks."""
+"""Appearance: hair over the brows and ears, measured against this
+student's own skin, sampled on the cheeks (glasses: eyewear.py)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from kiosk.photo.analysis import FaceInfo, luma
-from kiosk.photo.measures.base import (CHEEK_LEFT, CHEEK_RIGHT, EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS, Measure,
+from kiosk.photo.analysis import FaceInfo
+from kiosk.photo.measures.base import (CHEEK_LEFT, CHEEK_RIGHT, Measure,
                                        MeasureSettings, _band, _clip_box)
 
 
-# ---------------------------------------------------- hair, glasses (skin)
+# ------------------------------------------------------------ hair (skin)
 
 CHEEKS = (50, 280)  # mid-cheek points, under each eye
 BROW_TOP_LEFT = (70, 63, 105, 66, 107)  # upper edge of the image-left brow
@@ -90,64 +90,7 @@ def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     return max(values)
 
 
-def _eye_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]] | None:
-    """The lens area in front of each eye: the eye widened by 30 % each side,
-    an eye width high."""
-    boxes = []
-    for a, b in (EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS):
-        p, q = face.landmarks[a], face.landmarks[b]
-        ew = float(np.linalg.norm(q - p))
-        cx, cy = (p + q) / 2
-        box = _clip_box(img.shape, cx - 0.8 * ew, cy - 0.5 * ew, cx + 0.8 * ew, cy + 0.5 * ew)
-        if box is None:
-            return None
-        boxes.append(box)
-    return boxes
-
-
-def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
-    """The largest blob of clipped, colourless pixels over either eye, as a
-    share of that eye's lens area: a lamp reflected in a lens."""
-    boxes = _eye_boxes(img, face)
-    if boxes is None:
-        return None
-    worst = 0.0
-    near_white = (s.glare_luma - 20,) * 3
-    for x0, y0, x1, y1 in boxes:
-        region = img[y0:y1, x0:x1]
-        # The usual case, no near-white pixel at all, in one OpenCV call
-        # (a min over the channel axis costs more than all other hints).
-        if not cv2.inRange(region, near_white, (255, 255, 255)).any():
-            continue
-        bright = (region.min(axis=-1) >= s.glare_luma - 20) & (region.max(axis=-1) >= s.glare_luma)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
-        if n > 1:
-            worst = max(worst, float(stats[1:, cv2.CC_STAT_AREA].max()) / bright.size)
-    return worst
-
-
-def eye_darkness(img: np.ndarray, face: FaceInfo) -> float | None:
-    """Median luma over the eye areas / median cheek luma: tinted lenses
-    darken the one and not the other."""
-    boxes, cheeks = _eye_boxes(img, face), _cheek_boxes(img, face)
-    if boxes is None or not cheeks:
-        return None
-
-    def median_luma(bs: list[tuple[int, int, int, int]]) -> float:
-        return float(np.median(np.concatenate(
-            [luma(img[y0:y1, x0:x1]).ravel() for x0, y0, x1, y1 in bs])))
-
-    return median_luma(boxes) / max(median_luma(cheeks), 1.0)
-
-
 def hair(img, gray, face, s, g) -> list[Measure]:
     skin = skin_lab(img, face)
     return [_band("EYEBROWS_COVERED", brow_skin(img, face, s, skin), s.min_brow_skin_share, None),
             _band("EARS_COVERED", ear_hair(img, face, s, skin), None, s.max_ear_hair_share)]
-
-
-def glasses(img, gray, face, s, g) -> list[Measure]:
-    return [_band("GLASSES_GLARE", glare_share(img, face, s), None, s.max_glare_share),
-            _band("TINTED_GLASSES", eye_darkness(img, face), s.min_eye_to_cheek_luma, None)]
-
-

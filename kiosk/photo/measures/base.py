@@ -125,12 +125,25 @@ class MeasureSettings:
     # Ears: share of the zone beside each cheek at ear height that is
     # neither skin nor backdrop (hair hanging over the ear).
     max_ear_hair_share: float = 0.5
-    # Glasses: the largest clipped, colourless blob over either eye, as a
-    # share of the eye's lens area (a catchlight in the pupil is a few px).
+    # Glasses (kiosk.photo.measures.eyewear). Worn: a frame's bridge across
+    # the nose, as frame_edge measures it. On the lit spec photos of every
+    # skin tone of tests/face_set.py: the astronaut, no glasses, 0.02-0.03;
+    # Grace Hopper's own glasses (a thin, light bridge) 0.20-0.25; frames
+    # drawn at the mesh's eyes (tests/glasses_cases.py) black 0.42-0.84,
+    # metal 0.24-0.96, brown on the darkest skin 0.11 and up.
+    max_frame_edge: float = 0.08
+    # Glare: the largest near-clipped white or cool-coloured blob over
+    # either eye, as a share of the eye's lens area (a catchlight in the
+    # pupil is a few px). Drawn reflections read 0.04-0.13 on every skin
+    # tone (bluish 0.04-0.10), no reflection 0.000-0.006.
     glare_luma: int = 245
     max_glare_share: float = 0.02
-    # Tinted lenses: median luma of the eye areas / median cheek luma.
-    min_eye_to_cheek_luma: float = 0.55
+    # Tinted lenses (judged only when glasses are worn): median luma of the
+    # skin under the eyes, inside a lens, / that of the cheeks below it.
+    # Clear lenses 0.44-1.24 (Grace Hopper at L* 24, eye bags and her own
+    # glasses under the drawn ones, the lowest), lenses passing 30 % of the
+    # light 0.19-0.30.
+    min_lens_to_cheek_luma: float = 0.40
     geometry: SpecGeometry = field(default=GEOMETRY)
 
 

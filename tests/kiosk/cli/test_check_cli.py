@@ -213,3 +213,18 @@ def test_guide_says_a_small_phone_photo_has_too_few_pixels(camera, tmp_path):
     assert code == 1 and "LOW_RESOLUTION" in [h["code"] for h in result["hints"]]
     code, result = run_json("guide", save(still, tmp_path / "still.png"))
     assert "LOW_RESOLUTION" not in [h["code"] for h in result["hints"]]
+
+
+def test_a_face_washed_out_by_the_light_is_too_bright_too(camera, analyser, tmp_path):
+    """No face counted because the light washed it out: check-photo says
+    OVEREXPOSED too, as --as-is, guide and the live preview do; a plain
+    empty booth is NO_FACE alone (test_no_face_gives_no_photo)."""
+    washed = pc.still(camera, brightness=2.5)
+    assert analyser.analyse(washed).face_count == 0  # the case under test
+    path = save(washed, tmp_path / "washed.png")
+    code, result = run_json("check-photo", path)
+    assert code == 1 and [p["code"] for p in result["problems"]] == ["NO_FACE", "OVEREXPOSED"]
+    assert result["measures"]["OVEREXPOSED"]["passed"] is False
+    assert "allowed at most 0.15" in result["problems"][1]["message"]
+    code, as_is = run_json("check-photo", path, "--as-is")
+    assert {"NO_FACE", "OVEREXPOSED"} <= {p["code"] for p in as_is["problems"]}

@@ -1,0 +1,105 @@
+"""Glasses (issue 23 item 3): worn or not, glare white or coloured, tinted
+lenses only on a face wearing glasses, and the school's policy; on every
+skin tone of the labelled set (tests/face_set.py), with glasses drawn at
+the face mesh's eyes (tests/glasses_cases.py). Grace Hopper wears her own
+glasses in her portrait; the astronaut wears none."""
+
+from __future__ import annotations
+
+import face_set as fs
+import glasses_cases as gc
+import pytest
+
+from kiosk.codes import Hint
+from kiosk.config import PhotoConfig
+from kiosk.photo.crop import encode_jpeg
+from kiosk.photo.guidance import hints_for
+from kiosk.photo.measures import measure_face
+from kiosk.photo.measures.eyewear import apply_policy
+from kiosk.photo.process import check_spec_jpeg
+
+FACES = [(p, s) for p in fs.PORTRAITS for s in fs.SKIN]
+
+
+@pytest.fixture(scope="module")
+def lit(tmp_path_factory):
+    """(portrait, skin) -> (spec photo RGB, its FaceInfo), the lit booth's."""
+    from kiosk.photo.analysis import FaceAnalyser
+
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        runner = fs.Runner(analyser, tmp_path_factory.mktemp("faces"))
+        photos = {}
+        for key in FACES:
+            rgb = fs.decode(runner.lit(*key)[1])
+            photos[key] = (rgb, analyser.analyse(rgb).faces[0])
+        yield analyser, photos
+
+
+def _measures(analyser, img):
+    return measure_face(img, analyser.analyse(img).faces[0])
+
+
+@pytest.mark.parametrize("portrait,skin", FACES)
+def test_glasses_are_seen_worn_and_not_on_a_bare_face(lit, portrait, skin):
+    analyser, photos = lit
+    rgb, face = photos[(portrait, skin)]
+    bare = _measures(analyser, rgb)
+    own_glasses = portrait == "hopper"
+    assert bare["GLASSES"].passed is not own_glasses, bare["GLASSES"]
+    assert bare["TINTED_GLASSES"].passed and bare["GLASSES_GLARE"].passed, (bare["TINTED_GLASSES"], bare["GLASSES_GLARE"])
+    for frame in gc.FRAMES:
+        worn = _measures(analyser, gc.glasses(rgb, face, frame=frame))
+        assert not worn["GLASSES"].passed, (frame, worn["GLASSES"])
+        assert worn["TINTED_GLASSES"].passed, (frame, worn["TINTED_GLASSES"])  # clear lenses
+        assert worn["GLASSES_GLARE"].passed, (frame, worn["GLASSES_GLARE"])
+    tinted = _measures(analyser, gc.glasses(rgb, face, tint=0.3))
+    assert not tinted["TINTED_GLASSES"].passed, tinted["TINTED_GLASSES"]
+    for glare in gc.GLARES:
+        shine = _measures(analyser, gc.glasses(rgb, face, glare=glare))
+        assert not shine["GLASSES_GLARE"].passed, (glare, shine["GLASSES_GLARE"])
+        assert shine["TINTED_GLASSES"].passed, (glare, shine["TINTED_GLASSES"])
+
+
+def test_a_dark_bare_face_is_not_tinted_glasses(lit):
+    """The old tint measure read the eyes themselves against the cheeks: a
+    bare face read 0.53, clear lenses 0.45. Now no glasses, no tint call,
+    however dark the eye area."""
+    analyser, photos = lit
+    for key in FACES:
+        rgb, _ = photos[key]
+        assert _measures(analyser, rgb)["TINTED_GLASSES"].passed, key
+
+
+@pytest.mark.parametrize("policy,worn,glare", [
+    ("allowed", set(), set()), ("no_glare", set(), {"GLASSES_GLARE"}),
+    ("forbidden", {"GLASSES"}, {"GLASSES", "GLASSES_GLARE"}),
+])
+def test_the_schools_policy(lit, policy, worn, glare):
+    analyser, photos = lit
+    spec = PhotoConfig(glasses=policy)
+    rgb, face = photos[("astronaut", None)]
+    glasses_codes = {"GLASSES", "GLASSES_GLARE", "TINTED_GLASSES"}
+    for img, expected in ((rgb, set()), (gc.glasses(rgb, face), worn),
+                          (gc.glasses(rgb, face, glare="bluish"), glare)):
+        problems, _ = check_spec_jpeg(encode_jpeg(img, spec).data, analyser, spec, count_people=False)
+        assert set(problems) & glasses_codes == expected, (policy, problems)
+    checks = measure_face(rgb, face)
+    assert apply_policy(checks, policy)["GLASSES"].value == checks["GLASSES"].value  # reported all the same
+
+
+def test_live_hints_follow_the_policy(lit):
+    analyser, photos = lit
+    for key in (("astronaut", None), ("astronaut", 24.0), ("hopper", 52.0)):
+        rgb, face = photos[key]
+        worn = analyser.analyse(gc.glasses(rgb, face))
+        assert Hint.GLASSES in hints_for(worn, PhotoConfig(glasses="forbidden")), key
+        assert Hint.GLASSES not in hints_for(worn, PhotoConfig()), key
+        shine = analyser.analyse(gc.glasses(rgb, face, glare="bluish"))
+        assert Hint.GLASSES_GLARE in hints_for(shine, PhotoConfig()), key
+        assert Hint.GLASSES_GLARE not in hints_for(shine, PhotoConfig(glasses="allowed")), key
+        dark = hints_for(analyser.analyse(gc.glasses(rgb, face, tint=0.3)), PhotoConfig(glasses="allowed"))
+        # Known limit: on the darkest skin, sunglasses hide the eye whites the
+        # exposure reads, so TOO_DARK comes first and the glasses hints wait.
+        assert Hint.TINTED_GLASSES in dark or (key == ("astronaut", 24.0) and Hint.TOO_DARK in dark), key
+    bare = analyser.analyse(photos[("astronaut", 24.0)][0])
+    assert not {Hint.GLASSES, Hint.TINTED_GLASSES} & set(hints_for(bare, PhotoConfig(glasses="forbidden")))
