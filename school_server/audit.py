@@ -37,6 +37,8 @@ class Action(StrEnum):
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
     VIEW_PHOTO = "view_photo"
+    VIEW_PAGE = "view_page"  # a review grid page: the ids shown, in one entry
+    RETRY_UNOPENABLE = "retry_unopenable"
     REVIEW = "review"
     CORRECTION = "correction"
     EXPORT = "export"

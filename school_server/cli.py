@@ -260,12 +260,13 @@ def _export_by_id(args: argparse.Namespace, settings, key) -> int:  # type: igno
     from school_server import audit
     from school_server.export import MANIFEST
     from school_server.handover import PROBLEMS, HandoverResult, approved_photos, write_folder
-    from school_server.reviews import identify_new, pending_count
+    from school_server.reviews import identify_new, pending_count, unopenable_count
     from school_server.storage import open_store
 
     store, result = open_store(settings), HandoverResult()
     with _database(args) as session:
-        unopened = identify_new(session, store, key)
+        identify_new(session, store, key)
+        unopened = unopenable_count(session)
         write_folder(approved_photos(session, store, key, result, args.centre), result, args.out)
         pending = pending_count(session, args.centre)
         audit.record(session, "cli", audit.Action.EXPORT, args.centre or "all centres",

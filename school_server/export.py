@@ -59,7 +59,7 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
                 _write_private(out / f"{cap.capture_id}{stem}.jpg", jpeg)
         except (OSError, ValueError, CryptoError) as err:
             # The reason names the step, never the document's content.
-            result.failed.append((cap.capture_id, f"{type(err).__name__}: {_reason(err)}"))
+            result.failed.append((cap.capture_id, f"{type(err).__name__}: {failure_reason(err)}"))
             log.error("capture %s: not exported (%s)", cap.capture_id, type(err).__name__)
             continue
         record = {"capture_id": cap.capture_id, "kiosk_id": cap.kiosk_id, "centre": cap.centre,
@@ -83,7 +83,7 @@ def open_capture(store: ObjectStore, box: SealedBox, cap: Capture) -> CaptureDoc
     return CaptureDocument.open(box.decrypt(sealed))
 
 
-def _reason(err: Exception) -> str:
+def failure_reason(err: Exception) -> str:
     if isinstance(err, json.JSONDecodeError):
         return "sealed document is not JSON"
     if isinstance(err, CryptoError):

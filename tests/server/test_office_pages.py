@@ -304,7 +304,9 @@ def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
 def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
                                             chaoyang: dict[str, str], tmp_path: Path) -> None:
     page = _log_in(chrome, office, "admin1")
-    page.goto(office.server.url + "/office/review?decision=approved")
+    # Found by name, corrected on the student's history page.
+    page.goto(office.server.url + "/office/search?q=赵")
+    page.locator("#found a", has_text="赵一").click()
     form = page.locator(f"#capture-{chaoyang['zhao']} form.correct")
     form.locator("select[name=field]").select_option("name")
     form.locator("input[name=value]").fill("赵一鸣")
@@ -321,7 +323,7 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     page.goto(office.server.url + "/office/audit")
     audit_text = page.locator("#audit").inner_text()
     assert "name: 赵一 -> 赵一鸣; 证件姓名为三个字" in audit_text
-    assert "查看照片" in audit_text and "rejected wrong_background" in audit_text
+    assert "查看审核页" in audit_text and "rejected wrong_background" in audit_text
 
     page.goto(office.server.url + "/office/export")
     page.locator("select[name=centre]").select_option("chaoyang")
