@@ -304,8 +304,9 @@ def export_zip(request: Request, db: DB, staff: Admin, centre: Annotated[str, Fo
         # Its own database session: the response outlives the request's.
         with state.sessions() as own:
             result = HandoverResult()
-            yield from zip_chunks(approved_photos(own, state.store, key, result,
-                                                  centre or None), result)
+            yield from zip_chunks(approved_photos(own, state.store, key, result, centre or None,
+                                                  zone=ZoneInfo(state.settings.timezone)),
+                                  result)
     name = f"handover-{name_key(centre) or 'all'}.zip"
     return StreamingResponse(chunks(), media_type="application/zip",
                              headers={"Content-Disposition":

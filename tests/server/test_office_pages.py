@@ -339,6 +339,9 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     assert [(r["id_number"], r["name"], r["photo"]) for r in rows] == [(ZHAO, "赵一鸣", f"{ZHAO}.jpg")]
     assert rows[0]["code_payload"] == "CHSI" + "7" * 20 and rows[0]["makeup"] == "0"
     assert rows[0]["session"] == "s1" and rows[0]["capture_id"] == chaoyang["zhao"]
+    # The school's time (Asia/Shanghai by default) and the booth's verdict as columns.
+    assert rows[0]["created_at"].endswith("+08:00") and "check_report" not in rows[0]
+    assert (rows[0]["check_passed"], rows[0]["check_problems"]) == ("1", "")
     page.goto(office.server.url + "/office/audit")
     assert "zip by ID number" in page.locator("#audit").inner_text()
     page.context.close()
