@@ -9,6 +9,7 @@ with a measure near its limit (borderline), 2 it passed well."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from photo_wire.capture import CaptureDocument, CheckReport
@@ -42,20 +43,25 @@ def _number(value: Any) -> str:
 
 
 def summarise(report: CheckReport | None) -> tuple[int, str]:
-    """The triage rank and the measured values worth a look ("CODE value
-    (low–high)" of each failed or borderline measure)."""
+    """The triage rank and the measured values worth a look: "CODE value low
+    high" of each failed or borderline measure, joined by ";" (the page
+    names the code in its language)."""
     if report is None or report.passed is None:
         return BORDERLINE, ""
     shown, borderline = [], False
     for code, m in sorted(_checks(report).items()):
         near = _near_limit(m.get("value"), m.get("band"))
         if m.get("passed") is False or near:
-            band = m.get("band") if isinstance(m.get("band"), (list, tuple)) else [None, None]
-            shown.append(f"{code} {_number(m.get('value'))} "
-                         f"({_number(band[0])}–{_number(band[1] if len(band) > 1 else None)})")
+            band = [*(m.get("band") if isinstance(m.get("band"), (list, tuple)) else []),
+                    None, None]
+            shown.append(f"{re.sub(r'[^A-Za-z0-9_]', '', code)[:40] or '-'} "
+                         f"{_number(m.get('value'))} {_number(band[0])} {_number(band[1])}")
             borderline = borderline or (near and m.get("passed") is not False)
     rank = FLAGGED if not report.passed else BORDERLINE if borderline else CLEAR
-    return rank, "; ".join(shown)[:TEXT_CHARS]
+    text = ";".join(shown)
+    while len(text) > TEXT_CHARS:  # whole entries only
+        text = text.rpartition(";")[0]
+    return rank, text
 
 
 def fill(review: CaptureReview, cap: Capture, doc: CaptureDocument) -> None:

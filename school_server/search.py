@@ -110,8 +110,9 @@ class History:
 
     @property
     def name(self) -> str:
-        names = [r.name for _, r in self.captures if r.name] + [r.name for r in self.roster]
-        return names[-1] if names else ""
+        """The newest capture's (as corrected), else the roster's."""
+        names = [r.name for _, r in reversed(self.captures) if r.name] + [r.name for r in self.roster]
+        return names[0] if names else ""
 
 
 def history(db: Session, ref: str, audit_limit: int = 200) -> History:

@@ -69,6 +69,8 @@ def review_grid(request: Request, db: DB, staff: Reviewer, decision: str = "pend
     page_no = max(1, page_no)
     rows = reviews.captures_by_decision(db, decision, GRID_SIZE, (page_no - 1) * GRID_SIZE,
                                         after or None, upto or None)
+    if not rows and upto:  # the whole window decided: on to what follows it
+        upto, rows = "", reviews.captures_by_decision(db, decision, GRID_SIZE, 0, after or None)
     shown = [cap.capture_id for cap, _ in rows]
     if shown:
         audit.record(db, staff.username, audit.Action.VIEW_PAGE, f"review {decision}",
