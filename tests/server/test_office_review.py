@@ -248,3 +248,34 @@ def test_unopenable_captures_are_marked_once_and_skipped(deployment: Deployment,
     page.goto(deployment.server.url + "/office/review")
     assert deployment.server.log().count(f"capture {bad[0]}: cannot be opened") == 2
     page.context.close()
+
+
+PAGES = ("progress", "missing?centre=jiangning", "fleet", "review", "review?decision=approved",
+         "search?q=学生", "audit", "export", "users", "unopenable")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_page_fits_a_phone_and_a_desk(deployment: Deployment, season: dict[str, Any],
+                                            chrome: Any, tmp_path: Any, width: int,
+                                            lang: str) -> None:
+    from .office_browser import screenshot_dir
+
+    shots = screenshot_dir(tmp_path)
+    page = _log_in(chrome, deployment, "admin2", width=width, lang=lang)
+    student = page.request.get(deployment.server.url + "/office/search?q=学生01").text()
+    ref = student.split('data-ref="')[1].split('"')[0]
+    for path in (*PAGES, f"student/{ref}"):
+        page.goto(f"{deployment.server.url}/office/{path}")
+        name = "".join(c if c.isalnum() else "-" for c in path)[:28]
+        page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{path}: {wide} px wide at {width}"
+        if lang == "zh_CN":  # no English words in the Chinese pages' own texts
+            words = page.evaluate("""() => Array.from(document.querySelectorAll(
+                'h1, h2, th, label, button, .counts, .tabs, .status, option, nav, header a'))
+                .map(e => e.innerText)""")
+            english = [w for w in words if any(x in w for x in (
+                "Approved", "Pending", "Rejected", "pending", "approved", "rejected", "Review"))]
+            assert not english, f"{path}: {english}"
+    page.context.close()
