@@ -135,7 +135,8 @@ class RosterRow(Base):
     __tablename__ = "roster_rows"
     # Progress counts a centre's and session's students from this index alone.
     __table_args__ = (Index("ix_roster_rows_centre_session_student_ref", "centre", "session",
-                            "student_ref"),)
+                            "student_ref"),
+                      Index("ix_roster_rows_student_ref", "student_ref"))  # a student's rows
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"), index=True)

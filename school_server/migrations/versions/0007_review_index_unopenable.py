@@ -1,7 +1,7 @@
 """The review grid and the search read capture_reviews alone (name, masked ID
 number, the booth's verdict, a triage rank); captures the office cannot open
 are marked once (captures.unopenable) and skipped; the audit log is indexed
-for its filters.
+for its filters, and the roster by student_ref (a student's history).
 
 Revision ID: 0007
 Revises: 0005
@@ -50,9 +50,11 @@ def upgrade() -> None:
     # Plain indexes (no batch: the audit log's triggers must stay as they are).
     for column in _AUDIT_INDEXES:
         op.create_index(f"ix_audit_log_{column}", "audit_log", [column])
+    op.create_index("ix_roster_rows_student_ref", "roster_rows", ["student_ref"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_roster_rows_student_ref", "roster_rows")
     for column in _AUDIT_INDEXES:
         op.drop_index(f"ix_audit_log_{column}", "audit_log")
     with op.batch_alter_table("capture_reviews") as batch:
