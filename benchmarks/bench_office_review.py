@@ -156,7 +156,7 @@ def run(name: str, data_dir: Path, args: argparse.Namespace, postgres: str | Non
                 assert reply.status_code == 303
             rests = _timed(max(3, args.repeat // 5), approve_rest)
             full_id = _id(12)  # the student searched for by full ID number
-            queries = ["学生4242", full_id, full_id[-4:], _capture_id(4242)[:10]]
+            queries = [f"学生{args.captures // 3}", full_id, full_id[-4:], _capture_id(42)[:10]]
 
             def find(n: int) -> None:
                 reply = client.get("/office/search", params={"q": queries[n % len(queries)]})
