@@ -323,7 +323,7 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     page.goto(office.server.url + "/office/audit")
     audit_text = page.locator("#audit").inner_text()
     assert "name: 赵一 -> 赵一鸣; 证件姓名为三个字" in audit_text
-    assert "查看审核页" in audit_text and "rejected wrong_background" in audit_text
+    assert "查看审核页" in audit_text and "已退回 (背景不合格)" in audit_text
 
     page.goto(office.server.url + "/office/export")
     page.locator("select[name=centre]").select_option("chaoyang")
