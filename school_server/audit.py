@@ -38,6 +38,8 @@ class Action(StrEnum):
     USER_DISABLED = "user_disabled"
     KIOSK_REVOKED = "kiosk_revoked"
     VIEW_PHOTO = "view_photo"
+    VIEW_PAGE = "view_page"  # a review grid page: the ids shown, in one entry
+    RETRY_UNOPENABLE = "retry_unopenable"
     REVIEW = "review"
     CORRECTION = "correction"
     EXPORT = "export"

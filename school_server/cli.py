@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -237,7 +238,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.by_id:
         return _export_by_id(args, settings, key)
     with _database(args) as session:
-        result = export_captures(session, open_store(settings), key, args.out, args.centre)
+        result = export_captures(session, open_store(settings), key, args.out, args.centre,
+                                 zone=ZoneInfo(settings.timezone))
         audit.record(session, "cli", audit.Action.EXPORT, args.centre or "all centres",
                      f"{len(result.exported)} captures by capture id to {args.out}")
     for capture_id, reason in result.failed:
@@ -251,13 +253,15 @@ def _export_by_id(args: argparse.Namespace, settings, key) -> int:  # type: igno
     from school_server import audit
     from school_server.export import MANIFEST
     from school_server.handover import PROBLEMS, HandoverResult, approved_photos, write_folder
-    from school_server.reviews import identify_new, pending_count
+    from school_server.reviews import identify_new, pending_count, unopenable_count
     from school_server.storage import open_store
 
     store, result = open_store(settings), HandoverResult()
     with _database(args) as session:
-        unopened = identify_new(session, store, key)
-        write_folder(approved_photos(session, store, key, result, args.centre), result, args.out)
+        identify_new(session, store, key)
+        unopened = unopenable_count(session)
+        write_folder(approved_photos(session, store, key, result, args.centre,
+                                     zone=ZoneInfo(settings.timezone)), result, args.out)
         pending = pending_count(session, args.centre)
         audit.record(session, "cli", audit.Action.EXPORT, args.centre or "all centres",
                      f"{len(result.exported)} photos by ID number to {args.out}")

@@ -7,9 +7,10 @@ from __future__ import annotations
 from nacl.public import PrivateKey
 from sqlalchemy.orm import Session
 
-from photo_wire.idnumber import is_valid, normalise
+from photo_wire.idnumber import is_valid, mask_id, normalise
 from school_server.handover import corrected
-from school_server.models import (CORRECTABLE_FIELDS, PERSON_NAME_CHARS, Correction, utcnow)
+from school_server.models import (CORRECTABLE_FIELDS, PERSON_NAME_CHARS, CaptureReview, Correction,
+                                   utcnow)
 from school_server.people_csv import control_characters
 from school_server.reviews import open_for_review
 from school_server.storage import ObjectStore
@@ -37,4 +38,10 @@ def correct(db: Session, store: ObjectStore, key: PrivateKey, capture_id: str, f
     old = str(getattr(doc.with_corrections(corrected(db, capture_id)), field))
     db.add(Correction(capture_id=capture_id, field=field, value=value, reason=reason,
                       username=username, at=utcnow()))
+    review = db.get(CaptureReview, capture_id)
+    if review is not None:  # the grid and the search show the corrected value
+        if field == "name":
+            review.name = value
+        else:
+            review.id_masked = mask_id(value)
     return old

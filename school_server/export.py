@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ class ExportResult:
 
 
 def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
-                    centre: str | None = None) -> ExportResult:
+                    centre: str | None = None, *, zone: tzinfo) -> ExportResult:
+    """Times in the manifest in zone (the school's), with their offset."""
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     query = select(Capture).order_by(Capture.received_at, Capture.capture_id)
     if centre:
@@ -59,12 +61,13 @@ def export_captures(db: Session, store: ObjectStore, key: PrivateKey, out: Path,
                 _write_private(out / f"{cap.capture_id}{stem}.jpg", jpeg)
         except (OSError, ValueError, CryptoError) as err:
             # The reason names the step, never the document's content.
-            result.failed.append((cap.capture_id, f"{type(err).__name__}: {_reason(err)}"))
+            result.failed.append((cap.capture_id, f"{type(err).__name__}: {failure_reason(err)}"))
             log.error("capture %s: not exported (%s)", cap.capture_id, type(err).__name__)
             continue
         record = {"capture_id": cap.capture_id, "kiosk_id": cap.kiosk_id, "centre": cap.centre,
-                  "session": cap.session, "created_at": cap.created_at.isoformat(),
-                  "received_at": cap.received_at.isoformat(), "digest": cap.digest,
+                  "session": cap.session,
+                  "created_at": cap.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                  "received_at": cap.received_at.astimezone(zone).isoformat(timespec="seconds"), "digest": cap.digest,
                   "photo": f"{cap.capture_id}.jpg"}
         for k, v in doc.columns().items():
             record.setdefault(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
@@ -83,7 +86,7 @@ def open_capture(store: ObjectStore, box: SealedBox, cap: Capture) -> CaptureDoc
     return CaptureDocument.open(box.decrypt(sealed))
 
 
-def _reason(err: Exception) -> str:
+def failure_reason(err: Exception) -> str:
     if isinstance(err, json.JSONDecodeError):
         return "sealed document is not JSON"
     if isinstance(err, CryptoError):

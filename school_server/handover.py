@@ -13,6 +13,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ from school_server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
+# created_at in the school's time zone (with its offset); the booth's verdict
+# as two columns: check_passed 1/0 (empty: no check) and its problem codes.
 COLUMNS = ("id_number", "name", "code_payload", "created_at", "kiosk_id", "centre", "session",
-           "makeup", "check_report", "capture_id", "photo")
+           "makeup", "check_passed", "check_problems", "capture_id", "photo")
 PROBLEMS = "problems.csv"
 # Only this becomes a file name: no path can escape the folder or the zip.
 ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -58,7 +61,7 @@ def corrected(db: Session, capture_id: str) -> dict[str, str]:
 
 
 def approved_photos(db: Session, store: ObjectStore, key: PrivateKey, result: HandoverResult,
-                    centre: str | None = None) -> Iterator[Photo]:
+                    centre: str | None = None, *, zone: tzinfo) -> Iterator[Photo]:
     """Each approved capture's spec photo under its ID number, newest first;
     a student's older approved capture is left out (named in result.failed)."""
     query = (select(Capture).join(CaptureReview).where(CaptureReview.decision == "approved")
@@ -84,12 +87,15 @@ def approved_photos(db: Session, store: ObjectStore, key: PrivateKey, result: Ha
             log.error("capture %s: not handed over (%s)", cap.capture_id, type(err).__name__)
             continue
         result.exported.append(id_number)
+        check = doc.check_report
         result.rows.append({
-            "id_number": id_number, "name": doc.name,
-            "code_payload": doc.code_payload or "", "created_at": cap.created_at.isoformat(),
+            "id_number": id_number, "name": doc.name, "code_payload": doc.code_payload or "",
+            "created_at": cap.created_at.astimezone(zone).isoformat(timespec="seconds"),
             "kiosk_id": cap.kiosk_id, "centre": cap.centre, "session": cap.session,
             "makeup": "1" if doc.makeup else "0",
-            "check_report": (doc.check_report.model_dump_json() if doc.check_report else ""),
+            "check_passed": "" if check is None or check.passed is None
+            else "1" if check.passed else "0",
+            "check_problems": " ".join(check.problems) if check else "",
             "capture_id": cap.capture_id, "photo": f"{id_number}.jpg"})
         yield Photo(id_number, jpeg)
 

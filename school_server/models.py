@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, MetaData, String,
-                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from photo_wire.ids import name_key  # noqa: F401  (the one normalisation of names)
@@ -130,6 +130,9 @@ class Capture(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the kiosk's clock
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(20), default="received")
+    # Set once when the office could not open it (reviews.identify_new): it is
+    # skipped from then on, listed for the admin, until the admin retries.
+    unopenable: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class RosterRow(Base):
@@ -139,7 +142,8 @@ class RosterRow(Base):
     __tablename__ = "roster_rows"
     # Progress counts a centre's and session's students from this index alone.
     __table_args__ = (Index("ix_roster_rows_centre_session_student_ref", "centre", "session",
-                            "student_ref"),)
+                            "student_ref"),
+                      Index("ix_roster_rows_student_ref", "student_ref"))  # a student's rows
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     centre: Mapped[str] = mapped_column(ForeignKey("centres.centre"), index=True)
@@ -241,10 +245,11 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # given by AuditHead
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    username: Mapped[str] = mapped_column(String(USERNAME_CHARS))  # no FK: outlives the account
-    action: Mapped[str] = mapped_column(String(32))
-    target: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # No foreign key: the entry outlives the account.
+    username: Mapped[str] = mapped_column(String(USERNAME_CHARS), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(200), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     chain: Mapped[str] = mapped_column(String(64))
 
@@ -271,6 +276,11 @@ class CaptureReview(Base):
         # Progress: decisions per centre and session; missing: a student's captures.
         Index("ix_capture_reviews_centre_session_decision", "centre", "session", "decision"),
         Index("ix_capture_reviews_student_ref_decision", "student_ref", "decision"),
+        # The review grid: flagged first, then oldest received.
+        Index("ix_capture_reviews_decision_triage_received_at", "decision", "triage",
+              "received_at"),
+        Index("ix_capture_reviews_name", "name"),
+        Index("ix_capture_reviews_id_masked", "id_masked"),
     )
 
     capture_id: Mapped[str] = mapped_column(ForeignKey("captures.capture_id"), primary_key=True)
@@ -283,6 +293,20 @@ class CaptureReview(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     reviewer: Mapped[str | None] = mapped_column(String(USERNAME_CHARS))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What the grid and the search show without opening the capture again
+    # (copied when it is first opened; reviews.index_fields). The name is in
+    # clear as in the roster; the ID number only masked (first 6 + last 4).
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    name: Mapped[str] = mapped_column(String(PERSON_NAME_CHARS), default="", server_default="")
+    id_masked: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    makeup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The student pressed 信息有误 at the booth: the name wants checking (勘误).
+    name_disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    problems: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    measures: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    # 0 the booth failed it, 1 borderline, 2 passed well; None: not indexed yet.
+    triage: Mapped[int | None] = mapped_column(Integer)
 
 
 class Correction(Base):

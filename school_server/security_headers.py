@@ -1,16 +1,19 @@
 """Headers on every response (pure ASGI, so streamed downloads stream).
 
 The office's pages hold students' names and photos: no framing, no referrer,
-no sniffing, only this server's own images and forms, no script at all (the
-pages have none), and `Cache-Control: no-store` under /office so a shared
-office computer's cache keeps nothing."""
+no sniffing, only this server's own images and forms, and no script but
+the review grid's own file (script-src 'self': keyboard operation needs
+one; inline script stays refused, so injected markup still cannot run),
+and `Cache-Control: no-store` under /office so a shared office computer's
+cache keeps nothing."""
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'self'; "
+       "connect-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 EVERY_RESPONSE = {
     "Content-Security-Policy": CSP,

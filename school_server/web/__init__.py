@@ -3,17 +3,15 @@ front-end build. `mount_office(app)` adds them to the API's FastAPI app."""
 
 from fastapi import FastAPI
 
-from school_server.web import booths, imports, routes, season, users
+from school_server.web import audit_pages, booths, imports, review, routes, search, season, users
 
 OFFICE_PREFIX = routes.PREFIX
 
 
 def mount_office(app: FastAPI) -> None:
     routes.mount_office(app)
-    app.include_router(users.router, include_in_schema=False)
-    app.include_router(booths.router, include_in_schema=False)
-    app.include_router(imports.router, include_in_schema=False)
-    app.include_router(season.router, include_in_schema=False)
+    for module in (users, booths, imports, season, review, search, audit_pages):
+        app.include_router(module.router, include_in_schema=False)
 
 
 __all__ = ["OFFICE_PREFIX", "mount_office"]

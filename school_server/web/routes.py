@@ -189,19 +189,6 @@ def home() -> Response:
 
 
 
-@router.get("/audit")
-def audit_page(request: Request, db: DB, staff: Admin) -> Response:
-    return page(request, "audit.html", staff, entries=list(audit.entries(db, limit=500)))
-
-
-@router.get("/audit.csv")
-def audit_csv(db: DB, staff: Admin) -> Response:
-    audit.record(db, staff.username, audit.Action.DOWNLOAD_AUDIT)
-    rows = ({"id": e.id, "at": e.at.isoformat(), "username": e.username, "action": e.action,
-             "target": e.target, "detail": e.detail} for e in audit.entries(db))
-    return _csv_download("audit.csv", ["id", "at", "username", "action", "target", "detail"], rows)
-
-
 def _csv_download(filename: str, header: list[str], rows: Iterable[dict[str, Any]]) -> Response:
     # A BOM first: Excel reads UTF-8 (Chinese names) only with one.
     return StreamingResponse(chain(["\ufeff"], csv_lines(header, rows)),
@@ -215,6 +202,7 @@ def _csv_download(filename: str, header: list[str], rows: Iterable[dict[str, Any
 class Identified:
     key_here: bool  # the private key is in the data dir: captures can be opened
     unidentified: int  # captures whose student is not known (not opened)
+    unopenable: int = 0  # marked once as impossible to open, skipped since
 
 
 def _private_key(request: Request) -> PrivateKey | None:
@@ -228,87 +216,34 @@ def _identify(request: Request, db: Session) -> Identified:
     if key is not None:
         # Bounded, so a page stays quick after a big batch (the next loads go on).
         reviews.identify_new(db, request.app.state.server.store, key, IDENTIFY_PER_REQUEST)
-    return Identified(key is not None, reviews.unidentified_count(db))
+    return Identified(key is not None, reviews.unidentified_count(db),
+                      reviews.unopenable_count(db))
 
 
-# ---------------------------------------------------------------- review, corrections, export
-
-REVIEW_PAGE_SIZE = 20
-
-
-@router.get("/review")
-def review_page(request: Request, db: DB, staff: Reviewer, decision: str = "pending") -> Response:
-    unidentified = _identify(request, db)
-    key = _private_key(request)
-    cards = []
-    if key is not None and decision in REVIEW_DECISIONS:
-        for cap, review in reviews.captures_by_decision(db, decision, REVIEW_PAGE_SIZE):
-            try:
-                doc = reviews.open_for_review(db, request.app.state.server.store, key,
-                                              cap.capture_id)
-            except (OSError, ValueError, CryptoError):
-                continue  # counted as unopened on the page
-            if doc is None:
-                continue
-            doc = doc.with_corrections(corrected(db, cap.capture_id))
-            check = doc.check_report
-            cards.append({"capture": cap, "review": review, "name": doc.name,
-                          "id_masked": mask_id(doc.id_number), "makeup": doc.makeup,
-                          "name_disputed": doc.name_disputed,
-                          "passed": check.passed if check else None,
-                          "problems": check.problems if check else []})
-    return page(request, "review.html", staff, cards=cards, decision=decision,
-                unidentified=unidentified, reasons=reviews.REJECT_REASONS,
-                fields=CORRECTABLE_FIELDS)
-
-
-@router.get("/review/{capture_id}/photo.jpg")
-def review_photo(request: Request, db: DB, staff: Reviewer, capture_id: str) -> Response:
-    key = _private_key(request)
-    if key is None:
-        return Response(status_code=404)
-    try:
-        doc = reviews.open_for_review(db, request.app.state.server.store, key, capture_id)
-        jpeg = doc.spec_photo() if doc is not None else b""
-    except (OSError, ValueError, CryptoError):
-        return Response(status_code=404)
-    if not jpeg:
-        return Response(status_code=404)
-    audit.record(db, staff.username, audit.Action.VIEW_PHOTO, capture_id)
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-
-@router.post("/review/{capture_id}")
-def review_decide(request: Request, db: DB, staff: Reviewer, capture_id: str,
-                  decision: Annotated[str, Form()], csrf: Annotated[str, Form()] = "",
-                  reason: Annotated[str, Form()] = "") -> Response:
-    check_csrf(staff, csrf)
-    try:
-        reviews.decide(db, capture_id, decision, reason or None, staff.username)
-    except (ValueError, LookupError):
-        return RedirectResponse(f"{PREFIX}/review?error=decision", status_code=303)
-    return RedirectResponse(f"{PREFIX}/review", status_code=303)
+# ---------------------------------------------------------------- corrections, export
 
 
 @router.post("/captures/{capture_id}/correct")
 def correct(request: Request, db: DB, staff: Admin, capture_id: str,
             field: Annotated[str, Form()], value: Annotated[str, Form()],
-            reason: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
+            reason: Annotated[str, Form()], csrf: Annotated[str, Form()] = "",
+            student: Annotated[str, Form()] = "") -> Response:
     check_csrf(staff, csrf)
     key = _private_key(request)
+    back = (f"{PREFIX}/student/{quote(student)}?" if student
+            else f"{PREFIX}/review?decision=approved&")
     if key is None:
-        return RedirectResponse(f"{PREFIX}/review?error=key", status_code=303)
+        return RedirectResponse(f"{back}error=key", status_code=303)
     try:
         old = corrections.correct(db, request.app.state.server.store, key, capture_id, field,
                                   value, reason, staff.username)
     except ValueError as err:
         log.info("correction of capture %s refused: %s", capture_id, err)
-        return RedirectResponse(f"{PREFIX}/review?decision=approved&error=correction",
-                                status_code=303)
+        return RedirectResponse(f"{back}error=correction", status_code=303)
     shown = mask_id if field == "id_number" else str
     audit.record(db, staff.username, audit.Action.CORRECTION, capture_id,
                  f"{field}: {shown(old)} -> {shown(value.strip())}; {reason.strip()}")
-    return RedirectResponse(f"{PREFIX}/review?decision=approved", status_code=303)
+    return RedirectResponse(back.rstrip("?&"), status_code=303)
 
 
 @router.get("/export")
@@ -334,8 +269,9 @@ def export_zip(request: Request, db: DB, staff: Admin, centre: Annotated[str, Fo
         # Its own database session: the response outlives the request's.
         with state.sessions() as own:
             result = HandoverResult()
-            yield from zip_chunks(approved_photos(own, state.store, key, result,
-                                                  centre or None), result)
+            yield from zip_chunks(approved_photos(own, state.store, key, result, centre or None,
+                                                  zone=ZoneInfo(state.settings.timezone)),
+                                  result)
     name = f"handover-{name_key(centre) or 'all'}.zip"
     return StreamingResponse(chunks(), media_type="application/zip",
                              headers={"Content-Disposition":

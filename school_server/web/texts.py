@@ -1,7 +1,8 @@
 """The office pages' texts, Chinese first, English on a toggle.
 
 gettext .po catalogs with keys as msgids (as the kiosk's), read at run time
-with babel: school_server/locale/<lang>/LC_MESSAGES/office.po."""
+with babel: school_server/locale/<lang>/LC_MESSAGES/office.po (and any other
+.po file there, so page modules keep their own texts)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ DEFAULT_LANGUAGE = "zh_CN"
 
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "office.po").open("rb") as f:
-        return {str(m.id): str(m.string) for m in read_po(f) if m.id and m.string}
+    """office.po, then the pages' own catalogs beside it (review.po, ...)."""
+    texts: dict[str, str] = {}
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    for path in [folder / "office.po", *sorted(set(folder.glob("*.po")) - {folder / "office.po"})]:
+        with path.open("rb") as f:
+            texts.update({str(m.id): str(m.string) for m in read_po(f) if m.id and m.string})
+    return texts
 
 
 def translator(lang: str):  # type: ignore[no-untyped-def]

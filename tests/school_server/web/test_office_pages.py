@@ -287,7 +287,9 @@ def test_a_viewer_cannot_review_or_export(office: Deployment, chrome: Any,
 def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
                                             chaoyang: dict[str, str], tmp_path: Path) -> None:
     page = _log_in(chrome, office, "admin1")
-    page.goto(office.server.url + "/office/review?decision=approved")
+    # Found by name, corrected on the student's history page.
+    page.goto(office.server.url + "/office/search?q=赵")
+    page.locator("#found a", has_text="赵一").click()
     form = page.locator(f"#capture-{chaoyang['zhao']} form.correct")
     form.locator("select[name=field]").select_option("name")
     form.locator("input[name=value]").fill("赵一鸣")
@@ -304,7 +306,7 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     page.goto(office.server.url + "/office/audit")
     audit_text = page.locator("#audit").inner_text()
     assert "name: 赵一 -> 赵一鸣; 证件姓名为三个字" in audit_text
-    assert "查看照片" in audit_text and "rejected wrong_background" in audit_text
+    assert "查看审核页" in audit_text and "已退回 (背景不合格)" in audit_text
 
     page.goto(office.server.url + "/office/export")
     page.locator("select[name=centre]").select_option("chaoyang")
@@ -320,6 +322,9 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     assert [(r["id_number"], r["name"], r["photo"]) for r in rows] == [(ZHAO, "赵一鸣", f"{ZHAO}.jpg")]
     assert rows[0]["code_payload"] == "CHSI" + "7" * 20 and rows[0]["makeup"] == "0"
     assert rows[0]["session"] == "s1" and rows[0]["capture_id"] == chaoyang["zhao"]
+    # The school's time (Asia/Shanghai by default) and the booth's verdict as columns.
+    assert rows[0]["created_at"].endswith("+08:00") and "check_report" not in rows[0]
+    assert (rows[0]["check_passed"], rows[0]["check_problems"]) == ("1", "")
     page.goto(office.server.url + "/office/audit")
     assert "zip by ID number" in page.locator("#audit").inner_text()
     page.context.close()
