@@ -16,8 +16,8 @@ from PIL import Image
 
 from photo_wire.idnumber import check_character
 
-from .harness import Deployment, Kiosk, new_capture_id
-from .office_browser import browser
+from server.harness import Deployment, Kiosk, new_capture_id
+from server.office_browser import browser
 
 PASSWORD = "correct horse battery"
 GRID = 48
