@@ -161,6 +161,8 @@ for top in ("kiosk", "photo_wire"):
         failed.append(f"{top}: {type(err).__name__}: {err}")
         continue
     for name in names:
+        if name.endswith(".__main__"):  # `python -m` entry points run a command when imported
+            continue
         try:
             importlib.import_module(name)
         except Exception as err:
