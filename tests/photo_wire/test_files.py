@@ -94,5 +94,5 @@ def test_server_import_bundle_from_dev_zero(tmp_path: Path, what: str) -> None:
 
 def test_server_import_roster_from_dev_zero(tmp_path: Path) -> None:
     res = run_bounded("school_server.cli", "import-roster", "--data", str(tmp_path), "/dev/zero")
-    one_line(res, 1, "/dev/zero: a device or pipe, not a CSV file; nothing imported")
+    one_line(res, 1, "/dev/zero: a device or pipe, not a roster file; nothing imported")
 

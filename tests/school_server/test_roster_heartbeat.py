@@ -43,7 +43,7 @@ def test_roster_is_the_schools_refs_without_names(deployment: Deployment, tmp_pa
     roster = reply.json()
     assert roster["centre"] == "haidian"
     # Every centre's students (a makeup shoot takes anyone; the wrong centre is told theirs).
-    xihu_ref = student_ref("330101200003038888")
+    xihu_ref = student_ref("330101200003038886")
     assert {(r["student_ref"], r["centre"]) for r in roster["rows"]} == {
         (student_ref(ID_A), "haidian"), (student_ref(ID_B), "haidian"), (xihu_ref, "xihu")}
     # Refs and what the flow needs: no name or programme for a stolen booth token.

@@ -259,7 +259,7 @@ PAGES = ("progress", "missing?centre=jiangning", "fleet", "review", "review?deci
 def test_every_page_fits_a_phone_and_a_desk(deployment: Deployment, season: dict[str, Any],
                                             chrome: Any, tmp_path: Any, width: int,
                                             lang: str) -> None:
-    from .office_browser import screenshot_dir
+    from server.office_browser import screenshot_dir
 
     shots = screenshot_dir(tmp_path)
     page = _log_in(chrome, deployment, "admin2", width=width, lang=lang)
