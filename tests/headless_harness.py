@@ -25,11 +25,13 @@ qr off
 """
 
 
-def write_config(tmp_path: Path, extra: str = "") -> Path:
+def write_config(tmp_path: Path, extra: str = "", kiosk: str = "") -> Path:
+    """The demo booth's config; kiosk: more lines of [kiosk], extra: more sections."""
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(
         f"""
 [kiosk]
+{kiosk}
 data_dir = "{tmp_path / 'data'}"
 min_free_mb = 1
 [audio]

@@ -23,6 +23,7 @@ import pytest
 from kiosk.config import load_config
 from kiosk.capture.store import open_store
 from kiosk.capture.sync import SyncAgent
+from headless_harness import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "tests" / "scripts" / "happy_path.txt"
@@ -32,26 +33,12 @@ ID_NUMBER = "110101200103151236"  # the demo card "zhangsan"
 
 
 def _booth_config(tmp_path: Path, public_key: bytes, server_url: str) -> Path:
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(f"""
-[kiosk]
-id = "booth-contract"
-centre = "{CENTRE}"
-data_dir = "{tmp_path / 'data'}"
-min_free_mb = 1
-[audio]
-muted = true
-[flow]
-countdown_seconds = 0
-ready_hold_seconds = 0.3
-[roster]
-path = "{ROOT / 'examples' / 'roster-demo.csv'}"
+    return write_config(tmp_path, kiosk=f'id = "booth-contract"\ncentre = "{CENTRE}"', extra=f"""
 [sync]
 server_url = "{server_url}"
 server_public_key = "{base64.b64encode(public_key).decode()}"
 roster_refresh_seconds = 0
-""", encoding="utf-8")
-    return cfg
+""")
 
 
 def _kiosk(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
