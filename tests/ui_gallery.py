@@ -11,6 +11,13 @@ per process); it is also handy for looking at the screens while editing.
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a program, tests/ is sys.path[0] and its kiosk/ folder (the tests'
+# mirror of the package) would shadow the real package: put the project first.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
+
 import argparse
 import io
 import json

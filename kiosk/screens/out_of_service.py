@@ -51,6 +51,7 @@ class OutOfService(BoxLayout):
 class OutOfServiceApp(App):
     lang = StringProperty("zh_CN")
     u = NumericProperty(4.8)  # 1 % of the window height, as in the kiosk's screens
+    text_scale = NumericProperty(1.0)  # common.kv binds it (the 大字 option); always normal here
 
     def __init__(self, config: Config, reason: str, screenshots: Path | None = None,
                  **kw: Any) -> None:
