@@ -198,6 +198,11 @@ owners="$(find "$trial/var/lib/photo-kiosk/data" -newer "$logs/snapshot-2.txt" !
 timed doctor-demo as_kiosk /opt/photo-kiosk/.venv/bin/kiosk doctor --demo || fail "kiosk doctor --demo: $logs/doctor-demo.log"
 # The booth's own config names real devices, which the root does not have: shown, not judged.
 timed doctor-booth as_kiosk /opt/photo-kiosk/.venv/bin/kiosk doctor || true
+# ... but it must answer in lines, never a traceback (lgpio failed to load here
+# from a folder the kiosk user cannot write: kiosk/hardware/gpio.py).
+if grep -q Traceback "$logs/doctor-booth.log"; then
+  fail "kiosk doctor with the booth's config ended in a traceback: $logs/doctor-booth.log"
+fi
 
 # Debian 12 on a Pi: setup.sh, shown a Pi's device-tree model, finds no
 # Raspberry Pi archive in Debian's apt sources and says so before apt-get install.

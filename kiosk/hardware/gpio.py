@@ -10,9 +10,14 @@ apt there: python3-lgpio, python3-rpi-lgpio, python3-pigpio).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
+import tempfile
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from gpiozero import Device
 from gpiozero.pins import Factory
@@ -56,18 +61,42 @@ def make_pin_factory(name: str) -> Factory:
             f"unknown gpio.pin_factory {name!r}; use one of {', '.join(FACTORY_NAMES)}"
         ) from None
     try:
-        factory_class = getattr(importlib.import_module(module_name), class_name)
+        with _in_writable_dir():
+            factory_class = getattr(importlib.import_module(module_name), class_name)
     except ImportError as err:
         raise GpioError(
             f"gpio.pin_factory {name!r} is not available: {err} ({hint}; "
             "on a laptop use 'mock' or run with --demo)"
         ) from err
+    except Exception as err:  # a backend failing while it loads (lgpio: its notify pipe)
+        raise GpioError(f"gpio.pin_factory {name!r} could not load: {err} ({hint})") from err
     try:
         return factory_class()
     except Exception as err:  # each backend library raises its own types
         raise GpioError(
             f"gpio.pin_factory {name!r} could not start: {err} ({hint})"
         ) from err
+
+
+@contextlib.contextmanager
+def _in_writable_dir() -> Iterator[None]:
+    """Import a backend with a writable working directory.
+
+    lgpio creates its notify pipe (.lgd-nfyN) in $LG_WD, else the working
+    directory, when it is imported, and then opens it relative to the working
+    directory: under systemd that is /opt/photo-kiosk, which the kiosk user
+    cannot write, and the import fails (gpiozero issue 1106). So the import
+    runs in $LG_WD (the unit sets it to its runtime directory) or a private
+    temporary one, and the process's own directory is restored after.
+    """
+    work = os.environ.get("LG_WD") or tempfile.mkdtemp(prefix="photo-kiosk-gpio-")
+    os.environ.setdefault("LG_WD", work)
+    before = os.getcwd()
+    os.chdir(Path(work))
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def use_pin_factory(name: str) -> Factory:
