@@ -43,8 +43,10 @@ class Clock:
 class DictRoster:
     """Roster keyed by ID number, enough for the flow's rules."""
 
-    def __init__(self, outcomes: dict[str, RosterOutcome]) -> None:
+    def __init__(self, outcomes: dict[str, RosterOutcome], centre: str = "", makeup_mode: bool = False) -> None:
         self.outcomes = outcomes
+        self.centre = centre
+        self.makeup_mode = makeup_mode
 
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         outcome = self.outcomes.get(card.id_number, RosterOutcome.NOT_EXPECTED)

@@ -57,6 +57,9 @@ class UnusableRoster:
     """Stands in for a roster file that cannot be read: the kiosk is out of
     service (Device.ROSTER failed), and nobody is recognised meanwhile."""
 
+    centre = ""
+    makeup_mode = False
+
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         return RosterMatch(RosterOutcome.NOT_EXPECTED)
 

@@ -161,7 +161,7 @@ class StaffMode:
         self._effects.append(Effect(EffectKind.USB_EXCHANGE))
 
     def _switch_makeup(self) -> None:
-        on = not getattr(self.roster, "makeup_mode", False)
+        on = not self.roster.makeup_mode
         self._makeup_switched = self.roster.makeup_mode = on
         # Recorded in the booth's log (journald), at warning level so it stands out.
         log.warning("staff switched makeup mode %s: students of %s are taken", "on" if on else "off",

@@ -48,6 +48,9 @@ ENTRY_PROBLEM = {
 
 
 class Roster(Protocol):
+    centre: str  # this booth's centre, as name_key() writes it
+    makeup_mode: bool  # students of every centre and session are taken (staff switch it)
+
     def lookup(self, card: IdCard, slot: SessionSlot | None = None) -> RosterMatch:
         """slot: the sessions taken now and those over (None: no schedule known)."""
         ...

@@ -205,7 +205,7 @@ class ViewModel:
             sessions_today=len(today),
             schedule=schedule.from_today(wall, STAFF_SCHEDULE_ROWS)
             if schedule and self.state == State.STAFF else (),
-            makeup_mode=bool(getattr(self.roster, "makeup_mode", False)),
+            makeup_mode=self.roster.makeup_mode,
             backdrop_at=self.backdrop_at,
             backdrop_result=self.backdrop_result if self.state == State.STAFF else None,
             usb=self.usb if self.state == State.STAFF else None,
@@ -221,7 +221,7 @@ class ViewModel:
                                                 RosterOutcome.MISSED_SESSION):
             return {}
         schedule = self._schedule()
-        ours = name_key(s.match.centre) == name_key(getattr(self.roster, "centre", ""))
+        ours = name_key(s.match.centre) == name_key(self.roster.centre)
         window = schedule.named(s.match.session) if schedule and ours else None
         return dict(own_centre=s.match.centre, own_session=s.match.session, own_window=window)
 
