@@ -21,7 +21,7 @@ DETAILS: dict[str, list[tuple[re.Pattern[str], str]]] = {
     "user_added": [(re.compile(r"^role (?P<role>\w+)$"), "audit.detail.role")],
     "retry_unopenable": [(re.compile(r"^(?P<count>[0-9]+) captures$"), "audit.detail.captures")],
     "download_missing": [(re.compile(r"^(?P<count>[0-9]+) rows$"), "audit.detail.rows")],
-    "correction": [(re.compile(r"^(?P<field>name|id_number): (?P<old>.*) -> (?P<new>.*?); "
+    "correction": [(re.compile(r"^(?P<field>name|id_number): (?P<old>.*?) -> (?P<new>.*?); "
                                r"(?P<reason>.*)$", re.S), "audit.detail.correction")],
     "export": [(re.compile(r"^zip by ID number$"), "audit.detail.export_zip"),
                (re.compile(r"^(?P<count>[0-9]+) photos by ID number to (?P<folder>.+)$"),
@@ -43,7 +43,7 @@ def _figure(name: str, value: str, t: Tr) -> str:
     if name == "role":
         return t(f"role.{value}")
     if name == "field":
-        return t(f"col.{value}")
+        return t(f"correct.field.{value}")
     return value
 
 
