@@ -1,6 +1,6 @@
 """How fast `photo-server import-roster` hashes a roster (just prints figures).
 
-First whether hashlib.scrypt releases the GIL: a Python loop's rate in the
+First whether the scrypt call (photo_wire.ids) releases the GIL: a Python loop's rate in the
 main thread while another thread hashes, against its rate alone (near 0 %
 if scrypt held the GIL; ~100 % with a free core). Then roster_import (check,
 hash, replace) on a

@@ -8,7 +8,7 @@ import-roster` alike: check every row, then hash, then replace.
    staging database, a private temporary SQLite file beside the server's
    data: memory stays bounded whatever the file's size. Nothing is changed.
 2. hash(): the clean rows' ID numbers become student_refs (scrypt, on a
-   thread pool: hashlib.scrypt releases the GIL), a batch at a time, with
+   thread pool: the scrypt call releases the GIL), a batch at a time, with
    progress and a cancel between batches; still nothing changed.
 3. replace(): one short transaction replaces the roster of every centre with
    clean rows, so booths' uploads wait for seconds, not for the hashing.

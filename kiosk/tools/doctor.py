@@ -17,7 +17,7 @@ import ctypes
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -207,11 +207,18 @@ def ntp_synchronised(read: Callable[[], tuple[int, int]] = read_kernel_clock) ->
     return state not in (-1, TIME_ERROR) and max_error < MAX_ERROR_US
 
 
-def check_clock(synchronised: Callable[[], bool] = ntp_synchronised) -> Finding:
-    now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+def school_time(when: datetime, tz: tzinfo) -> str:
+    """A time as staff read it: in the booth's time zone ([kiosk] timezone),
+    whatever the system's is (a Pi image's is often UTC)."""
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def check_clock(tz: tzinfo, synchronised: Callable[[], bool] = ntp_synchronised,
+                now: datetime | None = None) -> Finding:
+    now_text = school_time(now or datetime.now(tz), tz)
     if synchronised():
-        return _ok(Check.CLOCK, "doctor.clock.ok", now=now)
-    return _problem(Check.CLOCK, CLOCK_UNSYNCED, now=now)
+        return _ok(Check.CLOCK, "doctor.clock.ok", now=now_text)
+    return _problem(Check.CLOCK, CLOCK_UNSYNCED, now=now_text)
 
 
 def check_server(config: Config, client: httpx.Client) -> list[Finding]:
@@ -247,7 +254,11 @@ def check_backdrop(config: Config) -> Finding:
     when = load_backdrop(config.kiosk.data_dir).calibrated_at
     if not when:
         return _problem(Check.BACKDROP, BACKDROP_NOT_CALIBRATED)
-    return _ok(Check.BACKDROP, "doctor.backdrop.ok", when=when[:16].replace("T", " "))
+    try:  # written in UTC with its offset (backdrop.calibrate)
+        shown = school_time(datetime.fromisoformat(when), config.kiosk.tz())
+    except ValueError:
+        shown = when[:16].replace("T", " ")
+    return _ok(Check.BACKDROP, "doctor.backdrop.ok", when=shown)
 
 
 # --------------------------------------------------------------------- all
@@ -271,7 +282,7 @@ def device_checks(devices: Devices) -> list[Finding]:
 
 def system_checks(config: Config, *, synchronised: Callable[[], bool] = ntp_synchronised,
                   client: httpx.Client | None = None) -> list[Finding]:
-    findings = [check_disk(config), check_clock(synchronised)]
+    findings = [check_disk(config), check_clock(config.kiosk.tz(), synchronised)]
     http = client or httpx.Client(timeout=SERVER_TIMEOUT)
     try:
         findings += check_server(config, http)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from school_server import audit, search
 from school_server.models import AuditEntry
+from school_server.web import audit_words
 from school_server.web.routes import DB, PREFIX, Admin, _csv_download, _lang, page
 from school_server.web.texts import translator
 
@@ -86,5 +87,6 @@ def audit_csv(request: Request, db: DB, staff: Admin, action: str = "", user: st
             yield {t(f"col.{c}"): v for c, v in (
                 ("id", e.id), ("at", e.at.astimezone(zone).isoformat(timespec="seconds")),
                 ("username", e.username), ("action", t(f"action.{e.action}")),
-                ("target", e.target), ("detail", e.detail))}
+                ("target", audit_words.target_text(e.action, e.target, t)),
+                ("detail", audit_words.detail_text(e.action, e.detail, t)))}
     return _csv_download("audit.csv", [t(f"col.{c}") for c in CSV_COLUMNS], rows())

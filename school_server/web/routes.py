@@ -35,6 +35,7 @@ from school_server.models import CORRECTABLE_FIELDS, REVIEW_DECISIONS, name_key
 from school_server.office_login import RETRY_AFTER_SECONDS, LoginBusy
 from school_server.people_csv import csv_lines
 from school_server.progress import progress_rows
+from school_server.web import audit_words
 from school_server.web.texts import DEFAULT_LANGUAGE, LANGUAGES, translator
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ REFRESH_SECONDS = 30
 IDENTIFY_PER_REQUEST = 200  # captures opened (decrypted in memory) per page load
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(audit_target=audit_words.target_text,
+                             audit_detail_text=audit_words.detail_text)
 DB = Annotated[Session, Depends(get_db)]
 
 

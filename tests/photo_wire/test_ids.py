@@ -1,11 +1,14 @@
 """photo_wire.ids.refs_in_parallel: the booth's and the server's one way of
-hashing many values, on a thread pool (scrypt releases the GIL)."""
+hashing many values, on a thread pool (scrypt releases the GIL), and the
+scheme it computes."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from photo_wire.ids import opaque_ref, refs_in_parallel
+from photo_wire.ids import SALT, SCRYPT_N, SCRYPT_P, SCRYPT_R, opaque_ref, refs_in_parallel
 
 VALUES = ["110101200001011234", "11010120000202567X", "04A2C3D4", "", "110101200001011234"]
 
@@ -34,3 +37,12 @@ def test_nothing_to_hash_is_no_work_and_no_progress() -> None:
 def test_workers_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="workers must be at least 1"):
         refs_in_parallel(VALUES, "id", 0)
+
+
+@pytest.mark.parametrize("value", ["110101200001011234", "04A2C3D4", "", "学生"])
+def test_the_ref_is_plain_scrypt_whatever_computes_it(value: str) -> None:
+    """libsodium computes it (faster); the scheme is scrypt-v1 as before: every
+    ref already on a booth or in a roster still matches."""
+    expected = hashlib.scrypt(f"id:{value}".encode(), salt=SALT, n=SCRYPT_N, r=SCRYPT_R,
+                              p=SCRYPT_P, maxmem=2**27, dklen=32).hex()
+    assert opaque_ref("id", value) == expected

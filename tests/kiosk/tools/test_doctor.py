@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -101,7 +104,39 @@ def test_low_disk(tmp_path: Path) -> None:
                                             ((0, 16_000_000), False), ((-1, 0), False)])
 def test_ntp_synchronised_reads_the_kernel_clock(kernel: tuple[int, int], synced: bool) -> None:
     assert ntp_synchronised(lambda: kernel) is synced
-    assert check_clock(lambda: synced).status == (Status.OK if synced else Status.PROBLEM)
+    clock = check_clock(ZoneInfo("Asia/Shanghai"), lambda: synced)
+    assert clock.status == (Status.OK if synced else Status.PROBLEM)
+
+
+@pytest.fixture
+def utc_system(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The system's own zone is UTC (as on a fresh Pi image), not the school's."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_doctor_tells_the_time_in_the_booths_zone(tmp_path: Path, utc_system: None) -> None:
+    """A photo at 08:59 in Beijing is 00:59 UTC: the clock and the backdrop's
+    calibration read 08:59 (the [kiosk] timezone), never the system's UTC."""
+    at = datetime(2026, 6, 20, 0, 59, tzinfo=timezone.utc)
+    assert check_clock(ZoneInfo("Asia/Shanghai"), SYNCED, now=at).figures == {
+        "now": "2026-06-20 08:59"}
+    config = booth_config(tmp_path)
+    config.kiosk.data_dir.mkdir(parents=True)
+    Backdrop(calibrated_at=at.isoformat(timespec="seconds")).save(config.kiosk.data_dir)
+    found = by_check(system_checks(config, synchronised=SYNCED))
+    assert found[Check.BACKDROP].figures == {"when": "2026-06-20 08:59"}
+    now = found[Check.CLOCK].figures["now"]  # the real clock, read in the booth's zone
+    beijing = [(datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=m))
+               .strftime("%Y-%m-%d %H:%M") for m in (0, 1)]
+    assert now in beijing, (now, beijing)
+    config = booth_config(tmp_path, kiosk={"data_dir": str(tmp_path / "data"),
+                                           "timezone": "Europe/London", "min_free_mb": 1})
+    found = by_check(system_checks(config, synchronised=SYNCED))
+    assert found[Check.BACKDROP].figures == {"when": "2026-06-20 01:59"}  # BST
 
 
 def test_unplugged_camera_and_missing_reader(tmp_path: Path) -> None:

@@ -309,7 +309,7 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     assert page.locator("#review-error").count() == 1
     page.goto(office.server.url + "/office/audit")
     audit_text = page.locator("#audit").inner_text()
-    assert "name: 赵一 -> 赵一鸣; 证件姓名为三个字" in audit_text
+    assert "姓名：赵一 → 赵一鸣；证件姓名为三个字" in audit_text
     assert "查看审核页" in audit_text and "已退回 (背景不合格)" in audit_text
 
     page.goto(office.server.url + "/office/export")
@@ -330,7 +330,7 @@ def test_correct_a_name_then_export_the_zip(office: Deployment, chrome: Any,
     assert rows[0]["created_at"].endswith("+08:00") and "check_report" not in rows[0]
     assert (rows[0]["check_passed"], rows[0]["check_problems"]) == ("1", "")
     page.goto(office.server.url + "/office/audit")
-    assert "zip by ID number" in page.locator("#audit").inner_text()
+    assert "按身份证号打包下载" in page.locator("#audit").inner_text()  # stored "zip by ID number"
     page.context.close()
 
     # The command line writes the same layout to a folder.

@@ -28,6 +28,10 @@ def _id(n: int) -> str:
     return first17 + check_character(first17)
 
 
+def _student_no(n: int) -> str:
+    return f"2026S01{n:03d}"
+
+
 def _jpeg() -> str:
     out = io.BytesIO()
     Image.new("RGB", (480, 640), (200, 210, 220)).save(out, "JPEG", quality=80)
@@ -58,9 +62,9 @@ def _upload(kiosk: Kiosk, n: int, name: str, check: dict[str, Any], at: str) -> 
 def season(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """52 photographed students (one failed, one borderline) and one missing."""
     roster = tmp_path_factory.mktemp("roster") / "roster.csv"
-    rows = [f"{_id(n)},学生{n:02d},Law,Jiangning,s1" for n in range(53)]
-    rows.append(f"{_id(99)},欧阳未来,Law,Jiangning,s1")
-    roster.write_text("id_number,name,programme,centre,session\n" + "\n".join(rows) + "\n",
+    rows = [f"{_id(n)},学生{n:02d},Law,Jiangning,s1,{_student_no(n)}" for n in range(53)]
+    rows.append(f"{_id(99)},欧阳未来,Law,Jiangning,s1,{_student_no(99)}")
+    roster.write_text("id_number,name,programme,centre,session,学号\n" + "\n".join(rows) + "\n",
                       encoding="utf-8")
     assert deployment.cli("import-roster", str(roster)).code == 0
     for user, role in (("admin2", "admin"), ("reviewer2", "reviewer"), ("viewer2", "viewer")):
@@ -191,8 +195,29 @@ def test_find_anyone_and_their_whole_history(deployment: Deployment, season: dic
     assert decision.split(" ")[0] in ("待审核", "已通过", "已退回")
     assert "name: 学生50 -> 学生五十; 勘误" in page.locator("#corrections").inner_text() \
         .replace("\t", " ") or "学生五十" in page.locator("#corrections").inner_text()
-    assert "name: 学生50 -> 学生五十" in page.locator("#student-audit").inner_text()
+    assert "姓名：学生50 → 学生五十；勘误" in page.locator("#student-audit").inner_text()
     assert found("五十") == ["学生五十"]
+    page.context.close()
+
+
+def test_find_a_student_by_student_number(deployment: Deployment, season: dict[str, Any],
+                                          chrome: Any) -> None:
+    """The roster's 学号, whole or its beginning (issue 21 item 3), and the
+    masked digits of a student the roster has and no capture yet."""
+    page = _log_in(chrome, deployment, "viewer2")
+
+    def found(q: str) -> list[str]:
+        page.goto(deployment.server.url + "/office/search?" + httpx.QueryParams(q=q).__str__())
+        return page.locator("#found tr[data-ref] td:first-child").all_inner_texts()
+    assert found(_student_no(7)) == ["学生07"]
+    assert "已通过" in page.locator("#found").inner_text() or \
+        "待审核" in page.locator("#found").inner_text()  # a captured student: their status
+    assert found(_student_no(99)) == ["欧阳未来"]  # missing: the roster's number finds them
+    assert "未采集" in page.locator("#found").inner_text()
+    assert found(_student_no(1)[:-1]) == [f"学生{n:02d}" for n in range(10)]  # its beginning
+    assert found(_student_no(1)[:-1].lower()) == found(_student_no(1)[:-1])  # s or S
+    assert found(_student_no(7)[3:]) == []  # its middle: not a beginning
+    assert "欧阳未来" in found(_id(99)[-4:])  # the roster's masked digits, no capture needed
     page.context.close()
 
 
@@ -219,6 +244,66 @@ def test_the_audit_log_filters_pages_and_downloads_in_school_time(
     assert page.locator("#audit tr").count() - 1 == min(total, 100)
     assert (page.locator("#audit-next").count() == 1) == (total > 100)
     page.context.close()
+
+
+ENGLISH_DETAILS = ("from ", "refusal", "window", "role ", "captures", "photos", "rows",
+                   " -> ", "problems", "centres", "zip by", "review ", "student", "action=",
+                   "user=", "kiosk_revoked", "action.", "audit.")
+
+
+def test_the_audit_log_reads_in_the_pages_language(deployment: Deployment,
+                                                   season: dict[str, Any], chrome: Any,
+                                                   tmp_path: Any) -> None:
+    """Every kind of entry the office writes, read on the Chinese page and in
+    its CSV: no English detail (the log stores fixed English forms; issue 21
+    item 6). The English page is the control: the same entries in English."""
+    assert deployment.cli_stdin(PASSWORD + "\n", "add-user", "locked2", "--role", "viewer").code == 0
+    for _ in range(6):  # 5 failures lock the account; the 6th is refused as locked
+        with httpx.Client(base_url=deployment.server.url) as client:
+            csrf = client.get("/office/login").text.split('name="csrf" value="')[1].split('"')[0]
+            client.post("/office/login", data={"username": "locked2", "password": "wrong" * 3,
+                                               "csrf": csrf})
+    reviewer = _log_in(chrome, deployment, "reviewer2", script=False)
+    reviewer.goto(deployment.server.url + "/office/review")
+    tile = reviewer.locator("#grid .tile").first
+    tile.locator("select[name=reason]").select_option("photo_quality")
+    tile.locator("button.reject").click()
+    reviewer.wait_for_load_state()
+    reviewer.locator("#grid .tile").first.locator("button.approve").click()
+    reviewer.context.close()
+    admin = _log_in(chrome, deployment, "admin2")
+    admin.goto(deployment.server.url + "/office/search?q=学生03")
+    admin.locator("#found a").first.click()
+    form = admin.locator("form.correct").first
+    form.locator("input[name=value]").fill("学生三")
+    form.locator("input[name=reason]").fill("勘误")
+    form.locator("button").click()
+    assert admin.request.get(deployment.server.url
+                             + "/office/missing.csv?centre=jiangning").status == 200
+    admin.goto(deployment.server.url + "/office/export")
+    with admin.expect_download():
+        admin.click("#export")
+    assert deployment.cli("export", "--by-id", "--out", str(tmp_path / "out")).code in (0, 1)
+    _audit_rows(admin, deployment, action="user_added", user="cli")  # a filtered download
+    admin.goto(deployment.server.url + "/office/audit")
+    cells = admin.locator("#audit tr td:nth-child(4), #audit tr td.detail").all_inner_texts()
+    actions = set(admin.locator("#audit tr td:nth-child(3)").all_inner_texts())
+    assert {"登录失败", "导出", "审核", "勘误"} <= actions, actions
+    english = [c for c in cells if any(w in c for w in ENGLISH_DETAILS)]
+    assert not english, english
+    text = "\n".join(cells)
+    for shown in ("来自 127.0.0.1", "本时段第 1 次拒绝", "已退回 (照片质量差)", "姓名：学生03 → 学生三；勘误",
+                  "全部学习中心", "按身份证号打包下载", "张照片按身份证号导出到", "角色：查看",
+                  "操作：添加用户；用户：cli", "审核（待审核）", "学生名单"):
+        assert shown in text, shown
+    rows = _audit_rows(admin, deployment)
+    english = [(r["对象"], r["详情"]) for r in rows
+               if any(w in r["对象"] + r["详情"] for w in ENGLISH_DETAILS)]
+    assert not english, english
+    admin.goto(deployment.server.url + "/office/lang/en?next=/office/audit")
+    english_text = "\n".join(admin.locator("#audit tr td.detail").all_inner_texts())
+    assert "from 127.0.0.1" in english_text and "role: viewer" in english_text
+    admin.context.close()
 
 
 def test_unopenable_captures_are_marked_once_and_skipped(deployment: Deployment,
