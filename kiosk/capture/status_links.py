@@ -1,6 +1,6 @@
 """The booth's side of the student's status link (photo_wire/status_link.py).
 
-The key is the booth's own: data_dir/status.key, 32 random bytes (0600),
+The key is the booth's own: data_dir/status-link.key, 32 random bytes (0600),
 made once when [sync] public_url is set and kept across re-enrolments (a new
 bearer token would change every link of the captures still queued). The
 receipt shows the link; the upload sends only the token's hash, whenever the
@@ -17,7 +17,7 @@ from pathlib import Path
 from photo_wire.files import ReadRefused, read_bounded, write_private_file
 from photo_wire.status_link import KEY_BYTES, status_token, status_url, token_hash
 
-KEY_FILE = "status.key"
+KEY_FILE = "status-link.key"
 log = logging.getLogger(__name__)
 
 
