@@ -137,6 +137,21 @@ def status_page(request: Request, token: str, lang: str = DEFAULT_LANGUAGE) -> R
     return _page(request, "status.html", lang, zone, 200, status=status)
 
 
+class HideTokens(logging.Filter):
+    """uvicorn's access log without status link tokens: /status/<token> is
+    logged as /status/… (a log is read by more people than the database)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) and STATUS_PATH in a for a in args):
+            record.args = tuple(_HIDE.sub(STATUS_PATH + "…", a) if isinstance(a, str) else a
+                                for a in args)
+        return True
+
+
+_HIDE = re.compile(re.escape(STATUS_PATH) + r"[^?\s\"]*")
+
+
 def _expired(until: date | None, now: datetime, zone: ZoneInfo) -> bool:
     return until is not None and now.astimezone(zone).date() > until
 

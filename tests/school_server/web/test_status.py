@@ -286,3 +286,13 @@ def test_the_page_fits_a_phone(site: Site, chrome: Any, kind: str, tmp_path: Pat
         page.screenshot(path=str(shots / f"status-{kind}-en.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_server_log_holds_no_token(site: Site) -> None:
+    """uvicorn's access log names the page, not the link (web/status.HideTokens)."""
+    for token in site.tokens.values():
+        assert site.get(token).status_code == 200
+    log = site.dep.server.log()
+    assert "/status/…" in log  # the requests are logged ...
+    for token in site.tokens.values():
+        assert token not in log  # ... without their tokens
