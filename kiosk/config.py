@@ -12,11 +12,13 @@ import binascii
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from photo_wire.files import MAX_CONFIG_BYTES, ReadRefused, load_toml
+from photo_wire.status_link import MAX_PUBLIC_URL_CHARS
 
 Seconds = Annotated[float, Field(ge=0)]
 # The school server's kiosk id pattern (school_server/schemas.py KIOSK_ID; a
@@ -222,6 +224,15 @@ class PhotoConfig(_Section):
         return self
 
 
+def _is_web_address(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (parts.scheme in ("https", "http") and bool(parts.hostname) and not parts.query
+            and not parts.fragment and value.isprintable() and " " not in value)
+
+
 class SyncConfig(_Section):
     """Upload to the school server (school_server/), sealed to its public key."""
 
@@ -246,6 +257,18 @@ class SyncConfig(_Section):
     # Where a USB stick is mounted for staff mode's USB exchange (offline
     # bundles): mount points inside these folders count as sticks.
     usb_roots: list[str] = ["/media", "/run/media"]
+    # The school server's address as a student's phone reaches it (e.g.
+    # "https://photo.school.edu.cn"); set: the receipt shows a QR code to the
+    # capture's status page there. Empty: the receipt says to ask the office.
+    public_url: Annotated[str, Field(max_length=MAX_PUBLIC_URL_CHARS)] = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if value and not _is_web_address(value):
+            raise ValueError("must be an https:// (or http://) address with a host "
+                             "and nothing after the path")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> SyncConfig:

@@ -101,6 +101,10 @@ class CaptureUploadHead(_Strict):
     created_at: Annotated[AwareDatetime, AfterValidator(_utc_representable)] = Field(
         description="When the kiosk took it (kiosk clock); within the years 1 to 9999 in UTC")
     digest: str = Field(pattern=SHA256_HEX, description="sha256 hex of the sealed bytes")
+    # Optional: older booths, and booths without a status key, send none.
+    status_hash: str | None = Field(default=None, pattern=SHA256_HEX, description=(
+        "sha256 hex of the capture's status link token (photo_wire/status_link.py); the "
+        "token itself is never sent"))
 
 
 class CaptureUpload(CaptureUploadHead):

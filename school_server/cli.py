@@ -154,9 +154,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from school_server import db
     from school_server.app import ServerState, create_app
+    from school_server.web.status import HideTokens
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn.access").addFilter(HideTokens())  # students' status links
     state = ServerState.open(_settings(args))
     db.upgrade(state.engine)
     logging.getLogger(__name__).info("database ready; objects in %s",

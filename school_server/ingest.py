@@ -15,6 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,7 +96,7 @@ def ingest_capture(db: Session, store: ObjectStore, me: KioskIdentity, capture_i
     row = Capture(capture_id=capture_id, kiosk_id=me.kiosk_id, centre=me.centre,
                   session=name_key(body.session), digest=body.digest, size=len(sealed),
                   object_key=key, created_at=body.created_at, received_at=utcnow(),
-                  status="received")
+                  status="received", status_hash=_free_status_hash(db, body, capture_id))
     db.add(row)
     try:
         db.commit()
@@ -112,6 +113,17 @@ def ingest_capture(db: Session, store: ObjectStore, me: KioskIdentity, capture_i
         return Stored(_repeat(existing, body.digest, me), created=False)
     log.info("capture %s from kiosk %s stored (%d bytes)", capture_id, me.kiosk_id, len(sealed))
     return Stored(receipt(row), created=True)
+
+
+def _free_status_hash(db: Session, body: CaptureUpload, capture_id: str) -> str | None:
+    """The upload's status hash, unless another capture holds it: then the
+    capture is stored without a status page rather than refused (and lost)."""
+    wanted = body.status_hash
+    if wanted and db.scalar(select(Capture.capture_id).where(Capture.status_hash == wanted)):
+        log.warning("capture %s: its status hash is another capture's; stored without one",
+                    capture_id)
+        return None
+    return wanted
 
 
 def _discard(store: ObjectStore, key: str, capture_id: str) -> None:

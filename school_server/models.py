@@ -133,6 +133,9 @@ class Capture(Base):
     # Set once when the office could not open it (reviews.identify_new): it is
     # skipped from then on, listed for the admin, until the admin retries.
     unopenable: Mapped[str | None] = mapped_column(String(200), index=True)
+    # sha256 hex of the student's status link token (photo_wire/status_link.py),
+    # as the booth sent it; never the token. None: no status page.
+    status_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
 
 class RosterRow(Base):

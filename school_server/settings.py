@@ -11,6 +11,7 @@ the URL) are best given by environment, so the TOML file can be shared.
     min_upload_rate = 10240        # bytes a second, after upload_grace_seconds = 10
     timezone = "Asia/Shanghai"     # for schedule times written without an offset
     trusted_proxies = ["127.0.0.1"]  # the reverse proxy (school_server/deploy/nginx.conf)
+    status_links_until = 2026-12-31  # the students' status links work through this date
 
     [storage]
     backend = "local"              # or "s3"
@@ -25,6 +26,7 @@ the URL) are best given by environment, so the TOML file can be shared.
 from __future__ import annotations
 
 import os
+from datetime import date
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
@@ -89,6 +91,13 @@ class Settings(BaseModel):
     # networks, e.g. ["127.0.0.1"]). Empty: the peer is the client, and the
     # header is ignored (docs/server-security.md).
     trusted_proxies: list[str] = Field(default_factory=list)
+    # The students' status pages (GET /status/<token>, school_server/web/status.py):
+    # every link works through this date (the school's time zone), none after
+    # it. Unset: links do not expire (set it to the season's end).
+    status_links_until: date | None = None
+    # Status page requests one client address may make a minute (a school's
+    # Wi-Fi may put many phones behind one address: not too few).
+    status_page_requests_per_minute: int = Field(default=60, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -146,6 +155,8 @@ _ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "OFFICE_LOGIN_HASH_SLOTS": ("office_login_hash_slots",),
     "OFFICE_LOGIN_QUEUE": ("office_login_queue",),
     "TRUSTED_PROXIES": ("trusted_proxies",),
+    "STATUS_LINKS_UNTIL": ("status_links_until",),
+    "STATUS_PAGE_REQUESTS_PER_MINUTE": ("status_page_requests_per_minute",),
     "STORAGE_BACKEND": ("storage", "backend"),
     "STORAGE_LOCAL_DIR": ("storage", "local_dir"),
     "S3_ENDPOINT_URL": ("storage", "s3", "endpoint_url"),

@@ -137,6 +137,9 @@ def samples() -> list[tuple[str, View]]:
         ("saving", V(S.SAVING, busy)),
         ("receipt", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
                       photo_jpeg=sample_jpeg(True), seconds_left=118)),
+        ("receipt_qr", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
+                         photo_jpeg=sample_jpeg(True), seconds_left=118,
+                         status_url="https://photo.school.edu.cn/status/vB915ZzMjCzE6myPVNCjuTB5")),
         ("receipt_leaving", V(S.RECEIPT, busy, capture_id="49985f9b0c1d4e2f", reference="4998-5F9B",
                               photo_jpeg=sample_jpeg(True), seconds_left=12)),
         ("call_staff", V(

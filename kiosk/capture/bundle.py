@@ -48,10 +48,12 @@ from typing import Any
 import kiosk
 from kiosk.codes import UsbResult
 from kiosk.capture.queue import Outgoing
+from kiosk.capture.status_links import read_status_key
 from kiosk.capture.store import SEALED_SUFFIX, CaptureStore
 from kiosk.capture.uploads import MALFORMED_ROW, upload_body
 from photo_wire.files import fsync_dir as _fsync_dir
 from photo_wire.files import ReadRefused, load_json, read_bounded, write_durably
+from photo_wire.status_link import KEY_BYTES
 from photo_wire.models import (BUNDLE_FORMAT, CAPTURE_ID, CAPTURES_DIR, MANIFEST,
                                MAX_MANIFEST_BYTES, BundleManifest)
 
@@ -116,9 +118,10 @@ def export_bundle(store: CaptureStore, kiosk_id: str, centre: str, dest: Path) -
     _check_space(store, items, captures, dest)
     result = ExportResult(dest, uuid.uuid4().hex, rejected=counts["rejected"], unsealed=unsealed)
     entries: list[dict[str, Any]] = []
+    key = read_status_key(store.data_dir)  # the captures' status links, as uploads carry them
     try:
         for item in items:
-            entry = _export_one(store, item, captures, result)
+            entry = _export_one(store, item, captures, result, key)
             if entry is not None:
                 entries.append(entry)
         if not entries:
@@ -146,7 +149,7 @@ def export_bundle(store: CaptureStore, kiosk_id: str, centre: str, dest: Path) -
 
 
 def _export_one(store: CaptureStore, item: Outgoing, captures: Path,
-                result: ExportResult) -> dict[str, Any] | None:
+                result: ExportResult, key: bytes | None) -> dict[str, Any] | None:
     try:
         sealed = store.sealed_bytes(item)
     except (OSError, ValueError) as err:
@@ -156,7 +159,7 @@ def _export_one(store: CaptureStore, item: Outgoing, captures: Path,
         result.damaged.append((item.capture_id, reason))
         return None
     try:
-        body = upload_body(item, sealed)
+        body = upload_body(item, sealed, key)
     except ValueError:
         store.mark_rejected(item.capture_id, MALFORMED_ROW)
         result.damaged.append((item.capture_id, MALFORMED_ROW))
@@ -227,7 +230,8 @@ def _check_space(store: CaptureStore, items: list[Outgoing], captures: Path, des
 
 
 def _body_size(item: Outgoing, sealed_size: int) -> int:
-    return len(upload_body(item, b"")) + 4 * (-(-sealed_size // 3))
+    # As if with a status hash (any key): the larger of the two sizes.
+    return len(upload_body(item, b"", bytes(KEY_BYTES))) + 4 * (-(-sealed_size // 3))
 
 
 def _remove_stale(captures: Path, keep: set[str]) -> int:

@@ -15,6 +15,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from kiosk.capture.http import (API, UNAUTHORISED, AgentBase, AuthStop, Rejected, Stopped,
                                 Transient, WaitRetryAfter, retry_after_seconds)
 from kiosk.capture.queue import Outgoing
+from kiosk.capture.status_links import read_status_key, status_hash
 from kiosk.codes import RejectReason, SyncProblem
 from photo_wire.models import Receipt
 from photo_wire.requests import HEARTBEAT_ERROR_CHARS, CaptureUploadHead, HeartbeatIn
@@ -52,7 +53,7 @@ class Uploads(AgentBase):
             self._reject(item, reason)
             return
         try:
-            body = upload_body(item, sealed)
+            body = upload_body(item, sealed, read_status_key(self.store.data_dir))
         except ValueError:
             self._reject(item, MALFORMED_ROW)
             return
@@ -150,13 +151,17 @@ class Uploads(AgentBase):
             log.warning("heartbeat: server answered %d", reply.status_code)
 
 
-def upload_body(item: Outgoing, sealed: bytes) -> bytes:
+def upload_body(item: Outgoing, sealed: bytes, status_key: bytes | None = None) -> bytes:
     """The PUT body (CaptureUpload) as bytes, built around the base64 without
     copying it through str and json.dumps: captures with an original still
     are megabytes, and every copy counts on a Pi. ValueError when the row's
-    fields do not make a valid upload (the server would refuse it: 422)."""
+    fields do not make a valid upload (the server would refuse it: 422).
+    status_key: the booth's (status_links.py); the head then carries the
+    hash of the capture's status link token."""
     head = {"kiosk_id": item.kiosk_id, "session": item.session,
             "created_at": item.created_at, "digest": item.digest}
+    if status_key:
+        head["status_hash"] = status_hash(status_key, item.capture_id)
     CaptureUploadHead.model_validate(head)  # what the server will check, checked here
     # Written as stored (the time as the row has it): the same bytes on every export.
     text = json.dumps(head, ensure_ascii=True)

@@ -20,6 +20,7 @@ from kiosk.photo.backdrop import Backdrop
 from kiosk.photo.guidance import DEFAULT_SETTINGS, GuidanceSettings
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.process import PhotoError, process_still
+from kiosk.capture.status_links import StatusLinks
 from kiosk.capture.store import CaptureStore, StoreError
 from kiosk.capture.sync import SyncAgent
 from photo_wire.capture import CheckReport
@@ -41,6 +42,8 @@ class CapturePath:
         self._log_unexpected = log_unexpected
         self.sync_agent = sync_agent  # woken after each save
         self._still_analyser_obj: FaceAnalyser | None = None
+        # The receipt's QR code ([sync] public_url); the key is made here, once.
+        self.status_links = StatusLinks(config.sync.public_url, store.data_dir)
 
     def use_backdrop(self, model: Backdrop) -> None:
         """Staff calibrated afresh: stills and guidance measure against it from now on."""
@@ -99,7 +102,8 @@ class CapturePath:
             return
         # Committed: the student is told first, whatever happens after.
         log.info("capture %s saved", capture_id)
-        self.post(lambda f: f.saved(capture_id))
+        status_url = self.status_links.url(capture_id)
+        self.post(lambda f: f.saved(capture_id, status_url))
         if self.sync_agent is not None:
             self.sync_agent.wake()
         try:

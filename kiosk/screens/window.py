@@ -42,6 +42,7 @@ def register_font(font: Path) -> bool:
 
 def load_common_kv() -> None:
     """The shared widgets (FitLabel, Header, ...) every screen is made of."""
+    import kiosk.screens.qr  # noqa: F401  (registers QrCode)
     import kiosk.screens.widgets  # noqa: F401  (registers the shared widgets)
 
     Builder.load_file(str(KV_DIR / "common.kv"))

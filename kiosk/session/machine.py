@@ -129,6 +129,7 @@ class SessionFlow(StudentFlow, StaffMode, Failsafe, ViewModel):
         self.hints = ()
         self.ready = False
         self.capture_id = ""
+        self.status_url = ""
         self.id_entry = ""
 
     # -------------------------------------------------------- state entries

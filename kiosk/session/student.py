@@ -100,6 +100,7 @@ class StudentFlow:
         self.hints: tuple[Hint, ...] = ()
         self.ready = False
         self.capture_id = ""
+        self.status_url = ""  # the receipt's QR code ('' without [sync] public_url)
         self.id_entry = ""  # MANUAL_ENTRY: the number staff last submitted
         self._card_errors = 0
         self._countdown_end = 0.0
@@ -191,11 +192,13 @@ class StudentFlow:
         self.problem = problem
         self._photo_failed()
 
-    def saved(self, capture_id: str) -> None:
-        """The store committed the capture: only now is the student told."""
+    def saved(self, capture_id: str, status_url: str = "") -> None:
+        """The store committed the capture: only now is the student told.
+        status_url: the capture's status page, for the receipt's QR code."""
         if self.state != State.SAVING:
             return
         self.capture_id = capture_id
+        self.status_url = status_url
         self._saved()
 
     def enter_id_number(self, text: str) -> None:

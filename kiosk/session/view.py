@@ -89,6 +89,8 @@ class View:
     photo_problems: tuple[str, ...] = ()
     capture_id: str = ""
     reference: str = ""  # the receipt's 采集编号 (photo_wire.capture.reference)
+    # The receipt's QR code: the capture's status page ('' without [sync] public_url).
+    status_url: str = ""
     staff_unlocked: bool = False
     failed_devices: tuple[Device, ...] = ()
     consent_version: str = ""
@@ -185,6 +187,7 @@ class ViewModel:
             photo_problems=tuple(photo.problems) if photo else (),
             capture_id=self.capture_id,
             reference=reference(self.capture_id) if self.capture_id else "",
+            status_url=self.status_url if self.capture_id else "",
             staff_unlocked=self.staff_unlocked,
             failed_devices=tuple(self._failed),
             consent_version=self.consent_version,

@@ -84,6 +84,17 @@ def test_pin_must_be_digits() -> None:
         parse_config({"kiosk": {"staff_pin": "abc"}})
 
 
+def test_public_url_is_a_web_address() -> None:
+    for good in ("https://photo.school.edu.cn", "http://10.0.0.5:8000/photo/"):
+        assert parse_config({"sync": {"public_url": good}}).sync.public_url == good
+    assert parse_config({}).sync.public_url == ""
+    for bad in ("photo.school.edu.cn", "ftp://x", "https://", "https://a/?q=1", "https://a/#x",
+                "https://a/ b", "https://" + "a" * 300):
+        with pytest.raises(ConfigError, match="sync.public_url") as err:
+            parse_config({"sync": {"public_url": bad}})
+        assert "Traceback" not in str(err.value) and len(str(err.value).splitlines()) == 2
+
+
 def test_as_demo_simulates_every_device() -> None:
     c = parse_config({"gpio": {"pin_factory": "lgpio"}, "camera": {"backend": "picamera2"}})
     d = c.as_demo()

@@ -19,11 +19,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from kiosk.config import load_config
+from kiosk.capture.status_links import StatusLinks
+from kiosk.config import Config, load_config
 from kiosk.capture.store import open_store
 from kiosk.capture.sync import SyncAgent
 from headless_harness import write_config
+from photo_wire.status_link import token_hash
+from school_server import db as dbm
+from school_server.models import Capture
+from school_server.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "tests" / "scripts" / "happy_path.txt"
@@ -38,6 +44,7 @@ def _booth_config(tmp_path: Path, public_key: bytes, server_url: str) -> Path:
 server_url = "{server_url}"
 server_public_key = "{base64.b64encode(public_key).decode()}"
 roster_refresh_seconds = 0
+public_url = "{server_url}"
 """)
 
 
@@ -64,8 +71,8 @@ def _office(url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def synced(deployment, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
-    """A real booth's capture, synced to the server; its capture_id."""
+def booth(deployment, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Config]:  # type: ignore[no-untyped-def]
+    """A real booth's capture, synced to the server: its capture_id and the booth's config."""
     tmp = tmp_path_factory.mktemp("booth")
     cfg = _booth_config(tmp, deployment.public_key, deployment.server.url)
     enrolled = _kiosk(cfg, "enrol", "--server", deployment.server.url,
@@ -91,7 +98,33 @@ def synced(deployment, tmp_path_factory: pytest.TempPathFactory) -> str:  # type
         store.close()
     added = deployment.cli_stdin(PASSWORD + "\n", "add-user", "contract-admin", "--role", "admin")
     assert added.code == 0, added.err
-    return item.capture_id
+    return item.capture_id, config
+
+
+@pytest.fixture(scope="module")
+def synced(booth: tuple[str, Config]) -> str:
+    return booth[0]
+
+
+def test_the_receipts_status_link_opens_the_captures_page(  # type: ignore[no-untyped-def]
+        deployment, booth: tuple[str, Config]) -> None:
+    """The link the booth's receipt showed (its QR code) finds the synced
+    capture: the upload carried the token's hash, the server stored only that."""
+    capture_id, config = booth
+    link = StatusLinks(config.sync.public_url, config.kiosk.data_dir).url(capture_id)
+    assert link.startswith(deployment.server.url + "/status/")
+    token = link.rsplit("/", 1)[1]
+    engine = dbm.make_engine(load_settings(deployment.data_dir).db_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(select(Capture.status_hash)
+                                  .where(Capture.capture_id == capture_id)).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == token_hash(token)
+    page = httpx.get(link, timeout=30)
+    assert page.status_code == 200 and "学校已收到您的照片" in page.text
+    assert ID_NUMBER not in page.text and "张三" not in page.text
 
 
 def test_the_review_page_shows_the_booths_verdict(deployment, synced: str) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import httpx
 import pytest
 from nacl.public import PublicKey, SealedBox
 from PIL import Image
@@ -36,9 +37,11 @@ from kiosk.cli import main as kiosk_main
 from kiosk.config import Config, load_config
 from kiosk.capture.enrolment import TOKEN_FILE, enrol
 from kiosk.capture.receipts import receipts_mac
+from kiosk.capture.status_links import ensure_status_key, status_hash
 from kiosk.capture.store import CaptureStore
 from kiosk.capture.uploads import upload_body as _upload_body
 from kiosk.domain import CaptureRequest, IdCard, RosterMatch, RosterOutcome, Student
+from photo_wire.status_link import status_token
 from bounded_run import run_bounded
 from server.harness import Deployment, Kiosk
 
@@ -194,6 +197,22 @@ def no_traceback(run: Any) -> None:
 
 
 # --------------------------------------------------------------- round trip
+
+def test_a_bundle_carries_the_status_links_hash(make_booth: Callable[..., Booth],
+                                                deployment: Deployment, tmp_path: Path) -> None:
+    """A booth with a status key (its receipts showed QR codes) puts each
+    capture's hash in the bundle, as its uploads do: the link opens the page."""
+    booth = make_booth()
+    key = ensure_status_key(booth.data_dir)
+    capture_id = booth.save(0)
+    dest = tmp_path / "stick" / booth.kiosk_id
+    assert booth.kiosk("export", str(dest)).code == 0
+    body = json.loads((dest / "captures" / f"{capture_id}.json").read_bytes())
+    assert body["status_hash"] == status_hash(key, capture_id)
+    assert deployment.cli("import-bundle", str(dest)).code == 0
+    page = httpx.get(f"{deployment.server.url}/status/{status_token(key, capture_id)}", timeout=30)
+    assert page.status_code == 200 and "学校已收到您的照片" in page.text
+
 
 def test_round_trip_export_import_receipts_purge(make_booth: Callable[..., Booth],
                                                   deployment: Deployment, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,6 +73,10 @@ def test_every_screen_fits_and_is_translated(tmp_path: Path, size: tuple[int, in
     assert "attract" in report and len(report) >= 15
     problems = {name: r["problems"] for name, r in report.items() if r["problems"]}
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+    # The receipt's QR code reads back as its link (OpenCV's decoder, from the screenshot).
+    qr = cv2.imread(str(out / "receipt_qr.png"))
+    assert cv2.QRCodeDetector().detectAndDecode(qr)[0] == \
+        "https://photo.school.edu.cn/status/vB915ZzMjCzE6myPVNCjuTB5"  # ui_gallery's sample
     keys_shown = {name: [t for t in r["texts"] if KEY_TEXT.match(t)] for name, r in report.items()}
     assert not any(keys_shown.values()), f"untranslated: {keys_shown}"
     if lang == "zh_CN":
