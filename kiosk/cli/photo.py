@@ -93,7 +93,7 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
 
     from kiosk.photo.analysis import FaceAnalyser
     from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
-    from kiosk.photo.process import check_spec_jpeg, no_face_problems, process_still
+    from kiosk.photo.process import check_photo
     from kiosk.photo.report import json_measures, problem_message
 
     config = load(args)
@@ -106,20 +106,8 @@ def cmd_check_photo(args: argparse.Namespace) -> int:
     if read is None:
         return 2
     data, rgb = read
-    spec_jpeg: bytes | None = None
     with FaceAnalyser(static_image_mode=True, backdrop=backdrop) as analyser:
-        if args.as_is:
-            problems, measures = check_spec_jpeg(data, analyser, spec, settings=settings)
-        else:
-            faces = analyser.analyse(rgb).face_count
-            if faces == 0:  # nothing to crop around; washed out, maybe
-                problems, checks = no_face_problems(rgb, settings)
-                measures = {"faces": 0, **({"checks": checks} if checks else {})}
-            elif faces > 1:
-                problems, measures = ["MULTIPLE_FACES"], {"faces": faces}
-            else:
-                photo = process_still(rgb, analyser, spec, settings=settings)
-                problems, measures, spec_jpeg = photo.problems, photo.measures, photo.spec_jpeg
+        problems, measures, spec_jpeg = check_photo(rgb, data, analyser, spec, settings, as_is=args.as_is)
     if args.out and spec_jpeg is not None:
         try:
             Path(args.out).write_bytes(spec_jpeg)

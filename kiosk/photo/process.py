@@ -31,7 +31,8 @@ from kiosk.photo.crop import (
     plan_crop,
 )
 
-__all__ = ["NoFaceError", "PhotoError", "SpecPhoto", "check_spec_jpeg", "no_face_problems", "process_still"]
+__all__ = ["NoFaceError", "PhotoError", "SpecPhoto", "check_photo", "check_spec_jpeg", "no_face_problems",
+           "process_still"]
 
 
 class NoFaceError(PhotoError):
@@ -215,3 +216,23 @@ def process_still(
         problems=problems,
         measures=measures,
     )
+
+
+def check_photo(
+    rgb: np.ndarray, data: bytes, analyser: FaceAnalyser, spec: PhotoConfig,
+    settings: MeasureSettings = DEFAULT_MEASURE_SETTINGS, as_is: bool = False,
+) -> tuple[list[str], dict[str, Any], bytes | None]:
+    """What `kiosk check-photo` judges of one image file (data, decoded as
+    rgb): problems, measures and the spec JPEG when one could be made. By
+    default the image is cropped to the spec first, as the booth does with a
+    still; as_is checks the file itself as a final photo."""
+    if as_is:
+        return (*check_spec_jpeg(data, analyser, spec, settings=settings), None)
+    faces = analyser.analyse(rgb).face_count
+    if faces == 0:  # nothing to crop around; washed out, maybe
+        problems, checks = no_face_problems(rgb, settings)
+        return problems, {"faces": 0, **({"checks": checks} if checks else {})}, None
+    if faces > 1:
+        return ["MULTIPLE_FACES"], {"faces": faces}, None
+    photo = process_still(rgb, analyser, spec, settings=settings)
+    return photo.problems, photo.measures, photo.spec_jpeg

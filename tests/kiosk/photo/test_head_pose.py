@@ -45,3 +45,27 @@ def test_preview_asks_to_level_a_turned_head(folder, portrait, skin):
         finally:
             cam.close()
     assert seen == {12.0: {Hint.CHIN_DOWN}, 0.0: set(), -12.0: {Hint.CHIN_UP}}, seen
+
+
+@pytest.mark.parametrize("portrait", list(fs.PORTRAITS))
+def test_pitch_follows_the_image_not_the_guessed_depth(portrait):
+    """FaceMesh's depth is a guess that leans with the face (real faces of
+    many shapes, dark skin: issue 23 item 1); the image positions are what
+    the camera saw. A level head whose guessed depth leans 8 deg either way
+    moves by under 3 deg (a fit that followed the depth moved 6-7 deg, past
+    the 5 deg limit), and reads within 5."""
+    from dataclasses import replace
+
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.measures.face import head_pose
+
+    rgb = fs._person_on_backdrop(fs.PORTRAITS[portrait]())
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        face = analyser.analyse(rgb).faces[0]
+    level = head_pose(face)[1]
+    assert abs(level) <= 3, level
+    rows = face.landmarks[:, 1] - face.landmarks[:, 1].mean()
+    for lean in (8.0, -8.0):
+        leaned = replace(face, depth=face.depth + np.tan(np.radians(lean)) * rows)
+        pitch = head_pose(leaned)[1]
+        assert abs(pitch - level) < 3 and abs(pitch) < 5, (lean, level, pitch)
