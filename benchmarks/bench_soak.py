@@ -57,20 +57,11 @@ def sample(n: int, store, started: float) -> dict[str, float]:
 
 
 def write_config(tmp: Path, server_url: str, public_key: bytes) -> Path:
-    cfg = tmp / "soak.toml"
-    cfg.write_text(f"""
-[kiosk]
-id = "soak-booth"
-data_dir = "{tmp / 'booth'}"
-min_free_mb = 1
-[audio]
-muted = true
-[flow]
-countdown_seconds = 0
-ready_hold_seconds = 0.3
-[roster]
-path = "{ROOT / 'examples' / 'roster-demo.csv'}"
-allow_recapture = true
+    """The demo booth's config (headless_harness), syncing to the soak's server."""
+    from headless_harness import write_config as booth_config
+
+    # extra follows [roster] path = ..., so its first line is still in [roster]
+    return booth_config(tmp, kiosk='id = "soak-booth"', extra=f"""allow_recapture = true
 [sync]
 server_url = "{server_url}"
 server_public_key = "{base64.b64encode(public_key).decode()}"
@@ -78,8 +69,7 @@ heartbeat_seconds = 5
 roster_refresh_seconds = 0
 backoff_initial_seconds = 0.5
 backoff_max_seconds = 5
-""", encoding="utf-8")
-    return cfg
+""")
 
 
 def run_sessions(runtime, n: int, every: int, salt: str) -> tuple[list[str], list[dict], list[str]]:
@@ -153,7 +143,7 @@ def main() -> int:
                 end = sample(args.n, runtime.store, time.monotonic())
             finally:
                 runtime.stop()
-            with sqlite3.connect(tmp / "booth" / "captures.db") as db:
+            with sqlite3.connect(config.kiosk.data_dir / "captures.db") as db:
                 booth_ids = [row[0] for row in db.execute("SELECT capture_id FROM captures")]
             with sqlite3.connect(tmp / "server" / "server.db") as db:
                 counts = dict(db.execute("SELECT capture_id, COUNT(*) FROM captures "

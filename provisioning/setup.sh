@@ -77,6 +77,9 @@ if $testing; then
   # The school office's pages are tested in a real headless browser
   # (Playwright drives Debian's chromium; its own browser download is not used).
   apt_packages+=(chromium)
+  # The shipped reverse-proxy configuration runs in a real nginx (tests/deploy/test_nginx.py;
+  # openssl makes its throwaway certificate).
+  apt_packages+=(nginx openssl)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -88,6 +91,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests run nginx of their own; the package's service (Debian's page on port 80) is not wanted.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 PY=${PYTHON:-python3.11}

@@ -3,7 +3,7 @@
 Tests that need a real service (pcscd with the vpcd virtual readers, the
 province's PostgreSQL and SeaweedFS, FUSE for the power cuts, espeak-ng, a
 window for Kivy, the CJK font, systemd-analyze and shellcheck for the booth's
-unit and scripts) skip where it is not installed, so a
+unit and scripts, nginx for the shipped reverse-proxy configuration) skip where it is not installed, so a
 developer's machine without them still runs the rest. CI (.ci/run) sets
 KIOSK_REQUIRE_SERVICES=1 after `provisioning/setup.sh --test` installed them
 all: there a missing one must fail loudly, not pass as a quiet skip.

@@ -93,6 +93,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def end_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """Terminate proc (if any), killing it after 10 s."""
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class ServerProcess:
     """`python -m school_server serve` in a subprocess; its log in a file."""
 
@@ -129,14 +141,7 @@ class ServerProcess:
         raise RuntimeError(f"server did not answer in {STARTUP_SECONDS} s:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:
