@@ -84,6 +84,20 @@ def test_a_forged_forwarded_for_does_not_move_a_booth(behind: tuple[Deployment, 
         assert _last_address(dep, kiosk.kiosk_id) == source
 
 
+def test_status_links_pass_and_stay_out_of_the_access_log(behind: tuple[Deployment, NginxProxy]) -> None:
+    # /status/<token> has its own location (no access log): it must still
+    # reach the server, whose answer to an unknown link is its own 404 page.
+    proxy = behind[1]
+    token = "Zq9x" * 6
+    with proxy.client("127.0.0.6") as client:
+        assert client.get("/office/login").status_code == 200
+        reply = client.get(f"/status/{token}")
+    assert reply.status_code == 404 and "<html" in reply.text.lower(), reply.text[:300]
+    logged = (proxy.run_dir / "access.log").read_text(encoding="utf-8")
+    assert "/office/login" in logged  # the log is written...
+    assert token not in logged  # ...but not the link's token
+
+
 def _login(proxy: NginxProxy, source: str, user: str, forged: str) -> str:
     """A wrong password from source, claiming to come from forged."""
     with proxy.client(source) as client:

@@ -42,7 +42,7 @@ def render(text: str, *, http_port: int, https_port: int, upstream_port: int,
         (r"\blisten 443 ", f"listen 127.0.0.1:{https_port} ", 1),
         (r"\bssl_certificate\s+\S+;", f"ssl_certificate {cert};", 1),
         (r"\bssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", 1),
-        (r"proxy_pass http://127\.0\.0\.1:8700;", f"proxy_pass http://127.0.0.1:{upstream_port};", 1),
+        (r"proxy_pass http://127\.0\.0\.1:8700;", f"proxy_pass http://127.0.0.1:{upstream_port};", 2),
     ]
     for pattern, new, expected in swaps:
         text, found = re.subn(pattern, new, text, flags=re.M)
