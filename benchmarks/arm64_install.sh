@@ -112,6 +112,13 @@ if [ ! -f "$base/.complete" ]; then
   touch "$base/.complete"
 fi
 
+packages_before=$(in_root "$base" dpkg-query -W -f='.\n' | wc -l)
+# A64_SKIP_INSTALL=1: keep the trial root a previous run installed and run
+# only the steps after the installs (the session, doctor, plain Debian).
+if [ -n "${A64_SKIP_INSTALL:-}" ]; then
+  [ -x "$trial/opt/photo-kiosk/.venv/bin/kiosk" ] || die 2 "A64_SKIP_INSTALL: no installed trial root in $trial"
+  note "project: the trial root installed by an earlier run (A64_SKIP_INSTALL)"
+else
 # The trial root: the base afresh, and the project as a checkout (HEAD plus
 # uncommitted changes to tracked files; untracked files are not taken).
 rm -rf "$trial"
@@ -120,7 +127,6 @@ snapshot_id="$(git -C "$project" stash create 2>/dev/null || true)"
 mkdir -p "$trial/opt/kiosk-src"
 git -C "$project" archive "${snapshot_id:-HEAD}" | tar -C "$trial/opt/kiosk-src" -xf -
 note "project: $(git -C "$project" rev-parse --short HEAD)${snapshot_id:+ with uncommitted changes}"
-packages_before=$(in_root "$trial" dpkg-query -W -f='.\n' | wc -l)
 
 # What the install touches: mode, owner and content (sha256 or link target).
 # Not __pycache__: pip rewrites its editable finder (same content, new mtime)
@@ -174,6 +180,7 @@ made='^install-booth: .*\(created\|staff PIN\)'
 if grep -q "$made" "$logs/install-2.log"; then
   fail "the second run made something anew: $(grep "$made" "$logs/install-2.log" | head -3)"
 fi
+fi
 
 # The app as the unit runs it: the kiosk user, from /opt/photo-kiosk, every
 # device simulated (--demo), no window (headless).
@@ -183,6 +190,12 @@ as_kiosk() {
 }
 outbox_count() { find "$trial/var/lib/photo-kiosk/data" -type f -name '*.jpg' 2>/dev/null | wc -l; }
 photos_before=$(outbox_count)
+# The first import of the face model's library builds matplotlib's font cache
+# (mediapipe imports it) in the kiosk user's home: once per booth, and ten
+# times slower emulated, so measured on its own rather than inside the
+# session's 20-second steps.
+timed warm-up as_kiosk /opt/photo-kiosk/.venv/bin/python -c "import mediapipe" \
+  || fail "importing mediapipe as the kiosk user: $logs/warm-up.log"
 timed check-config as_kiosk /opt/photo-kiosk/.venv/bin/kiosk check-config /etc/photo-kiosk/kiosk.toml \
   || fail "kiosk check-config as the kiosk user: $logs/check-config.log"
 timed session as_kiosk /opt/photo-kiosk/.venv/bin/kiosk run --demo --headless \
@@ -195,7 +208,15 @@ else
 fi
 owners="$(find "$trial/var/lib/photo-kiosk/data" -newer "$logs/snapshot-2.txt" ! -user "$(stat -c %u "$trial/var/lib/photo-kiosk/data")" | head -3)"
 [ -z "$owners" ] || fail "files the session wrote are not the kiosk user's: $owners"
-timed doctor-demo as_kiosk /opt/photo-kiosk/.venv/bin/kiosk doctor --demo || fail "kiosk doctor --demo: $logs/doctor-demo.log"
+# Exit 1 is expected here: the root's clock is not NTP-synchronised and its
+# backdrop was never calibrated. The devices (simulated) must all answer.
+timed doctor-demo as_kiosk /opt/photo-kiosk/.venv/bin/kiosk doctor --demo || true
+devices_ok=$(grep -c '^\[ok\]' "$logs/doctor-demo.log" || true)
+if [ "$devices_ok" -ge 5 ] && ! grep -q Traceback "$logs/doctor-demo.log"; then
+  note "kiosk doctor --demo: camera, lamps, LED, reader and disk ok ($devices_ok checks ok)"
+else
+  fail "kiosk doctor --demo: $devices_ok checks ok, not 5: $logs/doctor-demo.log"
+fi
 # The booth's own config names real devices, which the root does not have: shown, not judged.
 timed doctor-booth as_kiosk /opt/photo-kiosk/.venv/bin/kiosk doctor || true
 # ... but it must answer in lines, never a traceback (lgpio failed to load here
