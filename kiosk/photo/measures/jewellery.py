@@ -36,6 +36,7 @@ THICK = 0.06  # face widths: a collar, the neck, a lock of hair is thicker
 NEUTRAL_CHROMA = 10.0  # CIELAB chroma: silver, pearl
 MIN_CHROMA_GAP = 6.0  # a metal pixel's chroma differs from the skin's by this much
 GOLD_CHROMA, GOLD_HUES = 40.0, (65.0, 100.0)  # gold: vivid, yellow
+_COT = tuple(float(1 / np.tan(np.radians(h))) for h in GOLD_HUES)
 
 
 def _zones(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
@@ -58,8 +59,10 @@ def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) ->
     out: skin blended with the blue cloth along the jaw is neutral grey."""
     lab = cv2.cvtColor(zone, cv2.COLOR_RGB2LAB).astype(np.float32)
     a, b = lab[..., 1] - 128, lab[..., 2] - 128
-    chroma, hue = np.hypot(a, b), np.degrees(np.arctan2(b, a))
-    metal = (chroma <= NEUTRAL_CHROMA) | ((chroma >= GOLD_CHROMA) & (hue >= GOLD_HUES[0]) & (hue <= GOLD_HUES[1]))
+    chroma = np.sqrt(a * a + b * b)
+    # Gold's hue, 65-100 deg from +a*, without an arctan per pixel.
+    gold = (chroma >= GOLD_CHROMA) & (a <= b * _COT[0]) & (a >= b * _COT[1])
+    metal = (chroma <= NEUTRAL_CHROMA) | gold
     # Not the skin: far from it (as appearance.py, lightness counting half),
     # or of another chroma (silver beside pale skin is close in CIELAB).
     d = (lab - skin) * (0.5, 1.0, 1.0)
@@ -71,23 +74,22 @@ def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) ->
     return (lab[..., 0] >= LIGHT_L) & metal & not_skin & ~near_backdrop
 
 
-def blobs(img: np.ndarray, box: tuple[int, int, int, int], skin: np.ndarray, s: MeasureSettings,
-          k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(areas px, centres x y) of the thin blobs of jewellery pixels in box:
-    only the parts thinner than k px (a chain, a stud, a drop), since a
-    collar, the neck or a lock of light hair is thicker. The box is read
-    k px wider each side, so a thick shape its edge cuts (an ear, a collar)
-    leaves no thin sliver."""
-    x0, y0, x1, y1 = box
-    px0, py0 = max(x0 - k, 0), max(y0 - k, 0)
-    zone = np.ascontiguousarray(img[py0:y1 + k, px0:x1 + k])
-    light = _jewellery_pixels(zone, skin, s).astype(np.uint8)
+def blobs(img: np.ndarray, boxes: list[tuple[int, int, int, int]], skin: np.ndarray, s: MeasureSettings,
+          k: int) -> list[np.ndarray]:
+    """Per box, the stats (cv2.connectedComponentsWithStats) of its thin
+    blobs of jewellery pixels: only the parts thinner than k px (a chain, a
+    stud, a drop), since a collar, the neck or a lock of light hair is
+    thicker. Each box is read k px wider each side, so a thick shape its
+    edge cuts (an ear, a collar) leaves no thin sliver."""
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    thin = light & (1 - cv2.morphologyEx(light, cv2.MORPH_OPEN, disc))
-    inside = np.zeros_like(thin)
-    inside[y0 - py0:y1 - py0, x0 - px0:x1 - px0] = 1
-    _, _, stats, centres = cv2.connectedComponentsWithStats(thin & inside, connectivity=8)
-    return stats[1:], centres[1:] + (px0, py0)
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        px0, py0 = max(x0 - k, 0), max(y0 - k, 0)
+        light = _jewellery_pixels(np.ascontiguousarray(img[py0:y1 + k, px0:x1 + k]), skin, s).astype(np.uint8)
+        thin = light & (1 - cv2.morphologyEx(light, cv2.MORPH_OPEN, disc))
+        part = np.ascontiguousarray(thin[y0 - py0:y1 - py0, x0 - px0:x1 - px0])
+        out.append(cv2.connectedComponentsWithStats(part, connectivity=8)[2][1:])
+    return out
 
 
 def _jewellery_sized(stats: np.ndarray, fw: float) -> np.ndarray:
@@ -109,8 +111,10 @@ def ornament_area(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.
     if skin is None:
         return None
     k = 2 * int(THICK * face.face_width / 2) + 1
-    areas = np.concatenate([_jewellery_sized(blobs(img, box, skin, s, k)[0], face.face_width)
-                            for box in _zones(img, face)])
+    zones = _zones(img, face)
+    if not zones:
+        return None
+    areas = np.concatenate([_jewellery_sized(stats, face.face_width) for stats in blobs(img, zones, skin, s, k)])
     return float(areas.max()) if len(areas) else 0.0
 
 
