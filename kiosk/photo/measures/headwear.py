@@ -33,6 +33,7 @@ WHITE_CHROMA = 10  # ... at most this chroma, is cloth (hair this white is rare)
 COLOUR_CHROMA = 12  # chroma over which the hue tells hair from cloth
 HAIR_HUES = (20.0, 105.0)  # degrees from +a*: red-brown, orange, yellow-blond
 HAIR_MAX_CHROMA = 45  # brighter than the most vivid ginger: gold thread, dye
+_EDGES = tuple((float(np.cos(np.radians(h))), float(np.sin(np.radians(h)))) for h in HAIR_HUES)
 
 
 def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
@@ -52,10 +53,12 @@ def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
     counted = cv2.dilate(backdrop, np.ones((5, 5), np.uint8)) == 0
     light, a, b = lab[..., 0], lab[..., 1] - 128, lab[..., 2] - 128
-    chroma = np.hypot(a, b)
-    hue = np.degrees(np.arctan2(b, a))
-    not_hair_hue = (chroma > COLOUR_CHROMA) & ((hue < HAIR_HUES[0]) | (hue > HAIR_HUES[1]) | (chroma > HAIR_MAX_CHROMA))
-    white = (light >= WHITE_L) & (chroma <= WHITE_CHROMA)
+    chroma2 = a * a + b * b
+    # The hue within HAIR_HUES: on the inner side of both edges of that
+    # wedge (no arctan per pixel: this runs on every preview frame).
+    hair_hue = (b * _EDGES[0][0] - a * _EDGES[0][1] >= 0) & (a * _EDGES[1][1] - b * _EDGES[1][0] >= 0)
+    not_hair_hue = (chroma2 > COLOUR_CHROMA ** 2) & (~hair_hue | (chroma2 > HAIR_MAX_CHROMA ** 2))
+    white = (light >= WHITE_L) & (chroma2 <= WHITE_CHROMA ** 2)
     return counted & ~is_skin & (not_hair_hue | white), counted
 
 
