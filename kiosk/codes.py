@@ -133,6 +133,8 @@ class Hint(str, Enum):
     GLASSES = "GLASSES"  # the school forbids glasses
     GLASSES_GLARE = "GLASSES_GLARE"
     TINTED_GLASSES = "TINTED_GLASSES"
+    HEAD_COVERED = "HEAD_COVERED"  # a hat, cap, hood or headscarf
+    JEWELLERY = "JEWELLERY"  # earrings or a necklace (not with jewellery = "ignore")
     HOLD_STILL = "HOLD_STILL"
     READY = "READY"
 

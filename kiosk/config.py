@@ -216,6 +216,11 @@ class PhotoConfig(_Section):
     # "no_glare" (clear glasses with no reflection in them: the spec's
     # rule) or "forbidden" (不得佩戴眼镜: the student takes them off).
     glasses: Literal["allowed", "no_glare", "forbidden"] = "no_glare"
+    # Earrings and necklaces (不得佩戴耳环、项链等饰物, as diploma photo
+    # notices ask): "refuse" (JEWELLERY refuses the photo), "warn" (the
+    # live hint asks to take them off, the photo is not refused for them)
+    # or "ignore".
+    jewellery: Literal["ignore", "warn", "refuse"] = "refuse"
 
     @model_validator(mode="after")
     def _kb_range(self) -> PhotoConfig:

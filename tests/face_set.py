@@ -257,9 +257,11 @@ _BLUR_SIDE_EFFECTS = frozenset({"EYES_CLOSED", "HEAD_PITCH", "HEAD_YAW", "EYEBRO
 _BLUR_DIMS = frozenset({"UNDEREXPOSED"})
 # A burnt-out cloth is no longer seen as cloth (the hair's top is lost
 # against it), a lamp reflects clipped white in glasses, and the mesh reads
-# a washed-out face chin-up.
+# a washed-out face chin-up; hair and skin clipped white read as a white
+# covering or as pearls and silver.
 _OVERLIT_SIDE_EFFECTS = frozenset({"OVEREXPOSED", "BACKGROUND_SHADOW", "HEAD_TOP_OUT_OF_BAND",
-                                   "GLASSES_GLARE", "EARS_COVERED", "EYEBROWS_COVERED", "HEAD_PITCH"})
+                                   "GLASSES_GLARE", "EARS_COVERED", "EYEBROWS_COVERED", "HEAD_PITCH",
+                                   "HEAD_COVERED", "JEWELLERY"})
 # A turned head is a warped image (pitched()): every pixel of the face is
 # resampled, and the astronaut's sharpness sits just above the floor.
 _POSE_SIDE_EFFECTS = frozenset({"BLURRY"})
@@ -285,7 +287,28 @@ class Case:
         return compliant == self.compliant and self.codes <= codes <= self.codes | self.side_effects
 
 
+# Grace Hopper wears her Navy cap in her portrait (black band, white crown,
+# gold badge): a real head covering, HEAD_COVERED on every case that reads
+# her crown (kiosk/photo/measures/headwear.py).
+_OWN_CAP = {"hopper": frozenset({"HEAD_COVERED"})}
+# Her white shirt collar: where the warp pulls her chin down onto it (a
+# head turned chin-down, lips parted), the sliver left under the chin reads
+# as a chain (JEWELLERY), beside HEAD_PITCH.
+_OWN_COLLAR = {"hopper": frozenset({"JEWELLERY"})}
+
+
 def _case(portrait: str, skin: float | None, kind: str) -> Case:
+    case = _bare_case(portrait, skin, kind)
+    cap = _OWN_CAP.get(portrait, frozenset())
+    if kind == "lit" and cap:
+        return Case(case.name, portrait, skin, kind, False, cap)
+    if kind in POSES:
+        cap |= _OWN_COLLAR.get(portrait, frozenset())
+    return Case(case.name, portrait, skin, kind, case.compliant, case.codes, case.side_effects | cap,
+                case.face_may_vanish)
+
+
+def _bare_case(portrait: str, skin: float | None, kind: str) -> Case:
     name = f"{portrait}-{'orig' if skin is None else int(skin)}-{kind}"
     if kind == "lit":
         return Case(name, portrait, skin, kind, True, frozenset())
@@ -336,7 +359,8 @@ def mouth_cases() -> list[Case]:
     for skin in MOUTH_SKIN:
         tone = "orig" if skin is None else int(skin)
         kinds = [("astronaut", "smile"), *(("hopper", f"open{o:g}") for o in OPENINGS)]
-        out += [Case(f"{p}-{tone}-{k}", p, skin, k, False, frozenset({"MOUTH_OPEN"}), _MOUTH_SIDE_EFFECTS)
+        out += [Case(f"{p}-{tone}-{k}", p, skin, k, False, frozenset({"MOUTH_OPEN"}),
+                     _MOUTH_SIDE_EFFECTS | _OWN_CAP.get(p, frozenset()) | _OWN_COLLAR.get(p, frozenset()))
                 for p, k in kinds]
     return out
 

@@ -29,6 +29,8 @@ from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
 from kiosk.photo.measures.eyewear import frame_edge, glare_share, lens_darkening
 from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
+from kiosk.photo.measures.headwear import cover_share
+from kiosk.photo.measures.jewellery import ornament_area
 from kiosk.photo.measures.light import clipped_share
 
 _ORDER = {h: i for i, h in enumerate(Hint)}  # Hint is declared most important first
@@ -165,7 +167,22 @@ def hints_for(
         # head first.
         if analysis.image is not None and not hints & {Hint.LEVEL_HEAD, Hint.FACE_CAMERA}:
             hints |= _appearance_hints(analysis.image, f, settings.measures, spec.glasses)
+            hints |= _worn_hints(analysis.image, f, settings.measures, spec.jewellery)
     return _sorted(hints)
+
+
+def _worn_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, jewellery: str) -> set[Hint]:
+    """A head covering, and jewellery unless the school ignores it: the
+    check's own measures (a crown box and three small zones)."""
+    hints: set[Hint] = set()
+    skin = skin_lab(img, f)
+    cover = cover_share(img, f, m, skin)
+    if cover is not None and cover > m.max_cover_share:
+        hints.add(Hint.HEAD_COVERED)
+    area = ornament_area(img, f, m, skin) if jewellery != "ignore" else None
+    if area is not None and area > m.max_jewellery_area:
+        hints.add(Hint.JEWELLERY)
+    return hints
 
 
 def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:

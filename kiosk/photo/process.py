@@ -18,6 +18,7 @@ from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceAnalyser, FaceInfo, FrameAnalysis
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings, measure_face
 from kiosk.photo.measures.eyewear import apply_policy
+from kiosk.photo.measures.jewellery import apply_policy as jewellery_policy
 from kiosk.photo.measures.light import clipped_share
 from kiosk.photo.crop import (
     GEOMETRY,
@@ -117,6 +118,7 @@ def check_spec_jpeg(
         face_luma=round(f.mean_luma, 1),
     )
     checks = apply_policy(measure_face(rgb, f, settings, g), spec.glasses)  # the school's glasses rule
+    checks = jewellery_policy(checks, spec.jewellery)  # ... and its jewellery rule
     measures["checks"] = {code: m.as_dict() for code, m in checks.items()}
 
     def failed(code: str) -> bool:

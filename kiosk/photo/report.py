@@ -39,9 +39,12 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
     "TINTED_GLASSES": ("skin brightness under the lenses / cheek brightness", "", 2),
     "LOW_RESOLUTION": ("face width in the image", " px", 0),
+    "HEAD_COVERED": ("share of the crown covered (neither skin nor hair)", "", 2),
+    "JEWELLERY": ("largest jewellery-shaped blob at the ears or neck (share of face width squared)", "", 4),
 }
 _NOT_MEASURED = {
     "HEAD_TOP_OUT_OF_BAND": "top of the hair not found against the backdrop (cut off or no backdrop)",
+    "HEAD_COVERED": "no crown between the head top and the forehead (a covering in the backdrop's colour?)",
 }
 
 

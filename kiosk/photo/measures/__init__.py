@@ -7,7 +7,8 @@ new one is one more function in MEASURES.
 
 The measures live by subject: face.py (framing, pose, eyes, mouth,
 sharpness), light.py (exposure, colour), scene.py (backdrop, clothing,
-shoulders), appearance.py (hair), eyewear.py (glasses); base.py holds what they share.
+shoulders), appearance.py (hair), eyewear.py (glasses), headwear.py (hats, scarves),
+jewellery.py (earrings, necklaces); base.py holds what they share.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from kiosk.photo.measures.appearance import hair
 from kiosk.photo.measures.base import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings
 from kiosk.photo.measures.eyewear import eyewear
 from kiosk.photo.measures.face import centre, eye_line, eyes, face_width, head_top, mouth, pose, roll, sharpness
+from kiosk.photo.measures.headwear import headwear
+from kiosk.photo.measures.jewellery import jewellery
 from kiosk.photo.measures.light import colour, exposure, lighting
 from kiosk.photo.measures.scene import background, background_shadow, clothing, shoulders
 
@@ -31,6 +34,7 @@ MeasureFn = Callable[[np.ndarray, np.ndarray, FaceInfo, MeasureSettings, SpecGeo
 MEASURES: tuple[MeasureFn, ...] = (
     face_width, head_top, eye_line, centre, roll, pose, eyes, mouth,
     exposure, lighting, colour, sharpness, background, background_shadow, clothing, shoulders, hair, eyewear,
+    headwear, jewellery,
 )
 
 

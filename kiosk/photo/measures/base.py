@@ -144,6 +144,19 @@ class MeasureSettings:
     # glasses under the drawn ones, the lowest), lenses passing 30 % of the
     # light 0.19-0.30.
     min_lens_to_cheek_luma: float = 0.40
+    # Head covering (kiosk.photo.measures.headwear): the share of the crown
+    # (head top to forehead, cheek to cheek, backdrop left out) that is
+    # neither skin nor hair-like. The astronaut bare, every skin tone of
+    # tests/face_set.py, 0.002-0.006 (blurred up to 0.03); Grace Hopper's
+    # own cap (a real one: black band, white crown, gold badge) 0.17-0.19;
+    # painted coverings (tests/headwear_cases.py) 0.59 and up.
+    max_cover_share: float = 0.10
+    # Jewellery (kiosk.photo.measures.jewellery): the largest small blob of
+    # light pixels, neither skin nor backdrop, under the ear lobes or at the
+    # neck, as a share of the face width squared. Bare, both portraits on
+    # every skin tone: 0; painted gold and silver necklaces 0.007-0.012,
+    # gold drop earrings 0.0011-0.0017.
+    max_jewellery_area: float = 0.0006
     geometry: SpecGeometry = field(default=GEOMETRY)
 
 

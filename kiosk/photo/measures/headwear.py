@@ -1,0 +1,77 @@
+"""Head coverings: a hat, cap, beret, hood or headscarf over the crown.
+
+The spec allows none ("no hat, scarf or head covering"). The analysis pass
+already found the head top (the first backdrop above the hair, so a hat's
+top when there is one) and the forehead; between them, across the face's
+width, is the crown. Every pixel there is backdrop, this student's skin
+(sampled on the cheeks), hair, or something else; a covering is the
+something else. Hair is dark (black, dark brown, any dyed dark) or of a
+natural hair colour (blond, brown, auburn, grey), so a covering shows as
+a colour no natural hair has: a saturated or cool hue (red, blue, green,
+purple, pink, navy, bright gold) or clean white.
+
+Not seen: a covering in a natural hair colour (black, brown, grey, beige:
+it reads as hair), in the student's skin colour (it reads as skin), or in
+the backdrop's (the head top then sits on its brim: HEAD_TOP_OUT_OF_BAND,
+and no crown is left to read). Hair's texture was tried as a cue for
+smooth cloth in hair colours: blur and JPEG smooth hair as much, so a
+soft photo of a bare head read as covered.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kiosk.photo.analysis import FaceInfo
+from kiosk.photo.measures.appearance import skin_lab
+from kiosk.photo.measures.base import CHEEK_LEFT, CHEEK_RIGHT, Measure, MeasureSettings, _band, _clip_box
+
+# CIELAB, OpenCV's 8-bit scale (L 0-255, a and b offset by 128).
+WHITE_L = 217  # L* 85: clean white, with ...
+WHITE_CHROMA = 10  # ... at most this chroma, is cloth (hair this white is rare)
+COLOUR_CHROMA = 12  # chroma over which the hue tells hair from cloth
+HAIR_HUES = (20.0, 105.0)  # degrees from +a*: red-brown, orange, yellow-blond
+HAIR_MAX_CHROMA = 45  # brighter than the most vivid ginger: gold thread, dye
+_EDGES = tuple((float(np.cos(np.radians(h))), float(np.sin(np.radians(h)))) for h in HAIR_HUES)
+
+
+def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
+                  skin: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(covering, counted) masks over the crown box: the pixels read as a
+    covering, and those that are not backdrop (nor its edge: the blend of
+    hair and cloth along the outline is neither). None: no crown to read."""
+    lm = face.landmarks
+    box = _clip_box(img.shape, lm[CHEEK_LEFT, 0], face.head_top_y, lm[CHEEK_RIGHT, 0], face.forehead_y)
+    if box is None or skin is None:
+        return None
+    x0, y0, x1, y1 = box
+    zone = np.ascontiguousarray(img[y0:y1, x0:x1])
+    lab = cv2.cvtColor(zone, cv2.COLOR_RGB2LAB).astype(np.float32)
+    d = (lab - skin) * (0.5, 1.0, 1.0)  # as appearance.py: lightness counts half
+    is_skin = np.einsum("...i,...i->...", d, d) < s.skin_tolerance ** 2
+    backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
+    counted = cv2.dilate(backdrop, np.ones((5, 5), np.uint8)) == 0
+    light, a, b = lab[..., 0], lab[..., 1] - 128, lab[..., 2] - 128
+    chroma2 = a * a + b * b
+    # The hue within HAIR_HUES: on the inner side of both edges of that
+    # wedge (no arctan per pixel: this runs on every preview frame).
+    hair_hue = (b * _EDGES[0][0] - a * _EDGES[0][1] >= 0) & (a * _EDGES[1][1] - b * _EDGES[1][0] >= 0)
+    not_hair_hue = (chroma2 > COLOUR_CHROMA ** 2) & (~hair_hue | (chroma2 > HAIR_MAX_CHROMA ** 2))
+    white = (light >= WHITE_L) & (chroma2 <= WHITE_CHROMA ** 2)
+    return counted & ~is_skin & (not_hair_hue | white), counted
+
+
+def cover_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray | None) -> float | None:
+    """Share of the crown (its pixels that are not backdrop) read as a
+    covering: neither skin, nor hair-like. skin: skin_lab(img, face)."""
+    masks = covering_mask(img, face, s, skin)
+    if masks is None:
+        return None
+    covering, counted = masks
+    n = int(counted.sum())
+    return float(covering.sum()) / n if n else 0.0
+
+
+def headwear(img, gray, face, s, g) -> list[Measure]:
+    return [_band("HEAD_COVERED", cover_share(img, face, s, skin_lab(img, face)), None, s.max_cover_share)]
