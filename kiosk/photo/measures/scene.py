@@ -107,3 +107,22 @@ def background_shadow(img, gray, face, s, g) -> list[Measure]:
     return [_band("BACKGROUND_SHADOW", value, None, s.max_shadow_share)]
 
 
+
+
+def backdrop_rgb(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
+    """The colour of the backdrop as this photo shows it, whatever it is
+    (blue cloth, a white or grey wall): the commonest colour where the
+    backdrop must show (background_mask), not the booth's calibrated model.
+    Commonest, not median: long hair or shoulders reaching into the mask
+    spread over many colours, a plain backdrop fills one. None when too
+    little of the mask is in the frame."""
+    mask = background_mask(img.shape, face)
+    px = img[::2, ::2][mask[::2, ::2]]  # every 4th pixel is plenty for a mode
+    if len(px) < 100:
+        return None
+    bins = (px >> 4).astype(np.int32)  # 16 levels a channel
+    keys = (bins[:, 0] << 8) | (bins[:, 1] << 4) | bins[:, 2]
+    top = int(np.bincount(keys, minlength=4096).argmax())
+    centre = np.array([top >> 8, (top >> 4) & 15, top & 15], np.int32)
+    near = (np.abs(bins - centre) <= 1).all(axis=1)  # the mode's bin and its neighbours
+    return np.median(px[near], axis=0).astype(np.float32)

@@ -1,0 +1,88 @@
+"""Ears and hair for the EARS_COVERED measure (issue 23 item 2): a real
+portrait photographed before any backdrop colour, and long hair painted
+over or behind the ears.
+
+- on_backdrop renders a portrait cut-out (kiosk.hardware.sim_portrait, ears
+  painted as the labelled set's looks have them: hair tucked behind them)
+  in the simulated booth's scene, before a plain backdrop of any colour,
+  with the simulator's vignette and sensor noise;
+- long_hair paints a hairdo on a photo at its face mesh: a crown of hair
+  over the head and a curtain falling each side to below the chin, over
+  the ears or, with behind=True, behind them (the ears stay in view). The
+  hair has strands (noise stretched along them) and soft edges.
+
+Each function returns a new RGB uint8 image; nothing is saved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kiosk.hardware.sim_portrait import load_cutout
+from kiosk.hardware.sim_scene import BACKDROP_RGB, SceneControl, backdrop_frame, render_scene
+from kiosk.photo.analysis import FaceInfo
+
+# The spec's blue, white and light grey, a mid grey wall and a pale blue.
+BACKDROPS = {"blue": BACKDROP_RGB, "white": (250, 250, 250), "light-grey": (240, 240, 240),
+             "grey": (170, 170, 170), "light-blue": (175, 215, 240)}
+HAIR = {"black": (28, 24, 22), "brown": (92, 60, 40), "dyed-red": (150, 48, 42),
+        "dyed-blonde": (208, 172, 112)}
+STILL_SIZE = (1600, 1200)
+
+
+def on_backdrop(portrait: Path | None, colour: tuple[int, int, int], hair_over_ears: bool = False,
+                seed: int = 1) -> np.ndarray:
+    """A still of the portrait (None: the astronaut) before a plain backdrop
+    of colour. hair_over_ears: the portrait's own hair down over its ears
+    (the astronaut's is; the booth's `h` key)."""
+    w, h = STILL_SIZE
+    frame = backdrop_frame(w, h).astype(np.float32)
+    frame *= np.asarray(colour, np.float32) / np.asarray(BACKDROP_RGB, np.float32)
+    back = np.clip(frame, 0, 255).round().astype(np.uint8)
+    img = render_scene(SceneControl(hair_over_ears=hair_over_ears), (w, h),
+                       [load_cutout(portrait, paint_ears=True)], backdrop=back)
+    noise = np.random.default_rng(seed).normal(0, 2.0, img.shape)
+    return np.clip(img + noise, 0, 255).round().astype(np.uint8)
+
+
+def _strands(shape: tuple[int, int], fw: float, seed: int) -> np.ndarray:
+    """Brightness of hair strands, about 0.7-1.3: noise stretched downwards."""
+    noise = np.random.default_rng(seed).normal(0, 1, shape).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), sigmaX=max(0.6, 0.006 * fw), sigmaY=0.12 * fw)
+    noise /= max(float(noise.std()), 1e-6)
+    return 1.0 + 0.15 * np.clip(noise, -2, 2)
+
+
+def long_hair(img: np.ndarray, face: FaceInfo, colour: str = "black", behind: bool = False,
+              seed: int = 3) -> np.ndarray:
+    """img with long hair of HAIR[colour]: a crown over the head and a
+    curtain each side from the temples to below the chin, over the ears
+    (behind=False) or behind them: outside the ear zone (beside the cheek
+    from the brows to below the nose) and below it, as hair tucked behind
+    the ears falls."""
+    h, w = img.shape[:2]
+    lm, fw = face.landmarks, face.face_width
+    cx, fy = face.centre_x, float(lm[10, 1])
+    mask = np.zeros((h, w), np.float32)
+    # The crown: half an ellipse from the forehead's top to the head top.
+    crown_h = max(fy - face.head_top_y, 0.25 * fw)
+    cv2.ellipse(mask, ((cx, fy), (1.4 * fw, 2 * crown_h), 0), 1.0, -1)
+    mask[int(fy + 0.03 * fw):] = 0
+    ear_top, ear_bottom = face.eye_line_y - 0.12 * fw, float(lm[2, 1]) + 0.08 * fw
+    bottom = float(face.chin_y) + 0.35 * fw
+    for contour_x, out in ((float(lm[234, 0]), -1), (float(lm[454, 0]), 1)):
+        inner = contour_x - out * 0.03 * fw
+        outer = contour_x + out * 0.3 * fw
+        pts = [(inner, fy - 0.02 * fw), (outer, fy), (outer, bottom), (inner, bottom)]
+        if behind:  # the curtain leaves the ear: it starts beyond it beside the ear
+            tucked = contour_x + out * 0.16 * fw
+            pts = [(inner, fy - 0.02 * fw), (outer, fy), (outer, bottom), (inner, bottom),
+                   (inner, ear_bottom), (tucked, ear_bottom), (tucked, ear_top), (inner, ear_top)]
+        cv2.fillPoly(mask, [np.round(np.asarray(pts)).astype(np.int32)], 1.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.008 * fw))[..., None]
+    hair = np.asarray(HAIR[colour], np.float32) * _strands((h, w), fw, seed)[..., None]
+    out = img.astype(np.float32) * (1 - mask) + hair * mask
+    return np.clip(out, 0, 255).round().astype(np.uint8)
