@@ -16,6 +16,13 @@ Each function returns a new RGB uint8 image; nothing is saved.
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a program, tests/ is sys.path[0] and its kiosk/ folder (the tests'
+# mirror of the package) would shadow the real package: put the project first.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
+
 from pathlib import Path
 
 import cv2
@@ -86,3 +93,47 @@ def long_hair(img: np.ndarray, face: FaceInfo, colour: str = "black", behind: bo
     hair = np.asarray(HAIR[colour], np.float32) * _strands((h, w), fw, seed)[..., None]
     out = img.astype(np.float32) * (1 - mask) + hair * mask
     return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
+def main() -> None:
+    """Print EARS_COVERED per ear for every case the tests make (the
+    figures docs/photo-checks.md quotes)."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import face_set as fs
+    from kiosk.photo.analysis import FaceAnalyser
+    from kiosk.photo.measures import measure_face
+    from kiosk.photo.process import process_still
+
+    folder = _sys.argv[1] if len(_sys.argv) > 1 else tempfile.mkdtemp()
+
+    def show(label: str, img: np.ndarray) -> None:
+        m = measure_face(img, analyser.analyse(img).faces[0])["EARS_COVERED"]
+        print(f"{label:44} {'pass' if m.passed else 'FAIL'} {m.parts}", flush=True)
+
+    def spec(still: np.ndarray) -> np.ndarray:  # as the kiosk crops and encodes it
+        return fs.decode(process_still(still, analyser, fs.SPEC).spec_jpeg)
+
+    with FaceAnalyser(static_image_mode=True) as analyser:
+        for portrait in fs.PORTRAITS:
+            for skin in fs.SKIN:
+                for name, colour in BACKDROPS.items():
+                    if skin is not None and name not in ("blue", "grey"):
+                        continue
+                    tone = "orig" if skin is None else int(skin)
+                    source = fs.portrait_file(portrait, skin, folder)
+                    if portrait == "astronaut" and skin is None:  # her own hair down
+                        show(f"{portrait}-{tone} {name} own hair over", spec(on_backdrop(source, colour, True)))
+                    rgb = spec(on_backdrop(source, colour))
+                    show(f"{portrait}-{tone} {name} ears", rgb)
+                    face = analyser.analyse(rgb).faces[0]
+                    for hair in HAIR if skin is None else ("black",):
+                        for behind in (False, True):
+                            show(f"{portrait}-{tone} {name} {hair} {'behind' if behind else 'over'}",
+                                 long_hair(rgb, face, hair, behind))
+
+
+if __name__ == "__main__":
+    main()

@@ -248,9 +248,12 @@ POSES = {"chinup": 12.0, "chindown": -12.0}
 
 
 # Landmarks on a face blurred this much are guesses: pose, eyelid and
-# band codes may come along with BLURRY.
+# band codes may come along with BLURRY. So may EARS_COVERED: at sigma 7
+# the dark astronaut's mesh reads 8 deg of yaw, its contour slides into the
+# cheek, and her blonde hair smeared over dark skin is neither (0.77).
 _BLUR_SIDE_EFFECTS = frozenset({"EYES_CLOSED", "HEAD_PITCH", "HEAD_YAW", "EYEBROWS_COVERED",
-                                "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND", "MOUTH_OPEN"})
+                                "EARS_COVERED", "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND",
+                                "MOUTH_OPEN"})
 # Blur spreads a dark face's few highlights (catchlights, eye whites): the
 # astronaut with her lips closed (no teeth) reads 161-169 lit at L* 42-24,
 # just over the exposure floor (160), and under it blurred.

@@ -187,8 +187,10 @@ def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
     # Hair hangs from above: only what joins the top rows (the temple) counts,
     # not the shadow in the ear's bowl or an earring.
     n, labels = cv2.connectedComponents(is_hair.astype(np.uint8), connectivity=8)
-    from_above = np.unique(labels[: max(2, int(0.05 * fw))])
-    hanging = np.isin(labels, from_above[from_above > 0])
+    from_above = np.zeros(n, bool)
+    from_above[labels[: max(2, int(0.05 * fw))]] = True
+    from_above[0] = False  # not hair
+    hanging = from_above[labels]
     # The zone: from the contour out by EAR_WIDTH, eye line to nose bottom.
     rows = np.arange(max(int(top), y0), y1)
     if len(rows) < 2:

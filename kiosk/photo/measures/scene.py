@@ -117,7 +117,7 @@ def backdrop_rgb(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
     spread over many colours, a plain backdrop fills one. None when too
     little of the mask is in the frame."""
     mask = background_mask(img.shape, face)
-    px = img[::2, ::2][mask[::2, ::2]]  # every 4th pixel is plenty for a mode
+    px = img[::4, ::4][mask[::4, ::4]]  # every 16th pixel is plenty for a mode
     if len(px) < 100:
         return None
     bins = (px >> 4).astype(np.int32)  # 16 levels a channel
