@@ -3,9 +3,10 @@ portrait photographed before any backdrop colour, and long hair painted
 over or behind the ears.
 
 - on_backdrop renders a portrait cut-out (kiosk.hardware.sim_portrait, ears
-  painted as the labelled set's looks have them: hair tucked behind them)
-  in the simulated booth's scene, before a plain backdrop of any colour,
-  with the simulator's vignette and sensor noise;
+  painted as the labelled set's looks have them: hair tucked behind them;
+  or Grace Hopper's own ears) in the simulated booth's scene, before a
+  plain backdrop of any colour, with the simulator's vignette and sensor
+  noise;
 - long_hair paints a hairdo on a photo at its face mesh: a crown of hair
   over the head and a curtain falling each side to below the chin, over
   the ears or, with behind=True, behind them (the ears stay in view). The
@@ -23,8 +24,6 @@ from pathlib import Path as _Path
 # mirror of the package) would shadow the real package: put the project first.
 _sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
@@ -40,17 +39,24 @@ HAIR = {"black": (28, 24, 22), "brown": (92, 60, 40), "dyed-red": (150, 48, 42),
 STILL_SIZE = (1600, 1200)
 
 
-def on_backdrop(portrait: Path | None, colour: tuple[int, int, int], hair_over_ears: bool = False,
-                seed: int = 1) -> np.ndarray:
-    """A still of the portrait (None: the astronaut) before a plain backdrop
-    of colour. hair_over_ears: the portrait's own hair down over its ears
-    (the astronaut's is; the booth's `h` key)."""
+def on_backdrop(portrait: str, colour: tuple[int, int, int], folder: str, skin: float | None = None,
+                hair_over_ears: bool = False, paint_ears: bool = True, seed: int = 1) -> np.ndarray:
+    """A still of a labelled-set portrait (face_set.PORTRAITS, in a skin
+    tone) before a plain backdrop of colour: the portrait is cut from its own
+    photo set on that colour (face_set.portrait_file), so the soft edge of
+    its hair and ears carries it as a photo would. paint_ears: the tucked
+    look has ears painted over the hair (face_set's looks; False: Grace
+    Hopper's own ears, as photographed). hair_over_ears: the portrait's own
+    hair, unpainted (the astronaut's hangs over her ears; the booth's `h`)."""
+    import face_set as fs
+
+    source = fs.portrait_file(portrait, skin, folder, backdrop=colour)
     w, h = STILL_SIZE
     frame = backdrop_frame(w, h).astype(np.float32)
     frame *= np.asarray(colour, np.float32) / np.asarray(BACKDROP_RGB, np.float32)
     back = np.clip(frame, 0, 255).round().astype(np.uint8)
     img = render_scene(SceneControl(hair_over_ears=hair_over_ears), (w, h),
-                       [load_cutout(portrait, paint_ears=True)], backdrop=back)
+                       [load_cutout(source, paint_ears=paint_ears)], backdrop=back)
     noise = np.random.default_rng(seed).normal(0, 2.0, img.shape)
     return np.clip(img + noise, 0, 255).round().astype(np.uint8)
 
@@ -122,16 +128,17 @@ def main() -> None:
                 for name, colour in BACKDROPS.items():
                     if skin is not None and name not in ("blue", "grey"):
                         continue
-                    tone = "orig" if skin is None else int(skin)
-                    source = fs.portrait_file(portrait, skin, folder)
-                    if portrait == "astronaut" and skin is None:  # her own hair down
-                        show(f"{portrait}-{tone} {name} own hair over", spec(on_backdrop(source, colour, True)))
-                    rgb = spec(on_backdrop(source, colour))
-                    show(f"{portrait}-{tone} {name} ears", rgb)
+                    label = f"{portrait}-{'orig' if skin is None else int(skin)} {name}"
+                    if skin is None:  # the portrait's own ears or hair over them, unpainted
+                        own = "own hair over" if portrait == "astronaut" else "own ears"
+                        show(f"{label} {own}", spec(on_backdrop(portrait, colour, folder, skin, True,
+                                                                portrait == "astronaut")))
+                    rgb = spec(on_backdrop(portrait, colour, folder, skin))
+                    show(f"{label} ears", rgb)
                     face = analyser.analyse(rgb).faces[0]
                     for hair in HAIR if skin is None else ("black",):
                         for behind in (False, True):
-                            show(f"{portrait}-{tone} {name} {hair} {'behind' if behind else 'over'}",
+                            show(f"{label} {hair} {'behind' if behind else 'over'}",
                                  long_hair(rgb, face, hair, behind))
 
 

@@ -29,14 +29,17 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def photos(analyser, folder):
-    """(portrait, skin, backdrop, hair over the ears) -> the spec photo
-    (as the kiosk crops the still and encodes it) and its face."""
+    """(portrait, backdrop, skin, look) -> the spec photo (the still cropped
+    and encoded as the kiosk does) and its face. look: "ears" (painted,
+    hair tucked), "own" (the portrait as photographed: the astronaut's
+    hair over her ears, Grace Hopper's own ears)."""
     cache: dict[tuple, tuple[np.ndarray, FaceInfo]] = {}
 
-    def get(portrait: str, backdrop: str, skin: float | None = None, over: bool = False):
-        key = (portrait, skin, backdrop, over)
+    def get(portrait: str, backdrop: str, skin: float | None = None, look: str = "ears"):
+        key = (portrait, skin, backdrop, look)
         if key not in cache:
-            still = ec.on_backdrop(fs.portrait_file(portrait, skin, folder), ec.BACKDROPS[backdrop], over)
+            still = ec.on_backdrop(portrait, ec.BACKDROPS[backdrop], folder, skin, hair_over_ears=look == "own",
+                                   paint_ears=look == "ears")
             rgb = fs.decode(process_still(still, analyser, fs.SPEC).spec_jpeg)
             cache[key] = rgb, analyser.analyse(rgb).faces[0]
         return cache[key]
@@ -49,22 +52,23 @@ def _ears(analyser, img: np.ndarray, face: FaceInfo | None = None):
     return measure_face(img, face)["EARS_COVERED"]
 
 
-@pytest.mark.parametrize("portrait", fs.PORTRAITS)
-def test_ears_in_view_read_the_same_on_every_backdrop(photos, portrait):
-    """The old measure read the same face 0.28 before blue and 0.52 before
-    grey (the grey wall was "not backdrop", so hair)."""
-    readings = {name: _ears(None, *photos(portrait, name)) for name in ec.BACKDROPS}
+@pytest.mark.parametrize(("portrait", "look"), [("astronaut", "ears"), ("hopper", "ears"), ("hopper", "own")])
+def test_ears_in_view_read_the_same_on_every_backdrop(photos, portrait, look):
+    """Grace Hopper's own ears (a real photo's, not painted: the old
+    measure read them 0.48-0.59, refused before the grey and white walls,
+    whose pixels were "not backdrop", so hair) and the painted ones."""
+    readings = {name: _ears(None, *photos(portrait, name, look=look)) for name in ec.BACKDROPS}
     for name, m in readings.items():
         assert m.passed, (name, m)
         assert set(m.parts) == set(SIDES)
     for side in SIDES:
         values = [m.parts[side] for m in readings.values()]
-        assert max(values) - min(values) <= 0.12, (side, {n: m.parts for n, m in readings.items()})
+        assert max(values) - min(values) <= 0.15, (side, {n: m.parts for n, m in readings.items()})
 
 
 @pytest.mark.parametrize("backdrop", ec.BACKDROPS)
 def test_the_portraits_own_hair_over_her_ears_is_caught(analyser, photos, backdrop):
-    m = _ears(analyser, *photos("astronaut", backdrop, over=True))
+    m = _ears(analyser, *photos("astronaut", backdrop, look="own"))
     assert not m.passed and m.value > 0.65, m
 
 
