@@ -224,14 +224,16 @@ def ear_sides(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
 def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
              skin: np.ndarray | None) -> float | None:
     """The larger of ear_sides: hair over either ear."""
-    sides = ear_sides(img, face, s, skin)
+    return _worse(ear_sides(img, face, s, skin))
+
+
+def _worse(sides: tuple[float | None, float | None] | None) -> float | None:
     return None if sides is None else max(v for v in sides if v is not None)
 
 
 def hair(img, gray, face, s, g) -> list[Measure]:
     skin = skin_lab(img, face)
     sides = ear_sides(img, face, s, skin)
-    ears = None if sides is None else max(v for v in sides if v is not None)
     return [_band("EYEBROWS_COVERED", brow_skin(img, face, s, skin), s.min_brow_skin_share, None),
-            _band("EARS_COVERED", ears, None, s.max_ear_hair_share,
+            _band("EARS_COVERED", _worse(sides), None, s.max_ear_hair_share,
                   parts=None if sides is None else dict(zip(("image_left", "image_right"), sides)))]
