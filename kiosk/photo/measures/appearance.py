@@ -102,8 +102,31 @@ def _segment_distance(lab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarr
     return _lab_distance(lab, a + t[..., None] * (b - a))
 
 
+class _LabView:
+    """CIELAB of the region around the face and ears, converted once (a
+    preview frame's measures are many small boxes); a box inside it is a
+    slice, one outside it is converted on its own."""
+
+    def __init__(self, img: np.ndarray, face: FaceInfo) -> None:
+        fw, lm = face.face_width, face.landmarks
+        self.img = img
+        self.box = _clip_box(img.shape, face.box[0] - (EAR_WIDTH + 0.1) * fw,
+                             min(lm[10, 1] - HAIR_ROWS[0] * fw, face.eye_line_y - TEMPLE * fw) - 1,
+                             face.box[2] + (EAR_WIDTH + 0.1) * fw,
+                             max(float(lm[NOSE_BOTTOM, 1]), face.eye_line_y + 0.2 * fw) + 1)
+        self.lab = None if self.box is None else _lab(img, self.box)
+
+    def __call__(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        if self.box is not None and self.lab is not None:
+            bx0, by0, bx1, by1 = self.box
+            if bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1:
+                return self.lab[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
+        return _lab(self.img, box)
+
+
 def hair_lab(img: np.ndarray, face: FaceInfo, skin: np.ndarray, backdrop: Backdrop,
-             s: MeasureSettings) -> np.ndarray | None:
+             s: MeasureSettings, lab_at: _LabView | None = None) -> np.ndarray | None:
     """Median CIELAB colour of the hair just above the forehead, or None
     when what is there is skin (a bald head, a high forehead) or backdrop:
     hair as dark as dark skin is told from it by this sample."""
@@ -113,7 +136,7 @@ def hair_lab(img: np.ndarray, face: FaceInfo, skin: np.ndarray, backdrop: Backdr
     if box is None:
         return None
     region = img[box[1]:box[3], box[0]:box[2]]
-    lab = _lab(img, box)[~backdrop.is_backdrop(region)]
+    lab = (lab_at or _LabView(img, face))(box)[~backdrop.is_backdrop(region)]
     if len(lab) < 0.3 * region.shape[0] * region.shape[1]:
         return None
     colour = np.median(lab, axis=0)
@@ -129,7 +152,7 @@ def _hidden_side(face: FaceInfo, s: MeasureSettings) -> int | None:
     return 1 if angles[0] > 0 else 0
 
 
-def _side_skin(img: np.ndarray, face: FaceInfo, side: int, top: float, bottom: float,
+def _side_skin(lab_at: _LabView, face: FaceInfo, side: int, top: float, bottom: float,
                skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
     """The skin of this side's cheek next to the ear (inside the contour):
     under a lamp from one side, the ear of the shaded side is as dark as the
@@ -139,22 +162,23 @@ def _side_skin(img: np.ndarray, face: FaceInfo, side: int, top: float, bottom: f
     x = float(np.median(face.landmarks[list(EAR_CONTOUR[side]), 0]))
     inward = -1 if side else 1
     xa, xb = sorted((x + inward * 0.06 * fw, x + inward * 0.16 * fw))
-    box = _clip_box(img.shape, xa, top, xb, bottom)
+    box = _clip_box(lab_at.img.shape, xa, top, xb, bottom)
     if box is None:
         return skin
-    local = np.median(_lab(img, box).reshape(-1, 3), axis=0)
+    local = np.median(lab_at(box).reshape(-1, 3), axis=0)
     return local if float(_lab_distance(local, skin)) < s.skin_tolerance else skin
 
 
-def _ear_hair(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
-              skin: np.ndarray, hair: np.ndarray | None, backdrop: Backdrop) -> float | None:
+def _ear_hair(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings, skin: np.ndarray,
+              hair: np.ndarray | None, backdrop: Backdrop, lab_at: _LabView) -> float | None:
     """Share of one ear zone that is hair hanging from above."""
-    masks = ear_masks(img, face, side, s, skin, hair, backdrop)
+    masks = ear_masks(img, face, side, s, skin, hair, backdrop, lab_at)
     return None if masks is None else float(masks[0][masks[1]].mean())
 
 
 def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
-              skin: np.ndarray, hair: np.ndarray | None, backdrop: Backdrop
+              skin: np.ndarray, hair: np.ndarray | None, backdrop: Backdrop,
+              lab_at: _LabView | None = None
               ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
     """(hanging hair, ear zone, box): two masks over the box x0, y0, x1, y1
     around one ear (side 0 image left, 1 image right), or None when the
@@ -173,8 +197,9 @@ def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
         return None
     x0, y0, x1, y1 = box
     region = img[y0:y1, x0:x1]
-    lab = _lab(img, box)
-    skin = _side_skin(img, face, side, top, bottom, skin, s)
+    lab_at = lab_at or _LabView(img, face)
+    lab = lab_at(box)
+    skin = _side_skin(lab_at, face, side, top, bottom, skin, s)
     d_skin = _lab_distance(lab, skin)
     # Neither skin nor a blend of skin and backdrop (the ear's rim, softened
     # by the lens and the JPEG's halved colour resolution).
@@ -214,9 +239,10 @@ def ear_sides(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
         return None
     seen = backdrop_rgb(img, face)
     backdrop = s.backdrop if seen is None else replace(s.backdrop, rgb=tuple(float(v) for v in seen))
-    hair = hair_lab(img, face, skin, backdrop, s)
+    lab_at = _LabView(img, face)
+    hair = hair_lab(img, face, skin, backdrop, s, lab_at)
     hidden = _hidden_side(face, s)
-    sides = tuple(None if side == hidden else _ear_hair(img, face, side, s, skin, hair, backdrop)
+    sides = tuple(None if side == hidden else _ear_hair(img, face, side, s, skin, hair, backdrop, lab_at)
                   for side in (0, 1))
     return None if sides == (None, None) else sides  # type: ignore[return-value]
 
