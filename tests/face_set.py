@@ -76,8 +76,9 @@ def _mesh(rgb: np.ndarray) -> np.ndarray:
     return mesh_xyz(rgb)[:, :2]
 
 
-def _person_on_backdrop(rgb: np.ndarray) -> np.ndarray:
-    """The portrait's own background replaced by the booth's blue (the
+def _person_on_backdrop(rgb: np.ndarray, colour: tuple[int, int, int] = BACKDROP_RGB) -> np.ndarray:
+    """The portrait's own background replaced by the booth's blue, or
+    colour (the
     person found by mediapipe's selfie segmentation, which ships in the
     wheel), so the simulator's cutout has a plain background to cut."""
     import mediapipe as mp
@@ -85,7 +86,7 @@ def _person_on_backdrop(rgb: np.ndarray) -> np.ndarray:
     with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
         mask = seg.process(np.ascontiguousarray(rgb)).segmentation_mask
     a = cv2.GaussianBlur(np.clip((mask - 0.3) / 0.4, 0, 1), (0, 0), 1.5)[..., None]
-    blue = np.asarray(BACKDROP_RGB, np.float32)
+    blue = np.asarray(colour, np.float32)
     return (rgb * a + blue * (1 - a)).round().astype(np.uint8)
 
 
@@ -179,13 +180,17 @@ def pitched(rgb: np.ndarray, degrees: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def portrait_file(name: str, target_l: float | None, folder: str, pitch: float = 0.0) -> Path:
+def portrait_file(name: str, target_l: float | None, folder: str, pitch: float = 0.0,
+                  backdrop: tuple[int, int, int] = BACKDROP_RGB) -> Path:
     """The (plain-background, skin-shifted, maybe pitched) portrait as a PNG
-    in folder."""
+    in folder; its background the booth's blue or backdrop (so a cutout's
+    soft edge carries that colour, as a photo before it does)."""
     turned = f"-pitch{pitch:+g}" if pitch else ""
+    if backdrop != BACKDROP_RGB:
+        turned += "-on" + "-".join(str(int(v)) for v in backdrop)
     path = Path(folder) / f"{name}-{'orig' if target_l is None else int(target_l)}{turned}.png"
     if not path.exists():
-        rgb = _person_on_backdrop(PORTRAITS[name]())
+        rgb = _person_on_backdrop(PORTRAITS[name](), backdrop)
         if pitch:
             rgb = pitched(rgb, pitch)
         if target_l is not None:
@@ -248,9 +253,12 @@ POSES = {"chinup": 12.0, "chindown": -12.0}
 
 
 # Landmarks on a face blurred this much are guesses: pose, eyelid and
-# band codes may come along with BLURRY.
+# band codes may come along with BLURRY. So may EARS_COVERED: at sigma 7
+# the dark astronaut's mesh reads 8 deg of yaw, its contour slides into the
+# cheek, and her blonde hair smeared over dark skin is neither (0.77).
 _BLUR_SIDE_EFFECTS = frozenset({"EYES_CLOSED", "HEAD_PITCH", "HEAD_YAW", "EYEBROWS_COVERED",
-                                "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND", "MOUTH_OPEN"})
+                                "EARS_COVERED", "BACKGROUND_UNEVEN", "EYE_LINE_OUT_OF_BAND",
+                                "MOUTH_OPEN"})
 # Blur spreads a dark face's few highlights (catchlights, eye whites): the
 # astronaut with her lips closed (no teeth) reads 161-169 lit at L* 42-24,
 # just over the exposure floor (160), and under it blurred.

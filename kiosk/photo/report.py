@@ -34,7 +34,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "BACKGROUND_SHADOW": ("share of the backdrop in shadow", "", 2),
     "SHOULDERS_NOT_LEVEL": ("shoulder line tilt", " deg", 1),
     "EYEBROWS_COVERED": ("skin visible just above the eyebrows (best row share)", "", 2),
-    "EARS_COVERED": ("share of hair beside the cheeks at ear height", "", 2),
+    "EARS_COVERED": ("share of hair where an ear should be (the worse ear)", "", 2),
     "GLASSES": ("glasses frame across the nose (edge strength)", "", 2),
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
     "TINTED_GLASSES": ("skin brightness under the lenses / cheek brightness", "", 2),

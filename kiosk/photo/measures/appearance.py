@@ -3,12 +3,16 @@ student's own skin, sampled on the cheeks (glasses: eyewear.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from kiosk.photo.analysis import FaceInfo
-from kiosk.photo.measures.base import (CHEEK_LEFT, CHEEK_RIGHT, Measure,
-                                       MeasureSettings, _band, _clip_box)
+from kiosk.photo.backdrop import Backdrop
+from kiosk.photo.measures.base import Measure, MeasureSettings, _band, _clip_box
+from kiosk.photo.measures.face import head_pose
+from kiosk.photo.measures.scene import backdrop_rgb
 
 
 # ------------------------------------------------------------ hair (skin)
@@ -69,28 +73,193 @@ def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     return min(values)
 
 
-def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
-             skin: np.ndarray | None) -> float | None:
-    """The larger share, over the two ear zones, of what is neither skin nor
-    backdrop. The zone is beside the cheek, from the eye line down about as
-    far as an ear reaches. skin: skin_lab(img, face)."""
+# ------------------------------------------------------------------ ears
+# An ear, seen from the front, stands beside the cheek between the eye line
+# and the bottom of the nose, just outside the face contour. It is judged by
+# what covers that zone, against this face's own colours: skin (the cheeks),
+# hair (the hair above the forehead) and the backdrop as this photo shows it
+# (scene.backdrop_rgb: a white or grey wall as well as the booth's cloth).
+
+# Face-oval points beside each cheek (FaceMesh), image-left (the subject's
+# right) first: the contour an ear stands out from.
+EAR_CONTOUR = ((162, 127, 234, 93, 132), (389, 356, 454, 323, 361))
+NOSE_BOTTOM = 2
+EAR_WIDTH = 0.10  # face widths outside the contour: the ear's visible width
+TEMPLE = 0.25  # face widths above the eye line where hanging hair starts
+HAIR_ROWS = (0.2, 0.04)  # above the forehead point, face widths: the hair sample
+_EAR_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
+
+
+def _lab_distance(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    d = (lab - ref) * _EAR_WEIGHTS
+    return np.sqrt(np.einsum("...i,...i->...", d, d))
+
+
+def _segment_distance(lab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Weighted CIELAB distance of each pixel to the blends of colours a and b."""
+    ab = (b - a) * _EAR_WEIGHTS
+    t = np.clip(np.einsum("...i,i->...", (lab - a) * _EAR_WEIGHTS, ab) / max(float(ab @ ab), 1e-6), 0, 1)
+    return _lab_distance(lab, a + t[..., None] * (b - a))
+
+
+class _LabView:
+    """CIELAB of the region around the face and ears, converted once (a
+    preview frame's measures are many small boxes); a box inside it is a
+    slice, one outside it is converted on its own."""
+
+    def __init__(self, img: np.ndarray, face: FaceInfo) -> None:
+        fw, lm = face.face_width, face.landmarks
+        self.img = img
+        self.box = _clip_box(img.shape, face.box[0] - (EAR_WIDTH + 0.1) * fw,
+                             min(lm[10, 1] - HAIR_ROWS[0] * fw, face.eye_line_y - TEMPLE * fw) - 1,
+                             face.box[2] + (EAR_WIDTH + 0.1) * fw,
+                             max(float(lm[NOSE_BOTTOM, 1]), face.eye_line_y + 0.2 * fw) + 1)
+        self.lab = None if self.box is None else _lab(img, self.box)
+
+    def __call__(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        if self.box is not None and self.lab is not None:
+            bx0, by0, bx1, by1 = self.box
+            if bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1:
+                return self.lab[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
+        return _lab(self.img, box)
+
+
+def hair_lab(img: np.ndarray, face: FaceInfo, skin: np.ndarray, backdrop: Backdrop,
+             s: MeasureSettings, lab_at: _LabView | None = None) -> np.ndarray | None:
+    """Median CIELAB colour of the hair just above the forehead, or None
+    when what is there is skin (a bald head, a high forehead) or backdrop:
+    hair as dark as dark skin is told from it by this sample."""
+    fw, (fx, fy) = face.face_width, face.landmarks[10]
+    box = _clip_box(img.shape, fx - 0.25 * fw, fy - HAIR_ROWS[0] * fw, fx + 0.25 * fw,
+                    fy - HAIR_ROWS[1] * fw)
+    if box is None:
+        return None
+    region = img[box[1]:box[3], box[0]:box[2]]
+    lab = (lab_at or _LabView(img, face))(box)[~backdrop.is_backdrop(region)]
+    if len(lab) < 0.3 * region.shape[0] * region.shape[1]:
+        return None
+    colour = np.median(lab, axis=0)
+    return colour if float(_lab_distance(colour, skin)) > 0.6 * s.skin_tolerance else None
+
+
+def _hidden_side(face: FaceInfo, s: MeasureSettings) -> int | None:
+    """0 (image left) or 1 (image right) when the head is turned far enough
+    to hide that ear behind it: the side the nose points to."""
+    angles = head_pose(face)
+    if angles is None or abs(angles[0]) <= s.ear_hidden_yaw_deg:
+        return None
+    return 1 if angles[0] > 0 else 0
+
+
+def _side_skin(lab_at: _LabView, face: FaceInfo, side: int, top: float, bottom: float,
+               skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
+    """The skin of this side's cheek next to the ear (inside the contour):
+    under a lamp from one side, the ear of the shaded side is as dark as the
+    cheek beside it, not as the lit cheeks' median. The cheeks' median when
+    that is not skin (hair over the cheek)."""
+    fw = face.face_width
+    x = float(np.median(face.landmarks[list(EAR_CONTOUR[side]), 0]))
+    inward = -1 if side else 1
+    xa, xb = sorted((x + inward * 0.06 * fw, x + inward * 0.16 * fw))
+    box = _clip_box(lab_at.img.shape, xa, top, xb, bottom)
+    if box is None:
+        return skin
+    local = np.median(lab_at(box).reshape(-1, 3), axis=0)
+    return local if float(_lab_distance(local, skin)) < s.skin_tolerance else skin
+
+
+def _ear_hair(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings, skin: np.ndarray,
+              hair: np.ndarray | None, backdrop: Backdrop, lab_at: _LabView) -> float | None:
+    """Share of one ear zone that is hair hanging from above."""
+    masks = ear_masks(img, face, side, s, skin, hair, backdrop, lab_at)
+    return None if masks is None else float(masks[0][masks[1]].mean())
+
+
+def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
+              skin: np.ndarray, hair: np.ndarray | None, backdrop: Backdrop,
+              lab_at: _LabView | None = None
+              ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+    """(hanging hair, ear zone, box): two masks over the box x0, y0, x1, y1
+    around one ear (side 0 image left, 1 image right), or None when the
+    zone is mostly outside the frame."""
+    fw, lm = face.face_width, face.landmarks
+    out = 1 if side else -1  # away from the face
+    contour = lm[list(EAR_CONTOUR[side])]
+    contour = contour[np.argsort(contour[:, 1])]
+    top = face.eye_line_y
+    bottom = max(float(lm[NOSE_BOTTOM, 1]), top + 0.2 * fw)
+    xs = contour[:, 0]
+    box = _clip_box(img.shape, min(xs.min(), xs.min() + out * EAR_WIDTH * fw) - 0.02 * fw,
+                    top - TEMPLE * fw, max(xs.max(), xs.max() + out * EAR_WIDTH * fw) + 0.02 * fw,
+                    bottom)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    region = img[y0:y1, x0:x1]
+    lab_at = lab_at or _LabView(img, face)
+    lab = lab_at(box)
+    skin = _side_skin(lab_at, face, side, top, bottom, skin, s)
+    d_skin = _lab_distance(lab, skin)
+    # Neither skin nor a blend of skin and backdrop (the ear's rim, softened
+    # by the lens and the JPEG's halved colour resolution).
+    back_lab = cv2.cvtColor(np.asarray([[backdrop.rgb]], np.uint8), cv2.COLOR_RGB2LAB)
+    is_hair = np.minimum(d_skin, _segment_distance(lab, skin, back_lab[0, 0].astype(np.float32))
+                         ) > s.skin_tolerance
+    if hair is not None:
+        is_hair |= _lab_distance(lab, hair) < d_skin
+    is_hair &= ~backdrop.is_backdrop(region)
+    # Hair hangs from above: only what joins the top rows (the temple) counts,
+    # not the shadow in the ear's bowl or an earring.
+    n, labels = cv2.connectedComponents(is_hair.astype(np.uint8), connectivity=8)
+    from_above = np.zeros(n, bool)
+    from_above[labels[: max(2, int(0.05 * fw))]] = True
+    from_above[0] = False  # not hair
+    hanging = from_above[labels]
+    # The zone: from the contour out by EAR_WIDTH, eye line to nose bottom.
+    rows = np.arange(max(int(top), y0), y1)
+    if len(rows) < 2:
+        return None
+    inner = np.interp(rows + 0.5, contour[:, 1], contour[:, 0])
+    zone = np.zeros(is_hair.shape, bool)
+    cols = np.arange(x0, x1)[None, :] + 0.5
+    lo, hi = sorted((inner, inner + out * EAR_WIDTH * fw), key=lambda a: a[0])
+    zone[rows - y0] = (cols >= lo[:, None]) & (cols <= hi[:, None])
+    if zone.sum() < 0.5 * EAR_WIDTH * fw * len(rows):  # most of the ear is out of the frame
+        return None
+    return hanging, zone, box
+
+
+def ear_sides(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
+              skin: np.ndarray | None) -> tuple[float | None, float | None] | None:
+    """Share of hair where each ear should be, image-left then image-right;
+    None for a side the head's turn hides (or outside the frame). None when
+    nothing can be judged. skin: skin_lab(img, face)."""
     if skin is None:
         return None
-    fw = face.face_width
-    values = []
-    for idx, side, eye in ((CHEEK_LEFT, -1, face.left_eye), (CHEEK_RIGHT, 1, face.right_eye)):
-        x = face.landmarks[idx, 0]
-        xa, xb = sorted((x + side * 0.01 * fw, x + side * 0.12 * fw))
-        box = _clip_box(img.shape, xa, eye[1], xb, eye[1] + 0.3 * fw)
-        if box is None:
-            return None
-        region = img[box[1]:box[3], box[0]:box[2]]
-        other = ~(_is_skin(img, box, skin, s) | s.backdrop.is_backdrop(region))
-        values.append(float(other.mean()))
-    return max(values)
+    seen = backdrop_rgb(img, face)
+    backdrop = s.backdrop if seen is None else replace(s.backdrop, rgb=tuple(float(v) for v in seen))
+    lab_at = _LabView(img, face)
+    hair = hair_lab(img, face, skin, backdrop, s, lab_at)
+    hidden = _hidden_side(face, s)
+    sides = tuple(None if side == hidden else _ear_hair(img, face, side, s, skin, hair, backdrop, lab_at)
+                  for side in (0, 1))
+    return None if sides == (None, None) else sides  # type: ignore[return-value]
+
+
+def ear_hair(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
+             skin: np.ndarray | None) -> float | None:
+    """The larger of ear_sides: hair over either ear."""
+    return _worse(ear_sides(img, face, s, skin))
+
+
+def _worse(sides: tuple[float | None, float | None] | None) -> float | None:
+    return None if sides is None else max(v for v in sides if v is not None)
 
 
 def hair(img, gray, face, s, g) -> list[Measure]:
     skin = skin_lab(img, face)
+    sides = ear_sides(img, face, s, skin)
     return [_band("EYEBROWS_COVERED", brow_skin(img, face, s, skin), s.min_brow_skin_share, None),
-            _band("EARS_COVERED", ear_hair(img, face, s, skin), None, s.max_ear_hair_share)]
+            _band("EARS_COVERED", _worse(sides), None, s.max_ear_hair_share,
+                  parts=None if sides is None else dict(zip(("image_left", "image_right"), sides)))]

@@ -25,9 +25,15 @@ class Measure:
     value: float | None  # None: could not be measured (then it fails)
     band: Band
     passed: bool
+    # Per-part values where a measure judges several parts (EARS_COVERED:
+    # each ear), reported beside the value; None: no parts.
+    parts: dict[str, float | None] | None = None
 
     def as_dict(self) -> dict:
-        return {"value": self.value, "band": list(self.band), "passed": self.passed}
+        out = {"value": self.value, "band": list(self.band), "passed": self.passed}
+        if self.parts is not None:
+            out["parts"] = dict(self.parts)
+        return out
 
 
 @dataclass(frozen=True)
@@ -122,9 +128,14 @@ class MeasureSettings:
     # this share skin (a fringe over the brows leaves none). The portrait,
     # whose fringe stops a brow's height above: 0.94 and 0.65.
     min_brow_skin_share: float = 0.4
-    # Ears: share of the zone beside each cheek at ear height that is
-    # neither skin nor backdrop (hair hanging over the ear).
+    # Ears (kiosk.photo.measures.appearance.ear_sides): share of the zone
+    # where each ear should be (beside the cheek, eye line to nose bottom)
+    # that is hair hanging from above, told from this face's skin and the
+    # backdrop this photo shows.
     max_ear_hair_share: float = 0.5
+    # A head turned more than this (yaw, degrees) hides its far ear: only
+    # the near one is judged.
+    ear_hidden_yaw_deg: float = 10.0
     # Glasses (kiosk.photo.measures.eyewear). Worn: a frame's bridge across
     # the nose, as frame_edge measures it. On the lit spec photos of every
     # skin tone of tests/face_set.py: the astronaut, no glasses, 0.02-0.03;
@@ -170,9 +181,12 @@ NOSE_TIP = 1
 CHEEK_LEFT, CHEEK_RIGHT = 234, 454  # face oval at ear level
 
 
-def _band(code: str, value: float | None, lo: float | None, hi: float | None) -> Measure:
+def _band(code: str, value: float | None, lo: float | None, hi: float | None,
+          parts: dict[str, float | None] | None = None) -> Measure:
     ok = value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
-    return Measure(code, None if value is None else round(float(value), 3), (lo, hi), ok)
+    if parts is not None:
+        parts = {k: None if v is None else round(float(v), 3) for k, v in parts.items()}
+    return Measure(code, None if value is None else round(float(value), 3), (lo, hi), ok, parts)
 
 
 def _box(face: FaceInfo, shape: tuple[int, ...], inset: float = 0.0) -> tuple[int, int, int, int]:

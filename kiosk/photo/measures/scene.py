@@ -16,23 +16,26 @@ from kiosk.photo.measures.base import NOSE_TIP, _band, Measure
 # ------------------------------------------------------------ background
 
 
-def background_mask(shape: tuple[int, ...], face: FaceInfo) -> np.ndarray:
-    """Where the backdrop must show: above the hair, and beside the head down
-    to the nose tip (lower, shoulders and collars rise into view), with a
-    margin around the person's likely outline."""
+def background_boxes(shape: tuple[int, ...], face: FaceInfo) -> list[tuple[int, int, int, int]]:
+    """Where the backdrop must show, as boxes x0, y0, x1, y1 (none empty):
+    above the hair, and beside the head down to the nose tip (lower,
+    shoulders and collars rise into view), with a margin around the
+    person's likely outline."""
     h, w = shape[:2]
     fw = face.face_width
-    mask = np.zeros((h, w), bool)
-    top = int(face.head_top_y - 0.06 * fw)
-    if top > 0:
-        mask[:top, :] = True
+    top = min(int(face.head_top_y - 0.06 * fw), h)
     x0, _, x1, _ = face.box
     bottom = int(min(max(face.landmarks[NOSE_TIP, 1], 0), h))
-    left, right = int(x0 - 0.35 * fw), int(x1 + 0.35 * fw)  # hair and ears
-    if left > 0:
-        mask[:bottom, :left] = True
-    if right < w:
-        mask[:bottom, max(right, 0):] = True
+    left, right = min(int(x0 - 0.35 * fw), w), max(int(x1 + 0.35 * fw), 0)  # hair and ears
+    boxes = [(0, 0, w, top), (0, max(top, 0), left, bottom), (right, max(top, 0), w, bottom)]
+    return [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+
+
+def background_mask(shape: tuple[int, ...], face: FaceInfo) -> np.ndarray:
+    """background_boxes as a mask of the image."""
+    mask = np.zeros(shape[:2], bool)
+    for x0, y0, x1, y1 in background_boxes(shape, face):
+        mask[y0:y1, x0:x1] = True
     return mask
 
 
@@ -107,3 +110,23 @@ def background_shadow(img, gray, face, s, g) -> list[Measure]:
     return [_band("BACKGROUND_SHADOW", value, None, s.max_shadow_share)]
 
 
+def backdrop_rgb(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
+    """The colour of the backdrop as this photo shows it, whatever it is
+    (blue cloth, a white or grey wall): the commonest colour where the
+    backdrop must show (background_boxes), not the booth's calibrated model.
+    Commonest, not median: long hair or shoulders reaching into the boxes
+    spread over many colours, a plain backdrop fills one. None when too
+    little of them is in the frame."""
+    boxes = background_boxes(img.shape, face)
+    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes)
+    k = max(1, int((area / 2000) ** 0.5))  # some 2,000 pixels are plenty for a mode
+    parts = [img[y0:y1:k, x0:x1:k].reshape(-1, 3) for x0, y0, x1, y1 in boxes]
+    px = np.concatenate(parts) if parts else np.zeros((0, 3), np.uint8)
+    if len(px) < 100:
+        return None
+    bins = (px >> 4).astype(np.int32)  # 16 levels a channel
+    keys = (bins[:, 0] << 8) | (bins[:, 1] << 4) | bins[:, 2]
+    top = int(np.bincount(keys, minlength=4096).argmax())
+    centre = np.array([top >> 8, (top >> 4) & 15, top & 15], np.int32)
+    near = (np.abs(bins - centre) <= 1).all(axis=1)  # the mode's bin and its neighbours
+    return px[near].mean(axis=0, dtype=np.float32)
