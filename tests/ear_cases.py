@@ -24,6 +24,13 @@ from pathlib import Path as _Path
 # mirror of the package) would shadow the real package: put the project first.
 _sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as a program, tests/ is sys.path[0] and its kiosk/ folder (the tests'
+# mirror of the package) would shadow the real package: put the project first.
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
+
 import cv2
 import numpy as np
 
