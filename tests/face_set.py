@@ -36,7 +36,8 @@ from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig
 from kiosk.hardware.camera_sim import SimulatedCamera
 from kiosk.hardware.sim_scene import BACKDROP_RGB
 
-SPEC = PhotoConfig()
+# Every rule judged, the worn ones too (a booth's defaults only report them).
+SPEC = PhotoConfig(head_covering="refuse", jewellery="refuse")
 
 # Cheek L* the variants are moved to: from very light to very dark skin.
 SKIN_LIGHTNESS = (72.0, 62.0, 52.0, 42.0, 32.0, 24.0)

@@ -167,19 +167,19 @@ def hints_for(
         # head first.
         if analysis.image is not None and not hints & {Hint.LEVEL_HEAD, Hint.FACE_CAMERA}:
             hints |= _appearance_hints(analysis.image, f, settings.measures, spec.glasses)
-            hints |= _worn_hints(analysis.image, f, settings.measures, spec.jewellery)
+            hints |= _worn_hints(analysis.image, f, settings.measures, spec)
     return _sorted(hints)
 
 
-def _worn_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, jewellery: str) -> set[Hint]:
-    """A head covering, and jewellery unless the school ignores it: the
+def _worn_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig) -> set[Hint]:
+    """A head covering and jewellery, each unless the school ignores it: the
     check's own measures (a crown box and three small zones)."""
     hints: set[Hint] = set()
     skin = skin_lab(img, f)
-    cover = cover_share(img, f, m, skin)
+    cover = cover_share(img, f, m, skin) if spec.head_covering != "ignore" else None
     if cover is not None and cover > m.max_cover_share:
         hints.add(Hint.HEAD_COVERED)
-    area = ornament_area(img, f, m, skin) if jewellery != "ignore" else None
+    area = ornament_area(img, f, m, skin) if spec.jewellery != "ignore" else None
     if area is not None and area > m.max_jewellery_area:
         hints.add(Hint.JEWELLERY)
     return hints

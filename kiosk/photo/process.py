@@ -18,7 +18,7 @@ from kiosk.config import PhotoConfig
 from kiosk.photo.analysis import FaceAnalyser, FaceInfo, FrameAnalysis
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, Measure, MeasureSettings, measure_face
 from kiosk.photo.measures.eyewear import apply_policy
-from kiosk.photo.measures.jewellery import apply_policy as jewellery_policy
+from kiosk.photo.measures.jewellery import worn_policy
 from kiosk.photo.measures.light import clipped_share
 from kiosk.photo.crop import (
     GEOMETRY,
@@ -118,7 +118,8 @@ def check_spec_jpeg(
         face_luma=round(f.mean_luma, 1),
     )
     checks = apply_policy(measure_face(rgb, f, settings, g), spec.glasses)  # the school's glasses rule
-    checks = jewellery_policy(checks, spec.jewellery)  # ... and its jewellery rule
+    checks = worn_policy(checks, "JEWELLERY", spec.jewellery)  # ... its jewellery rule
+    checks = worn_policy(checks, "HEAD_COVERED", spec.head_covering)  # ... and head coverings
     measures["checks"] = {code: m.as_dict() for code, m in checks.items()}
 
     def failed(code: str) -> bool:

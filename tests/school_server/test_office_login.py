@@ -64,12 +64,15 @@ def guarded(request: pytest.FixtureRequest,
 
 
 def test_thirty_guesses_at_once_check_only_five(guarded: Deployment) -> None:
+    # All wrong: which five of thirty requests sent at once reach the check
+    # first is up to the scheduler (under load the 25th may come first), so
+    # the right password is tried after them.
     attempts = [("target", f"wrong guess {i:02d}") for i in range(30)]
-    attempts[24] = ("target", PASSWORD)  # the 25th guess is right
     replies = at_once(guarded.server.url, attempts)
     answers = [_answer(r) for r in replies]
-    assert "ok" not in answers, answers
+    assert answers.count("bad") <= 5, answers  # the rest refused unchecked (locked, throttled)
     assert _audited(guarded, "login_failed", "target") <= 5
+    assert outcome(log_in(guarded.server.url, "target", PASSWORD)) == "locked"
     # Locked, and the lock is in the database: a restarted server keeps it.
     guarded.server.restart()
     assert outcome(log_in(guarded.server.url, "target", PASSWORD)) == "locked"

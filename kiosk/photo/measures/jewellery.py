@@ -122,10 +122,10 @@ def jewellery(img, gray, face, s, g) -> list[Measure]:
     return [_band("JEWELLERY", ornament_area(img, face, s, skin_lab(img, face)), None, s.max_jewellery_area)]
 
 
-def apply_policy(checks: dict[str, Measure], policy: str) -> dict[str, Measure]:
-    """JEWELLERY is a problem only where the school refuses it; its value
-    stays in the report."""
-    m = checks.get("JEWELLERY")
+def worn_policy(checks: dict[str, Measure], code: str, policy: str) -> dict[str, Measure]:
+    """A worn thing (JEWELLERY, HEAD_COVERED) is a problem only where the
+    school's policy for it is "refuse"; its value stays in the report."""
+    m = checks.get(code)
     if policy == "refuse" or m is None or m.value is None:
         return checks
-    return {**checks, "JEWELLERY": replace(m, passed=True)}
+    return {**checks, code: replace(m, passed=True)}
