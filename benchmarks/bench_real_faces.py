@@ -221,7 +221,8 @@ def print_pitch(single: list[dict]) -> None:
     print("\npitch read on faces labelled level (deg; + chin up):")
     groups = {"East Asian": lambda r: r["labels"]["east_asian"], "other": lambda r: not r["labels"]["east_asian"],
               "fit half": lambda r: int(r["sha256"][0], 16) % 2 == 0,
-              "test half": lambda r: int(r["sha256"][0], 16) % 2 == 1}
+              "test half": lambda r: int(r["sha256"][0], 16) % 2 == 1,
+              "East Asian, test half": lambda r: r["labels"]["east_asian"] and int(r["sha256"][0], 16) % 2 == 1}
     for group, member in groups.items():
         vals = sorted((r["checks"]["HEAD_PITCH"]["value"], r["file"]) for r in single
                       if r["labels"]["level"] and member(r) and r["checks"].get("HEAD_PITCH", {}).get("value") is not None)
