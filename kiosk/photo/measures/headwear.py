@@ -8,7 +8,9 @@ width, is the crown. Every pixel there is backdrop, this student's skin
 something else. Hair is dark (black, dark brown, any dyed dark) or of a
 natural hair colour (blond, brown, auburn, grey), so a covering shows as
 a colour no natural hair has: a saturated or cool hue (red, blue, green,
-purple, pink, navy, bright gold) or clean white.
+purple, pink, navy, bright gold) or clean white that is solid and not at
+the backdrop's edge (grey and blond hair have white streaks and a light
+fringe against the cloth). A head top not found is not read (0).
 
 Not seen: a covering in a natural hair colour (black, brown, grey, beige:
 it reads as hair), in the student's skin colour (it reads as skin), or in
@@ -33,6 +35,13 @@ WHITE_CHROMA = 10  # ... at most this chroma, is cloth (hair this white is rare)
 COLOUR_CHROMA = 12  # chroma over which the hue tells hair from cloth
 HAIR_HUES = (20.0, 105.0)  # degrees from +a*: red-brown, orange, yellow-blond
 HAIR_MAX_CHROMA = 45  # brighter than the most vivid ginger: gold thread, dye
+# White (clean white) counts only where it is solid and away from the
+# backdrop: white in hair is streaks of highlight between strands, and
+# where fine blond or grey hair meets the blue cloth it blends into a light,
+# nearly neutral fringe. Both in face widths, chosen on the real-faces fit
+# half with Grace Hopper's white cap (tests/kiosk/photo/measures/
+# test_headwear.py) kept at 1.5x the band (docs/photo-checks.md).
+SOLID, EDGE = 0.02, 0.02
 _EDGES = tuple((float(np.cos(np.radians(h))), float(np.sin(np.radians(h)))) for h in HAIR_HUES)
 
 
@@ -58,13 +67,22 @@ def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     # wedge (no arctan per pixel: this runs on every preview frame).
     hair_hue = (b * _EDGES[0][0] - a * _EDGES[0][1] >= 0) & (a * _EDGES[1][1] - b * _EDGES[1][0] >= 0)
     not_hair_hue = (chroma2 > COLOUR_CHROMA ** 2) & (~hair_hue | (chroma2 > HAIR_MAX_CHROMA ** 2))
-    white = (light >= WHITE_L) & (chroma2 <= WHITE_CHROMA ** 2)
+    white = ((light >= WHITE_L) & (chroma2 <= WHITE_CHROMA ** 2)).astype(np.uint8)
+    k = 2 * int(SOLID * face.face_width / 2) + 1
+    white = cv2.morphologyEx(white, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    e = 2 * int(EDGE * face.face_width) + 1
+    white &= cv2.dilate(backdrop, np.ones((e, e), np.uint8)) == 0
     return counted & ~is_skin & (not_hair_hue | white), counted
 
 
 def cover_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray | None) -> float | None:
     """Share of the crown (its pixels that are not backdrop) read as a
-    covering: neither skin, nor hair-like. skin: skin_lab(img, face)."""
+    covering: neither skin, nor hair-like. skin: skin_lab(img, face).
+    A head top not found (hair cut by the frame, or no backdrop above it)
+    reads 0: the box would be wall or the frame's edge, not a crown, and
+    HEAD_TOP_OUT_OF_BAND already refuses such a photo."""
+    if skin is not None and not face.head_top_found:
+        return 0.0
     masks = covering_mask(img, face, s, skin)
     if masks is None:
         return None

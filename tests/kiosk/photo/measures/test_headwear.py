@@ -127,3 +127,34 @@ def test_booth_preview(tmp_path):
             finally:
                 cam.close()
             assert (Hint.HEAD_COVERED in hints) is (portrait == "hopper"), (portrait, skin, hints)
+
+
+def test_white_streaks_in_hair_and_a_crown_cut_off_are_not_coverings(lit):
+    """Grey or platinum hair under the lamps has thin white highlights
+    between its strands; clean white counts as cloth only where it is solid
+    (a white cap's crown still is). A head top not found (hair cut by the
+    frame) leaves no crown to read: a red cap there reads 0."""
+    import dataclasses
+    import importlib
+
+    import numpy as np
+
+    from kiosk.photo.measures.appearance import skin_lab
+
+    headwear = importlib.import_module("kiosk.photo.measures.headwear")
+    settings = MeasureSettings()
+    rgb, face = lit[1]("astronaut", None)
+    skin = skin_lab(rgb, face)
+    fw = face.face_width
+    y0, y1 = int(face.head_top_y + 0.05 * fw), int(face.forehead_y)
+    x0, x1 = int(face.centre_x - 0.3 * fw), int(face.centre_x + 0.3 * fw)
+    hair = ~settings.backdrop.is_backdrop(rgb[y0:y1, x0:x1]).reshape(y1 - y0, x1 - x0)
+    streaked, solid = rgb.copy(), rgb.copy()
+    streaked[y0:y1, x0:x1][hair & (np.arange(x1 - x0) % 4 == 0)[None, :]] = 245  # a 1 px highlight every 4 px
+    solid[y0:y1, x0:x1][hair] = 245
+    assert headwear.cover_share(streaked, face, settings, skin) < 0.5 * settings.max_cover_share
+    assert headwear.cover_share(solid, face, settings, skin) > 2 * settings.max_cover_share
+    capped = hc.covering(rgb, face, "cap", hc.CLOTH["red"])
+    assert headwear.cover_share(capped, face, settings, skin) > 2 * settings.max_cover_share
+    cut = dataclasses.replace(face, head_top_found=False)
+    assert headwear.cover_share(capped, cut, settings, skin) == 0.0
