@@ -21,7 +21,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # quieten mediapipe's C++ log
 from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig  # noqa: E402
 from kiosk.hardware.camera_sim import SimulatedCamera  # noqa: E402
 from kiosk.photo.analysis import COUNT_EVERY, COUNT_SIDE, FaceAnalyser, counting_copy  # noqa: E402
-from kiosk.photo.guidance import GuidanceSmoother, hints_for  # noqa: E402
+from kiosk.photo.guidance import GuidanceSmoother, ZoneRota, hints_for  # noqa: E402
 from kiosk.photo.crop import crop_to_spec, encode_jpeg  # noqa: E402
 from kiosk.photo.measures import measure_face  # noqa: E402
 from kiosk.photo.process import check_spec_jpeg, process_still  # noqa: E402
@@ -41,15 +41,17 @@ def _stats(ms: list[float]) -> str:
     return f"median {statistics.median(ms):7.1f} ms   p95 {_p95(ms):7.1f} ms   (n={len(ms)})"
 
 
-def bench_preview(frames: int) -> tuple[list[float], list[float]]:
+def bench_preview(frames: int, worn: str = "ignore") -> tuple[list[float], list[float]]:
     """Per-frame ms of the engine (analysis + guidance) and of the bare
-    model calls."""
+    model calls. worn: the school's head_covering and jewellery policy
+    (their live hints run unless it is "ignore")."""
     import mediapipe as mp
 
     cam = SimulatedCamera(CameraConfig())
     cam.start()
-    spec = PhotoConfig()
+    spec = PhotoConfig(head_covering=worn, jewellery=worn)
     smoother = GuidanceSmoother()
+    zones = ZoneRota()  # as the booth's analysis thread
     render, analyse, bare = [], [], []
     # The bare model calls the engine makes, same settings, on the same frames
     # in the same run: FaceMesh tracking one face, and the people-counting
@@ -68,7 +70,7 @@ def bench_preview(frames: int) -> tuple[list[float], list[float]]:
             t0 = time.perf_counter()
             frame = cam.preview_frame()
             t1 = time.perf_counter()
-            hints = hints_for(analyser.analyse(frame), spec)
+            hints = hints_for(analyser.analyse(frame), spec, zones=zones)
             smoother.update(hints, t1)
             t2 = time.perf_counter()
             mesh.process(frame)
@@ -180,8 +182,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--stills", type=int, default=5)
+    ap.add_argument("--worn", choices=("ignore", "warn", "refuse"), default="warn",
+                    help="head covering and jewellery policy of the preview (warn: their hints run)")
     args = ap.parse_args()
-    analyse, bare = bench_preview(args.frames)
+    analyse, bare = bench_preview(args.frames, args.worn)
     rss_preview = _peak_rss_mb()
     print(f"peak RSS after the preview frames: {rss_preview:.0f} MB")
     bench_still((2028, 1520), args.stills)
