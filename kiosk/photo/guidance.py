@@ -182,11 +182,13 @@ def hints_for(
 
 def _zone_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
                 zones: ZoneRota | None) -> set[Hint]:
-    """Hair, glasses and worn things: every group, or the rota's turn."""
+    """Hair over the ears; over the brows, and glasses; a head covering;
+    jewellery: every group, or the rota's turn (the ears cost the most)."""
     skin = skin_lab(img, f)  # the cheeks' colour, shared by every zone
-    groups = (lambda: _hair_hints(img, f, m, skin),
-              lambda: _glasses_hints(img, f, m, spec.glasses),
-              lambda: _worn_hints(img, f, m, spec, skin))
+    groups = (lambda: _ear_hints(img, f, m, skin),
+              lambda: _brow_hints(img, f, m, skin) | _glasses_hints(img, f, m, spec.glasses),
+              lambda: _cover_hints(img, f, m, spec, skin),
+              lambda: _jewellery_hints(img, f, m, spec, skin))
     if zones is None:
         return set().union(*(judge() for judge in groups))
     return zones.judge(groups)
@@ -196,10 +198,10 @@ class ZoneRota:
     """The zone measures of one preview stream, one group a frame.
 
     Hair, glasses and worn things change slowly (nobody puts on a hat
-    between two frames) and cost 3-8 ms a frame together against 5-6 ms for
+    between two frames) and cost 4-7 ms a frame together against 5-6 ms for
     the model calls: the preview judges one group a frame in turn and keeps
     the others' last hints, so each is refreshed every len(groups) frames
-    (0.2 s at 15 fps, under the smoother's show_after_seconds). A still and
+    (0.27 s at 15 fps, under the smoother's show_after_seconds). A still and
     `kiosk guide` judge every group (hints_for without a rota)."""
 
     def __init__(self) -> None:
@@ -217,28 +219,31 @@ class ZoneRota:
         return set().union(*self._last.values())
 
 
-def _worn_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
-                skin: np.ndarray | None) -> set[Hint]:
-    """A head covering and jewellery, each unless the school ignores it: the
-    check's own measures (a crown box and three small zones)."""
-    hints: set[Hint] = set()
+def _cover_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
+                 skin: np.ndarray | None) -> set[Hint]:
+    """A head covering, unless the school ignores it: the check's own
+    measure (the crown box)."""
     cover = cover_share(img, f, m, skin) if spec.head_covering != "ignore" else None
-    if cover is not None and cover > m.max_cover_share:
-        hints.add(Hint.HEAD_COVERED)
+    return {Hint.HEAD_COVERED} if cover is not None and cover > m.max_cover_share else set()
+
+
+def _jewellery_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
+                     skin: np.ndarray | None) -> set[Hint]:
+    """Jewellery, unless the school ignores it (three small zones)."""
     area = ornament_area(img, f, m, skin) if spec.jewellery != "ignore" else None
-    if area is not None and area > m.max_jewellery_area:
-        hints.add(Hint.JEWELLERY)
-    return hints
+    return {Hint.JEWELLERY} if area is not None and area > m.max_jewellery_area else set()
 
 
-def _hair_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, skin: np.ndarray | None) -> set[Hint]:
-    """Hair over the brows or ears: pixel measures on small regions beside
-    the face (a few hundred pixels each in a preview frame)."""
-    brows, ears = brow_skin(img, f, m, skin), ear_hair(img, f, m, skin)
-    if (brows is not None and brows < m.min_brow_skin_share) or (
-            ears is not None and ears > m.max_ear_hair_share):
-        return {Hint.HAIR_OFF_FACE}
-    return set()
+def _ear_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, skin: np.ndarray | None) -> set[Hint]:
+    """Hair over the ears (the zones beside the cheeks)."""
+    ears = ear_hair(img, f, m, skin)
+    return {Hint.HAIR_OFF_FACE} if ears is not None and ears > m.max_ear_hair_share else set()
+
+
+def _brow_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, skin: np.ndarray | None) -> set[Hint]:
+    """Hair over the brows (a strip above each)."""
+    brows = brow_skin(img, f, m, skin)
+    return {Hint.HAIR_OFF_FACE} if brows is not None and brows < m.min_brow_skin_share else set()
 
 
 def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:

@@ -233,21 +233,23 @@ def test_appearance_hints_on_the_preview(preview, preview_analyser, make, hint):
 
 def test_the_preview_judges_one_zone_group_a_frame(preview, preview_analyser):
     """With a rota (the booth's preview) each frame judges one group of the
-    zone measures, hair, glasses, worn things, in turn, and keeps the
-    others' last hints; losing the face forgets them."""
+    zone measures in turn (ears; brows and glasses; head covering;
+    jewellery) and keeps the others' last hints; losing the face forgets
+    them."""
     frame, face = preview
     glare = preview_analyser.analyse(pc.lens_glare(frame, face))
     clean = preview_analyser.analyse(frame)
     assert hints_for(glare, SPEC) == [Hint.GLASSES_GLARE]  # no rota: every group
     rota = ZoneRota()
-    seen = [hints_for(a, SPEC, zones=rota) for a in (glare, glare, glare, clean, clean)]
-    # hair, glasses (the glare found), worn (kept), hair (kept), glasses (gone)
-    assert seen == [[], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE], []]
+    seen = [hints_for(a, SPEC, zones=rota) for a in (glare, glare, glare, clean, clean, clean)]
+    # ears, glasses (the glare found), covering, jewellery, ears (kept), glasses (gone)
+    assert seen == [[], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE],
+                    [Hint.GLASSES_GLARE], []]
     rota = ZoneRota()
     hints_for(glare, SPEC, zones=rota), hints_for(glare, SPEC, zones=rota)
     assert hints_for(FrameAnalysis(width=640, height=480, faces=[], image=frame), SPEC,
                      zones=rota) == [Hint.NO_FACE]
-    assert hints_for(glare, SPEC, zones=rota) == []  # worn's turn: the glare was forgotten
+    assert hints_for(glare, SPEC, zones=rota) == []  # the covering's turn: the glare was forgotten
 
 
 def test_guidance_reads_the_measure_settings(preview, preview_analyser):
