@@ -1,12 +1,14 @@
 """Photo engine timings on the simulated camera (prints figures, and
 whether issue 11's targets are met).
 
-    .venv/bin/python benchmarks/bench_photo.py [--frames 300] [--stills 5]
+    .venv/bin/python benchmarks/bench_photo.py [--frames 300] [--stills 5] [--worn warn]
 
 Targets: analysis plus guidance of a 640x480 preview frame, median <=
 PREVIEW_MS and <= PREVIEW_RATIO times the bare mediapipe calls on the same
 frames (the ratio survives a loaded machine; the milliseconds do not); a
-4056x3040 still, people count included, median <= STILL_MS.
+4056x3040 still, people count included, median <= STILL_MS. The preview
+judges its zone measures on a rota, as the booth does (guidance.ZoneRota):
+the median frame is a cheap turn, so the mean ratio is printed too.
 """
 
 from __future__ import annotations
