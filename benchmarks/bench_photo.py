@@ -197,6 +197,7 @@ def main() -> None:
     rss = _peak_rss_mb()
     print(f"peak RSS after the stills:         {rss:.0f} MB")
     frame, model = statistics.median(analyse), statistics.median(bare)
+    mean_ratio = statistics.mean(analyse) / statistics.mean(bare)  # the rota's turns differ in cost
     print(f"\nsummary (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  preview 640x480: median {frame:.1f} ms, p95 {_p95(analyse):.1f} ms; bare mediapipe median "
           f"{model:.1f} ms; ratio {frame / model:.2f}x")
@@ -204,8 +205,8 @@ def main() -> None:
     print(f"  peak RSS: {rss_preview:.0f} MB after the preview, {rss:.0f} MB after the stills")
     for what, ok in (
         (f"preview median {frame:.1f} ms <= {PREVIEW_MS:g} ms", frame <= PREVIEW_MS),
-        (f"preview {frame / model:.2f}x the bare model calls <= {PREVIEW_RATIO:g}x",
-         frame / model <= PREVIEW_RATIO),
+        (f"preview {frame / model:.2f}x the bare model calls (mean {mean_ratio:.2f}x) <= {PREVIEW_RATIO:g}x",
+         max(frame / model, mean_ratio) <= PREVIEW_RATIO),
         (f"still median {statistics.median(still):.0f} ms <= {STILL_MS:g} ms (people count included)",
          statistics.median(still) <= STILL_MS),
     ):
