@@ -1,12 +1,14 @@
 """Photo engine timings on the simulated camera (prints figures, and
 whether issue 11's targets are met).
 
-    .venv/bin/python benchmarks/bench_photo.py [--frames 300] [--stills 5]
+    .venv/bin/python benchmarks/bench_photo.py [--frames 300] [--stills 5] [--worn warn]
 
 Targets: analysis plus guidance of a 640x480 preview frame, median <=
 PREVIEW_MS and <= PREVIEW_RATIO times the bare mediapipe calls on the same
 frames (the ratio survives a loaded machine; the milliseconds do not); a
-4056x3040 still, people count included, median <= STILL_MS.
+4056x3040 still, people count included, median <= STILL_MS. The preview
+judges its zone measures on a rota, as the booth does (guidance.ZoneRota):
+the median frame is a cheap turn, so the mean ratio is printed too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # quieten mediapipe's C++ log
 from kiosk.config import CameraConfig, PhotoConfig, SimulatedCameraConfig  # noqa: E402
 from kiosk.hardware.camera_sim import SimulatedCamera  # noqa: E402
 from kiosk.photo.analysis import COUNT_EVERY, COUNT_SIDE, FaceAnalyser, counting_copy  # noqa: E402
-from kiosk.photo.guidance import GuidanceSmoother, hints_for  # noqa: E402
+from kiosk.photo.guidance import GuidanceSmoother, ZoneRota, hints_for  # noqa: E402
 from kiosk.photo.crop import crop_to_spec, encode_jpeg  # noqa: E402
 from kiosk.photo.measures import measure_face  # noqa: E402
 from kiosk.photo.process import check_spec_jpeg, process_still  # noqa: E402
@@ -41,15 +43,17 @@ def _stats(ms: list[float]) -> str:
     return f"median {statistics.median(ms):7.1f} ms   p95 {_p95(ms):7.1f} ms   (n={len(ms)})"
 
 
-def bench_preview(frames: int) -> tuple[list[float], list[float]]:
+def bench_preview(frames: int, worn: str = "ignore") -> tuple[list[float], list[float]]:
     """Per-frame ms of the engine (analysis + guidance) and of the bare
-    model calls."""
+    model calls. worn: the school's head_covering and jewellery policy
+    (their live hints run unless it is "ignore")."""
     import mediapipe as mp
 
     cam = SimulatedCamera(CameraConfig())
     cam.start()
-    spec = PhotoConfig()
+    spec = PhotoConfig(head_covering=worn, jewellery=worn)
     smoother = GuidanceSmoother()
+    zones = ZoneRota()  # as the booth's analysis thread
     render, analyse, bare = [], [], []
     # The bare model calls the engine makes, same settings, on the same frames
     # in the same run: FaceMesh tracking one face, and the people-counting
@@ -68,7 +72,7 @@ def bench_preview(frames: int) -> tuple[list[float], list[float]]:
             t0 = time.perf_counter()
             frame = cam.preview_frame()
             t1 = time.perf_counter()
-            hints = hints_for(analyser.analyse(frame), spec)
+            hints = hints_for(analyser.analyse(frame), spec, zones=zones)
             smoother.update(hints, t1)
             t2 = time.perf_counter()
             mesh.process(frame)
@@ -180,8 +184,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--stills", type=int, default=5)
+    ap.add_argument("--worn", choices=("ignore", "warn", "refuse"), default="warn",
+                    help="head covering and jewellery policy of the preview (warn: their hints run)")
     args = ap.parse_args()
-    analyse, bare = bench_preview(args.frames)
+    analyse, bare = bench_preview(args.frames, args.worn)
     rss_preview = _peak_rss_mb()
     print(f"peak RSS after the preview frames: {rss_preview:.0f} MB")
     bench_still((2028, 1520), args.stills)
@@ -191,6 +197,7 @@ def main() -> None:
     rss = _peak_rss_mb()
     print(f"peak RSS after the stills:         {rss:.0f} MB")
     frame, model = statistics.median(analyse), statistics.median(bare)
+    mean_ratio = statistics.mean(analyse) / statistics.mean(bare)  # the rota's turns differ in cost
     print(f"\nsummary (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  preview 640x480: median {frame:.1f} ms, p95 {_p95(analyse):.1f} ms; bare mediapipe median "
           f"{model:.1f} ms; ratio {frame / model:.2f}x")
@@ -198,8 +205,8 @@ def main() -> None:
     print(f"  peak RSS: {rss_preview:.0f} MB after the preview, {rss:.0f} MB after the stills")
     for what, ok in (
         (f"preview median {frame:.1f} ms <= {PREVIEW_MS:g} ms", frame <= PREVIEW_MS),
-        (f"preview {frame / model:.2f}x the bare model calls <= {PREVIEW_RATIO:g}x",
-         frame / model <= PREVIEW_RATIO),
+        (f"preview {frame / model:.2f}x the bare model calls (mean {mean_ratio:.2f}x) <= {PREVIEW_RATIO:g}x",
+         max(frame / model, mean_ratio) <= PREVIEW_RATIO),
         (f"still median {statistics.median(still):.0f} ms <= {STILL_MS:g} ms (people count included)",
          statistics.median(still) <= STILL_MS),
     ):

@@ -17,13 +17,14 @@ projected onto the preview to check that it would stay inside the frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
-from kiosk.photo.analysis import FaceInfo, FrameAnalysis
+from kiosk.photo.analysis import FaceInfo, FrameAnalysis, every_kth
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
@@ -85,13 +86,18 @@ def _washed_out(analysis: FrameAnalysis, settings: GuidanceSettings) -> bool:
     """The frame clipped as OVEREXPOSED judges it (every 4th pixel: enough
     for a share, and cheap on every preview frame)."""
     s = settings.measures
-    return analysis.image is not None and clipped_share(analysis.image[::4, ::4], s) > s.max_frame_clipped_share
+    return analysis.image is not None and clipped_share(every_kth(analysis.image, 4), s) > s.max_frame_clipped_share
 
 
 def hints_for(
-    analysis: FrameAnalysis, spec: PhotoConfig, settings: GuidanceSettings = DEFAULT_SETTINGS
+    analysis: FrameAnalysis, spec: PhotoConfig, settings: GuidanceSettings = DEFAULT_SETTINGS,
+    zones: ZoneRota | None = None,
 ) -> list[Hint]:
-    """Hints for one preview frame, most important first; [] = pose is good."""
+    """Hints for one preview frame, most important first; [] = pose is good.
+    zones: a preview stream's rota, which judges one group of the zone
+    measures a frame (None: every measure, as for a still)."""
+    if zones is not None and analysis.face_count != 1:
+        zones.reset()
     if analysis.face_count > 1:
         return [Hint.MULTIPLE_FACES]
     if not analysis.faces:
@@ -161,40 +167,83 @@ def hints_for(
         hints.add(Hint.LEVEL_HEAD)
     # Under bad light the mesh's depth and eyelids are guesses (a washed-out
     # face reads 5 deg chin-up): fix the light first, then the face.
+    judged = False
     if not hints & {Hint.TOO_DARK, Hint.TOO_BRIGHT}:
         hints |= _face_hints(f, settings.measures)
         # Hair and glasses zones sit beside a level, frontal face: turn the
         # head first.
         if analysis.image is not None and not hints & {Hint.LEVEL_HEAD, Hint.FACE_CAMERA}:
-            hints |= _appearance_hints(analysis.image, f, settings.measures, spec.glasses)
-            hints |= _worn_hints(analysis.image, f, settings.measures, spec)
+            judged = True
+            hints |= _zone_hints(analysis.image, f, settings.measures, spec, zones)
+    if zones is not None and not judged:
+        zones.reset()  # judged afresh once the face is level and lit again
     return _sorted(hints)
 
 
-def _worn_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig) -> set[Hint]:
-    """A head covering and jewellery, each unless the school ignores it: the
-    check's own measures (a crown box and three small zones)."""
-    hints: set[Hint] = set()
-    skin = skin_lab(img, f)
+def _zone_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
+                zones: ZoneRota | None) -> set[Hint]:
+    """Hair over the ears; over the brows, and glasses; a head covering;
+    jewellery: every group, or the rota's turn (the ears cost the most)."""
+    skin = skin_lab(img, f)  # the cheeks' colour, shared by every zone
+    groups = (lambda: _ear_hints(img, f, m, skin),
+              lambda: _brow_hints(img, f, m, skin) | _glasses_hints(img, f, m, spec.glasses),
+              lambda: _cover_hints(img, f, m, spec, skin),
+              lambda: _jewellery_hints(img, f, m, spec, skin))
+    if zones is None:
+        return set().union(*(judge() for judge in groups))
+    return zones.judge(groups)
+
+
+class ZoneRota:
+    """The zone measures of one preview stream, one group a frame.
+
+    Hair, glasses and worn things change slowly (nobody puts on a hat
+    between two frames) and cost 4-7 ms a frame together against 5-6 ms for
+    the model calls: the preview judges one group a frame in turn and keeps
+    the others' last hints, so each is refreshed every len(groups) frames
+    (0.27 s at 15 fps, under the smoother's show_after_seconds). A still and
+    `kiosk guide` judge every group (hints_for without a rota)."""
+
+    def __init__(self) -> None:
+        self._turn = 0
+        self._last: dict[int, set[Hint]] = {}
+
+    def reset(self) -> None:
+        """Forget the last hints (the face was lost, turned or badly lit)."""
+        self._last.clear()
+
+    def judge(self, groups: tuple[Callable[[], set[Hint]], ...]) -> set[Hint]:
+        i = self._turn % len(groups)
+        self._turn += 1
+        self._last[i] = groups[i]()
+        return set().union(*self._last.values())
+
+
+def _cover_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
+                 skin: np.ndarray | None) -> set[Hint]:
+    """A head covering, unless the school ignores it: the check's own
+    measure (the crown box)."""
     cover = cover_share(img, f, m, skin) if spec.head_covering != "ignore" else None
-    if cover is not None and cover > m.max_cover_share:
-        hints.add(Hint.HEAD_COVERED)
+    return {Hint.HEAD_COVERED} if cover is not None and cover > m.max_cover_share else set()
+
+
+def _jewellery_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
+                     skin: np.ndarray | None) -> set[Hint]:
+    """Jewellery, unless the school ignores it (three small zones)."""
     area = ornament_area(img, f, m, skin) if spec.jewellery != "ignore" else None
-    if area is not None and area > m.max_jewellery_area:
-        hints.add(Hint.JEWELLERY)
-    return hints
+    return {Hint.JEWELLERY} if area is not None and area > m.max_jewellery_area else set()
 
 
-def _appearance_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:
-    """Hair and glasses: pixel measures on small regions around the eyes,
-    brows and ears (a few hundred pixels each in a preview frame)."""
-    hints: set[Hint] = set()
-    skin = skin_lab(img, f)
-    brows, ears = brow_skin(img, f, m, skin), ear_hair(img, f, m, skin)
-    if (brows is not None and brows < m.min_brow_skin_share) or (
-            ears is not None and ears > m.max_ear_hair_share):
-        hints.add(Hint.HAIR_OFF_FACE)
-    return hints | _glasses_hints(img, f, m, policy)
+def _ear_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, skin: np.ndarray | None) -> set[Hint]:
+    """Hair over the ears (the zones beside the cheeks)."""
+    ears = ear_hair(img, f, m, skin)
+    return {Hint.HAIR_OFF_FACE} if ears is not None and ears > m.max_ear_hair_share else set()
+
+
+def _brow_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, skin: np.ndarray | None) -> set[Hint]:
+    """Hair over the brows (a strip above each)."""
+    brows = brow_skin(img, f, m, skin)
+    return {Hint.HAIR_OFF_FACE} if brows is not None and brows < m.min_brow_skin_share else set()
 
 
 def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str) -> set[Hint]:

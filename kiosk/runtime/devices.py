@@ -22,7 +22,7 @@ from kiosk.session import CAMERA_STATES, SessionFlow
 from kiosk.hardware.camera import Camera, CameraError
 from kiosk.hardware.id_reader import CardReader, CardReadError, ReaderError
 from kiosk.photo.analysis import FaceAnalyser
-from kiosk.photo.guidance import GuidanceSettings, GuidanceSmoother, hints_for
+from kiosk.photo.guidance import GuidanceSettings, GuidanceSmoother, ZoneRota, hints_for
 from kiosk.photo.qr import QrReader
 from kiosk.runtime.capture import CapturePath
 
@@ -188,6 +188,7 @@ class DeviceThreads:
         last_code = ""
         last_visit = (State.ATTRACT, 0)
         seen = 0
+        zones = ZoneRota()  # the slow-changing zones, one group a frame
         while not self._stop.is_set():
             newest = self._next_frame(seen)
             if newest is None:
@@ -195,6 +196,7 @@ class DeviceThreads:
             seen, frame, visit = newest
             if visit != last_visit:
                 smoother.reset()
+                zones.reset()
                 last_code, last_visit = "", visit
             state = visit[0]
             if state == State.SCAN_CODE:
@@ -206,7 +208,7 @@ class DeviceThreads:
                 if analyser.backdrop is not self._capture.backdrop:  # staff recalibrated
                     analyser.backdrop, guidance = self._capture.backdrop, self._capture.guidance_settings()
                 analysis = analyser.analyse(frame)
-                hints, ready = smoother.update(hints_for(analysis, self.config.photo, guidance),
+                hints, ready = smoother.update(hints_for(analysis, self.config.photo, guidance, zones),
                                                time.monotonic())
                 self.post(lambda f, h=hints, r=ready: f.guidance(h, r))
 

@@ -11,7 +11,7 @@ import pytest
 
 import photo_cases as pc
 from kiosk.codes import Hint
-from kiosk.photo.analysis import FaceAnalyser
+from kiosk.photo.analysis import FaceAnalyser, FrameAnalysis
 from kiosk.photo.backdrop import (
     BACKDROP_FILE,
     Backdrop,
@@ -19,7 +19,7 @@ from kiosk.photo.backdrop import (
     calibrate,
     load_backdrop,
 )
-from kiosk.photo.guidance import DEFAULT_SETTINGS, hints_for
+from kiosk.photo.guidance import DEFAULT_SETTINGS, ZoneRota, hints_for
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, measure_face
 from kiosk.photo.process import check_spec_jpeg, process_still
 
@@ -229,6 +229,27 @@ def test_appearance_hints_on_the_preview(preview, preview_analyser, make, hint):
     frame, face = preview
     analysis = preview_analyser.analyse(make(frame, face))
     assert hint in hints_for(analysis, SPEC)
+
+
+def test_the_preview_judges_one_zone_group_a_frame(preview, preview_analyser):
+    """With a rota (the booth's preview) each frame judges one group of the
+    zone measures in turn (ears; brows and glasses; head covering;
+    jewellery) and keeps the others' last hints; losing the face forgets
+    them."""
+    frame, face = preview
+    glare = preview_analyser.analyse(pc.lens_glare(frame, face))
+    clean = preview_analyser.analyse(frame)
+    assert hints_for(glare, SPEC) == [Hint.GLASSES_GLARE]  # no rota: every group
+    rota = ZoneRota()
+    seen = [hints_for(a, SPEC, zones=rota) for a in (glare, glare, glare, clean, clean, clean)]
+    # ears, glasses (the glare found), covering, jewellery, ears (kept), glasses (gone)
+    assert seen == [[], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE], [Hint.GLASSES_GLARE],
+                    [Hint.GLASSES_GLARE], []]
+    rota = ZoneRota()
+    hints_for(glare, SPEC, zones=rota), hints_for(glare, SPEC, zones=rota)
+    assert hints_for(FrameAnalysis(width=640, height=480, faces=[], image=frame), SPEC,
+                     zones=rota) == [Hint.NO_FACE]
+    assert hints_for(glare, SPEC, zones=rota) == []  # the covering's turn: the glare was forgotten
 
 
 def test_guidance_reads_the_measure_settings(preview, preview_analyser):
