@@ -120,8 +120,18 @@ def on_booth_backdrop(rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
     return out.getvalue(), rgb
 
 
+def load_set(set_dir: Path) -> list[dict]:
+    """The set's entries (file, source, sha256, labels), in the manifest's
+    order; exit 2 with one line when the set has not been built."""
+    path = set_dir / "manifest.json"
+    if not path.is_file():
+        print(f"no real-faces set at {set_dir}: run benchmarks/real_faces/build_set.py first", file=sys.stderr)
+        raise SystemExit(2)
+    return json.loads(path.read_text())
+
+
 def run(set_dir: Path, booth_backdrop: bool = False) -> list[dict]:
-    manifest = json.loads((set_dir / "manifest.json").read_text())
+    manifest = load_set(set_dir)
     spec, settings = PhotoConfig(), DEFAULT_MEASURE_SETTINGS
     rows = []
     with FaceAnalyser(static_image_mode=True) as analyser:
@@ -230,10 +240,6 @@ def main() -> int:
     ap.add_argument("--booth-backdrop", action="store_true",
                     help="put each person on the booth's blue before checking")
     args = ap.parse_args()
-    if not (args.set / "manifest.json").is_file():
-        print(f"bench_real_faces: no set at {args.set}: run benchmarks/real_faces/build_set.py first",
-              file=sys.stderr)
-        return 2
     report(run(args.set, args.booth_backdrop), args.pitch)
     return 0
 

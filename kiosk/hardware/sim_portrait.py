@@ -215,6 +215,13 @@ def _paint_ears(rgb: np.ndarray, alpha: np.ndarray, pts: np.ndarray, fw: float
     return np.clip(out, 0, 255).round().astype(np.uint8), alpha
 
 
+def forget_cutouts() -> None:
+    """Drop the cutouts kept so far (10-20 MB each): for a run that shows
+    many portraits one after another (benchmarks/bench_real_faces_booth.py)."""
+    with _cutout_lock:
+        _cutouts.clear()
+
+
 def load_cutout(source: Path | None, paint_ears: bool | None = None) -> Cutout:
     """The cutout for a portrait file (None: the astronaut), computed once
     per process. paint_ears (None: only for the astronaut, the demo student)

@@ -203,3 +203,18 @@ def test_only_the_demo_student_gets_painted_ears():
     assert not np.array_equal(demo.looks[False, False], demo.looks[True, False])  # h shows the original
     asked = load_cutout(None, paint_ears=False)
     assert asked.looks[False, False] is asked.looks[True, False]
+
+
+def test_forgotten_cutouts_are_cut_again():
+    """A run through many portraits drops the kept cut-outs between them
+    (benchmarks/bench_real_faces_booth.py): the next load cuts afresh."""
+    from kiosk.hardware.sim_portrait import forget_cutouts, load_cutout
+
+    first = load_cutout(None)
+    assert load_cutout(None) is first  # kept for the process
+    forget_cutouts()
+    again = load_cutout(None)
+    assert again is not first
+    # The same face (GrabCut's own random start may move the edge a pixel).
+    assert again.face_width == pytest.approx(first.face_width)
+    assert again.looks[True, True].shape[1] == pytest.approx(first.looks[True, True].shape[1], abs=4)
