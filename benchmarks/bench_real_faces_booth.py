@@ -16,9 +16,10 @@ One process, one booth after another (a fresh runtime and data directory
 per face, the cut-outs dropped between faces to keep memory flat).
 
 Per face (named by the file's number and source project only): captured or
-held, seconds from the guide screen to the shot, the live hints shown first
-on the analysed preview frames (with how many frames each), and the still's
-verdict (its problem codes). Then: compliant faces captured / held and the
+held, seconds from the guide screen to the shot, the live hint shown first
+on each analysed preview frame (with how many frames each; "(none)": no
+hint shown, not ready either), the raw hints before the booth's smoothing
+(frames with each), and the still's verdict (its problem codes). Then: compliant faces captured / held and the
 hint that held them, per skin-tone bin and East Asian; non-compliant faces
 captured anyway and what the still's check said of them.
 Group photos (not one person) are skipped: the cut-out takes one face.
@@ -43,7 +44,8 @@ from headless_harness import TO_GUIDE, write_config  # noqa: E402
 from kiosk.codes import Device, State  # noqa: E402
 from kiosk.config import load_config  # noqa: E402
 from kiosk.hardware.sim_portrait import forget_cutouts  # noqa: E402
-from kiosk.runtime import KioskRuntime  # noqa: E402
+from kiosk.photo.guidance import GuidanceSmoother  # noqa: E402
+from kiosk.runtime import KioskRuntime, devices  # noqa: E402
 from kiosk.script import ScriptRunner  # noqa: E402
 
 REAL_HOLD_SECONDS = 1.0  # the booth's default [flow] ready_hold_seconds (the harness shortens it)
@@ -59,9 +61,27 @@ class Outcome:
     captured: bool = False
     seconds: float | None = None  # guide screen to the shot
     frames: int = 0  # preview frames analysed in the guide
-    first_hints: collections.Counter = field(default_factory=collections.Counter)
+    first_hints: collections.Counter = field(default_factory=collections.Counter)  # shown first, per frame
+    raw_hints: collections.Counter = field(default_factory=collections.Counter)  # before the smoothing
     verdict: tuple[str, ...] = ()  # the still's problem codes ('' if compliant)
     note: str = ""  # why the booth did not get to the guide, or ended elsewhere
+
+
+class RecordingSmoother(GuidanceSmoother):
+    """The booth's own smoother, counting on each analysed guide frame the
+    raw hints it was given and what it showed: a hint that flickers is never
+    shown yet holds the shot (ready needs ready_hold_seconds without one)."""
+
+    current: Outcome | None = None
+
+    def update(self, hints, now):
+        shown, ready = super().update(hints, now)
+        out = RecordingSmoother.current
+        if out is not None:
+            out.frames += 1
+            out.first_hints[shown[0].value if shown else ("READY" if ready else "(none)")] += 1
+            out.raw_hints.update(h.value for h in set(hints))
+        return shown, ready
 
 
 def short_name(file: str) -> str:
@@ -78,15 +98,7 @@ def booth_config(tmp: Path, face: Path):
 def run_face(entry: dict, set_dir: Path, guide_limit: float, tmp: Path) -> Outcome:
     out = Outcome(short_name(entry["file"]), entry["labels"])
     rt = KioskRuntime(booth_config(tmp, (set_dir / entry["file"]).resolve()))
-    flow_guidance = rt.flow.guidance
-
-    def counted(hints, ready):  # each analysed preview frame's hints, as the flow gets them
-        if rt.flow.state == State.GUIDE:
-            out.frames += 1
-            out.first_hints[hints[0].value if hints else ("READY" if ready else "(none)")] += 1
-        flow_guidance(hints, ready)
-
-    rt.flow.guidance = counted  # type: ignore[method-assign]
+    RecordingSmoother.current = out
     rt.start()
     try:
         start = time.monotonic()
@@ -99,6 +111,7 @@ def run_face(entry: dict, set_dir: Path, guide_limit: float, tmp: Path) -> Outco
         drive(rt, out, guide_limit)
     finally:
         rt.stop()
+        RecordingSmoother.current = None
         forget_cutouts()
     return out
 
@@ -137,21 +150,27 @@ def drive(rt: KioskRuntime, out: Outcome, guide_limit: float) -> None:
 
 
 def held_on(o: Outcome) -> str:
-    """The hint the face was held on most (READY excluded: it is the way out)."""
+    """The hint the face was held on most (READY excluded: it is the way
+    out); when none was shown, the raw hint that kept flickering."""
     top = [(n, h) for h, n in o.first_hints.items() if h != "READY"]
-    return max(top)[1] if top else "-"
+    hint = max(top)[1] if top else "-"
+    if hint == "(none)" and o.raw_hints:
+        raw, n = o.raw_hints.most_common(1)[0]
+        return f"none shown (raw {raw} on {n}/{o.frames} frames)"
+    return hint
 
 
 def print_face(o: Outcome) -> None:
     hints = ", ".join(f"{h} {n}" for h, n in o.first_hints.most_common())
+    raw = ", ".join(f"{h} {n}" for h, n in o.raw_hints.most_common())
     if o.captured:
         state = f"captured {o.seconds:5.1f} s" if o.seconds is not None else "captured"
         verdict = ",".join(o.verdict) or "compliant"
     else:
         state, verdict = "HELD" if o.reached_guide else "no guide", o.note
     label = "compliant" if o.labels["compliant"] else "non-compl."
-    print(f"{o.short:32} {label:10} {state:16} frames {o.frames:3d}  hints: {hints or '-'}  verdict: {verdict}",
-          flush=True)
+    print(f"{o.short:28} {label:10} {state:16} frames {o.frames:3d}  shown: {hints or '-'}  raw: {raw or '-'}"
+          f"  verdict: {verdict}", flush=True)
 
 
 def report(outcomes: list[Outcome]) -> None:
@@ -204,6 +223,7 @@ def main() -> int:
         print("bench_real_faces_booth: no face selected", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.ERROR)
+    devices.GuidanceSmoother = RecordingSmoother  # type: ignore[misc]  (the analysis thread's)
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
     print(f"{len(faces)} one-person faces, {args.guide_seconds:.0f} s at the guide each, "
           f"hold {REAL_HOLD_SECONDS} s, countdown 0\n", flush=True)
