@@ -130,14 +130,25 @@ def current_labels() -> dict[tuple[str, str], dict]:
         return {(lb["source"], lb["sha256"]): lb for lb in tomllib.load(f)["image"]}
 
 
-def run(set_dir: Path, booth_backdrop: bool = False) -> list[dict]:
-    manifest = json.loads((set_dir / "manifest.json").read_text())
+def load_set(set_dir: Path) -> list[dict]:
+    """The set's entries (file, source, sha256, labels as labels.toml has
+    them now), in the manifest's order; exit 2 with one line when the set
+    has not been built."""
+    path = set_dir / "manifest.json"
+    if not path.is_file():
+        print(f"no real-faces set at {set_dir}: run benchmarks/real_faces/build_set.py first", file=sys.stderr)
+        raise SystemExit(2)
     truth = current_labels()
+    return [{**entry, "labels": truth.get((entry["source"], entry["sha256"]), entry["labels"])}
+            for entry in json.loads(path.read_text())]
+
+
+def run(set_dir: Path, booth_backdrop: bool = False) -> list[dict]:
+    manifest = load_set(set_dir)
     spec, settings = PhotoConfig(), DEFAULT_MEASURE_SETTINGS
     rows = []
     with FaceAnalyser(static_image_mode=True) as analyser:
         for entry in manifest:
-            entry = {**entry, "labels": truth.get((entry["source"], entry["sha256"]), entry["labels"])}
             data, rgb = as_checkable((set_dir / entry["file"]).read_bytes())
             if booth_backdrop:
                 data, rgb = on_booth_backdrop(rgb)
@@ -266,10 +277,6 @@ def main() -> int:
     ap.add_argument("--booth-backdrop", action="store_true",
                     help="put each person on the booth's blue before checking")
     args = ap.parse_args()
-    if not (args.set / "manifest.json").is_file():
-        print(f"bench_real_faces: no set at {args.set}: run benchmarks/real_faces/build_set.py first",
-              file=sys.stderr)
-        return 2
     report(run(args.set, args.booth_backdrop), args.pitch)
     return 0
 

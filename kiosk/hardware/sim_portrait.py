@@ -52,6 +52,24 @@ def _landmarks(rgb: np.ndarray) -> np.ndarray:
     return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark])
 
 
+def _person_probability(rgb: np.ndarray) -> np.ndarray:
+    """mediapipe's selfie segmentation (it ships in the wheel): 0-1 a pixel."""
+    import mediapipe as mp
+
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+        return seg.process(np.ascontiguousarray(rgb)).segmentation_mask
+
+
+SURE_BACKGROUND = 0.05  # person probability below which a pixel seeds grabCut's background
+PLAIN_RIM_SPREAD = 12.0  # 8-bit levels: a rim this even is a backdrop
+
+
+def _plain_background(rgb: np.ndarray, eye: float) -> bool:
+    """The portrait's top row and its sides above the eyes are one even colour."""
+    rim = np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]]).astype(np.float32)
+    return float(rim.std(axis=0).max()) < PLAIN_RIM_SPREAD
+
+
 def _seeds(shape: tuple[int, ...], pts: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
     """grabCut's seed mask from the landmarks, its region of interest
     (x0, y0, x1, y1, with a margin of background) and the shoulder row."""
@@ -99,6 +117,26 @@ def _with_room(rgb: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return padded, pts + (side, top)
 
 
+def _at_most(rgb: np.ndarray, pts: np.ndarray, face_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The portrait scaled down so the face is at most face_width pixels
+    cheek to cheek: a camera's full-size photo (a face 1000+ px wide) keeps
+    GrabCut busy for minutes and its extruded torso takes hundreds of MB,
+    for detail no frame of the booth shows."""
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    if fw <= face_width:
+        return rgb, pts
+    k = face_width / fw
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    return small, pts * k
+
+
+# Cheek to cheek, pixels. The portrait is kept with its face at most
+# MAX_FACE_WIDTH wide (the default still shows a face 0.18 x 2028 = 365 px
+# wide, sim_scene.FACE_SHARE; the demo student's is 91 px); GrabCut works
+# at most at SEGMENT_FACE_WIDTH (a region of about 1 MP).
+MAX_FACE_WIDTH = 400.0
+SEGMENT_FACE_WIDTH = 256.0
 MIN_BACKGROUND_SEEDS = 0.02  # share of grabCut's region that must be certain background
 
 
@@ -112,20 +150,29 @@ def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
     the hair tucked get ears painted over the hair (the demo student only:
     a real portrait run through the booth is shown as photographed).
     """
-    rgb, pts = _with_room(rgb, _landmarks(rgb))
+    rgb, pts = _at_most(rgb, _landmarks(rgb), MAX_FACE_WIDTH)
+    plain = _plain_background(rgb, float(pts[468, 1] + pts[473, 1]) / 2)  # before any padding
+    rgb, pts = _with_room(rgb, pts)
     h, w = rgb.shape[:2]
     fw = float(np.linalg.norm(pts[454] - pts[234]))
     cx = float(pts[234, 0] + pts[454, 0]) / 2
     eye = float(pts[468, 1] + pts[473, 1]) / 2
     mask, (rx0, ry0, rx1, ry1), cut = _seeds(rgb.shape, pts)
+    if not plain:
+        # A photo's own background (a wall, a flag, a building): where a
+        # person segmenter doubts the person, grabCut starts from background
+        # (sure of it: certain background); the landmarks' seeds and a
+        # tight crop's one-colour padding alone left it beside the head.
+        # A plain backdrop needs no help (the segmenter takes a dark cap on
+        # blue for background).
+        person, open_ = _person_probability(rgb), mask == cv2.GC_PR_FGD
+        mask[open_ & (person < 0.5)] = cv2.GC_PR_BGD
+        mask[open_ & (person < SURE_BACKGROUND)] = cv2.GC_BGD
 
     # grabCut on the region of interest only (plus a margin of background).
-    roi_mask = np.ascontiguousarray(mask[ry0:ry1, rx0:rx1])
-    roi_bgr = np.ascontiguousarray(rgb[ry0:ry1, rx0:rx1, ::-1])
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(roi_bgr, roi_mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
     fg = np.zeros((h, w), np.uint8)
-    fg[ry0:ry1, rx0:rx1] = np.where((roi_mask == 1) | (roi_mask == 3), 255, 0)
+    fg[ry0:ry1, rx0:rx1] = _grab_cut(rgb[ry0:ry1, rx0:rx1, ::-1], mask[ry0:ry1, rx0:rx1],
+                                     min(1.0, SEGMENT_FACE_WIDTH / fw))
 
     # Cleanup: smooth, keep the largest blob, fill holes.
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -176,6 +223,23 @@ def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
     return Cutout(looks=looks, anchor=(cx - cx0, eye - cy0), face_width=fw, roll_deg=roll)
 
 
+def _grab_cut(bgr: np.ndarray, seeds: np.ndarray, k: float) -> np.ndarray:
+    """The person's mask (0/255) of a region from its seeds, worked out at
+    scale k and scaled back: GrabCut's time grows faster than the pixels
+    (a 1.4 MP region takes half a minute)."""
+    h, w = seeds.shape
+    if k < 1.0:
+        bgr = cv2.resize(bgr, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+        seeds = cv2.resize(seeds, bgr.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    seeds = np.ascontiguousarray(seeds)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(np.ascontiguousarray(bgr), seeds, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
+    fg = np.where((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+    if k < 1.0:
+        fg = np.where(cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR) > 127, 255, 0).astype(np.uint8)
+    return fg
+
+
 def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     # Soft edge, like a real lens and hair.
     a = cv2.GaussianBlur(alpha, (0, 0), 1.0).astype(np.float32) / 255.0
@@ -213,6 +277,13 @@ def _paint_ears(rgb: np.ndarray, alpha: np.ndarray, pts: np.ndarray, fw: float
         out = out * (1 - shape[..., None]) + ear * shape[..., None]
         alpha = np.maximum(alpha, (shape * 255).round().astype(np.uint8))
     return np.clip(out, 0, 255).round().astype(np.uint8), alpha
+
+
+def forget_cutouts() -> None:
+    """Drop the cutouts kept so far (10-20 MB each): for a run that shows
+    many portraits one after another (benchmarks/bench_real_faces_booth.py)."""
+    with _cutout_lock:
+        _cutouts.clear()
 
 
 def load_cutout(source: Path | None, paint_ears: bool | None = None) -> Cutout:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.config import CameraConfig
+from kiosk.config import CameraConfig, SimulatedCameraConfig
 from kiosk.hardware.backends import make_camera
 from kiosk.hardware.camera import CameraError
 from kiosk.hardware.camera_sim import SimulatedCamera, apply_key
@@ -170,17 +170,11 @@ def test_a_tight_portrait_runs_through_the_booth(tmp_path, analyser, portrait):
     """Any portrait goes through the booth (issue 23 item 12): a tight crop
     is padded before the cut-out, and shown as shot (no painted ears)."""
     import cv2
-    from matplotlib import cbook
     from skimage import data
 
-    from kiosk.config import SimulatedCameraConfig
     from kiosk.hardware.sim_portrait import load_cutout
 
-    if portrait == "astronaut":
-        rgb = data.astronaut()
-    else:
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            rgb = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(f).convert("RGB"))
+    rgb = data.astronaut() if portrait == "astronaut" else _grace_hopper()
     crop = _tight_crop(rgb)
     path = tmp_path / f"{portrait}-tight.png"
     cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
@@ -203,3 +197,74 @@ def test_only_the_demo_student_gets_painted_ears():
     assert not np.array_equal(demo.looks[False, False], demo.looks[True, False])  # h shows the original
     asked = load_cutout(None, paint_ears=False)
     assert asked.looks[False, False] is asked.looks[True, False]
+
+
+def test_forgotten_cutouts_are_cut_again():
+    """A run through many portraits drops the kept cut-outs between them
+    (benchmarks/bench_real_faces_booth.py): the next load cuts afresh."""
+    from kiosk.hardware.sim_portrait import forget_cutouts, load_cutout
+
+    first = load_cutout(None)
+    assert load_cutout(None) is first  # kept for the process
+    forget_cutouts()
+    again = load_cutout(None)
+    assert again is not first
+    # The same face (GrabCut's own random start may move the edge a pixel).
+    assert again.face_width == pytest.approx(first.face_width)
+    assert again.looks[True, True].shape[1] == pytest.approx(first.looks[True, True].shape[1], abs=4)
+
+
+def _grace_hopper() -> np.ndarray:
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+def _backdrop_beside_head(frame: np.ndarray, analyser) -> float:
+    """Share of the band beside the head (eye line up to 0.6 face widths
+    above it, 0.8-1.3 face widths out) that shows the booth's blue."""
+    from kiosk.hardware.sim_scene import BACKDROP_RGB
+
+    f = analyser.analyse(frame).faces[0]
+    y0, y1, fw, cx = int(f.eye_line_y - 0.6 * f.face_width), int(f.eye_line_y), f.face_width, f.centre_x
+    band = np.concatenate([frame[y0:y1, int(cx + a * fw):int(cx + b * fw)].reshape(-1, 3)
+                           for a, b in ((-1.3, -0.8), (0.8, 1.3))])
+    return float((np.abs(band.astype(int) - BACKDROP_RGB).max(axis=1) < 40).mean())
+
+
+def _booth_frame(path) -> np.ndarray:
+    cam = SimulatedCamera(CameraConfig(simulated=SimulatedCameraConfig(faces=[path])))
+    cam.start()
+    try:
+        return cam.preview_frame()
+    finally:
+        cam.close()
+
+
+def test_a_portraits_own_background_is_cut_away(tmp_path, analyser):
+    """Grace Hopper's flag and wall, which grabCut seeded by the landmarks
+    alone kept beside her head (half the band), go: a person segmenter
+    seeds the photo's own background."""
+    import cv2
+
+    path = tmp_path / "grace.png"
+    cv2.imwrite(str(path), cv2.cvtColor(_grace_hopper(), cv2.COLOR_RGB2BGR))
+    assert _backdrop_beside_head(_booth_frame(path), analyser) > 0.9
+
+
+def test_a_camera_sized_portrait_is_cut_at_a_booth_size(tmp_path, analyser):
+    """A full-size photo (here Grace Hopper at 2400x2048, her face 4x wider)
+    is brought down so the face is at most MAX_FACE_WIDTH: GrabCut on the
+    full size took 100 s here and the cut-out hundreds of MB."""
+    import cv2
+
+    from kiosk.hardware.sim_portrait import MAX_FACE_WIDTH, load_cutout
+
+    big = cv2.resize(_grace_hopper(), None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "grace-x4.png"
+    cv2.imwrite(str(path), cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+    cut = load_cutout(path)
+    assert cut.face_width == pytest.approx(MAX_FACE_WIDTH, rel=0.01)
+    assert _backdrop_beside_head(_booth_frame(path), analyser) > 0.9
