@@ -289,10 +289,12 @@ def _face_hints(f: FaceInfo, m: MeasureSettings) -> set[Hint]:
 class GuidanceSmoother:
     """Debounces per-frame hints: pure Python, driven by the caller's clock.
 
-    A hint is shown once it has been present in every frame for
-    show_after_seconds, and hidden once absent for hide_after_seconds.
+    A hint is shown once it has been present for show_after_seconds with no
+    gap of hide_after_seconds, and hidden once absent for hide_after_seconds.
     ready is True only after the raw hint list has been empty for
-    ready_hold_seconds without a break.
+    ready_hold_seconds without a break. A hint that flickers (a borderline
+    measure, present every other frame) therefore shows: whatever holds
+    hands-free capture is on screen, never a silent wait.
     """
 
     def __init__(self, settings: GuidanceSettings = DEFAULT_SETTINGS) -> None:
@@ -312,7 +314,7 @@ class GuidanceSmoother:
             self._since.setdefault(hint, now)
             self._last_seen[hint] = now
         for hint in list(self._since):
-            if hint not in present:
+            if hint not in present and now - self._last_seen[hint] >= s.hide_after_seconds:
                 del self._since[hint]  # the run is broken: must persist afresh
         for hint in present:
             if now - self._since[hint] >= s.show_after_seconds:

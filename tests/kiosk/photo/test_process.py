@@ -259,6 +259,18 @@ def test_smoother_needs_persistence_and_hold():
     assert s.update([], 2.85) == ([], True)
 
 
+def test_a_flickering_hint_is_shown_not_a_silent_hold():
+    # A borderline measure fires every other frame (15 fps): it holds
+    # hands-free capture, so the student must see it.
+    s = GuidanceSmoother(GuidanceSettings(show_after_seconds=0.4, hide_after_seconds=0.3,
+                                          ready_hold_seconds=1.0))
+    shown, ready = [], False
+    for i in range(30):
+        shown, ready = s.update([Hint.HAIR_OFF_FACE] if i % 2 else [], i / 15)
+        assert not ready
+    assert shown == [Hint.HAIR_OFF_FACE]
+
+
 def test_smoother_orders_by_importance():
     s = GuidanceSmoother()
     s.update([Hint.LEVEL_HEAD, Hint.TOO_DARK], 0.0)
