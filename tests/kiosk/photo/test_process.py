@@ -233,6 +233,15 @@ def test_guided_pose_gives_a_compliant_still(scene, analyser, preview_analyser):
     assert photo.problems == []
 
 
+def test_a_face_too_far_away_is_only_told_to_come_closer(scene, preview_analyser):
+    # The ear and brow zones of a face 60 % of its size are a few pixels
+    # wide: the camera's noise alone made a bare ear read as hair on about
+    # 4 frames in 10, a hint the student cannot act on from there.
+    scene.update_scene(scale=0.6)
+    seen = {tuple(hints_for(preview_analyser.analyse(scene.preview_frame()), SPEC)) for _ in range(20)}
+    assert seen == {(Hint.MOVE_CLOSER,)}
+
+
 # ---------------------------------------------------------------- smoother
 
 
