@@ -69,8 +69,8 @@ class Outcome:
 
 class RecordingSmoother(GuidanceSmoother):
     """The booth's own smoother, counting on each analysed guide frame the
-    raw hints it was given and what it showed: a hint that flickers is never
-    shown yet holds the shot (ready needs ready_hold_seconds without one)."""
+    raw hints it was given and what it showed (ready needs
+    ready_hold_seconds without a raw hint, shown or not)."""
 
     current: Outcome | None = None
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
-from kiosk.photo.analysis import FaceInfo, FrameAnalysis, every_kth
+from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
@@ -86,7 +86,7 @@ def _washed_out(analysis: FrameAnalysis, settings: GuidanceSettings) -> bool:
     """The frame clipped as OVEREXPOSED judges it (every 4th pixel: enough
     for a share, and cheap on every preview frame)."""
     s = settings.measures
-    return analysis.image is not None and clipped_share(every_kth(analysis.image, 4), s) > s.max_frame_clipped_share
+    return analysis.image is not None and clipped_share(analysis.sparse, s) > s.max_frame_clipped_share
 
 
 def hints_for(
