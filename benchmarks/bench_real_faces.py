@@ -252,15 +252,24 @@ def print_halves(single: list[dict], rules: tuple[str, ...] = ("head covered", "
 def print_pitch(single: list[dict]) -> None:
     """Pitch on the faces labelled level, by group and by half: the "fit"
     half (sha256 starting with an even hex digit) is the one DEPTH_WEIGHT
-    (kiosk/photo/measures/face.py) was chosen on, the "test" half the rest."""
+    (kiosk/photo/measures/face.py) was chosen on, the "test" half the rest;
+    then the level faces whose pitch or yaw reads beyond 5 deg (labels to
+    look at again, or the measure's misses)."""
+    def pose(r: dict, code: str) -> float | None:
+        return r["checks"].get(code, {}).get("value")
+
+    level = [r for r in single if r["labels"]["level"] and pose(r, "HEAD_PITCH") is not None]
+    ea = lambda r: r["labels"]["east_asian"]  # noqa: E731
+    groups = {"all": lambda r: True, "East Asian": ea, "other": lambda r: not ea(r)}
+    for name in ("fit", "test"):
+        groups[f"{name} half"] = lambda r, name=name: half(r) == name
+        groups[f"East Asian, {name} half"] = lambda r, name=name: ea(r) and half(r) == name
+        groups[f"other, {name} half"] = lambda r, name=name: not ea(r) and half(r) == name
+    for skin in SKIN_BINS:
+        groups[f"skin {skin}"] = lambda r, skin=skin: r["labels"]["skin"] == skin
     print("\npitch read on faces labelled level (deg; + chin up):")
-    groups = {"East Asian": lambda r: r["labels"]["east_asian"], "other": lambda r: not r["labels"]["east_asian"],
-              "fit half": lambda r: int(r["sha256"][0], 16) % 2 == 0,
-              "test half": lambda r: int(r["sha256"][0], 16) % 2 == 1,
-              "East Asian, test half": lambda r: r["labels"]["east_asian"] and int(r["sha256"][0], 16) % 2 == 1}
     for group, member in groups.items():
-        vals = sorted((r["checks"]["HEAD_PITCH"]["value"], r["file"]) for r in single
-                      if r["labels"]["level"] and member(r) and r["checks"].get("HEAD_PITCH", {}).get("value") is not None)
+        vals = sorted((pose(r, "HEAD_PITCH"), r["file"][:3]) for r in level if member(r))
         if not vals:
             continue
         v = [p for p, _ in vals]
@@ -268,6 +277,11 @@ def print_pitch(single: list[dict]) -> None:
               f"within +-3: {sum(abs(p) <= 3 for p in v)}/{len(v)}, within +-5: {sum(abs(p) <= 5 for p in v)}/{len(v)}")
         if group in ("East Asian", "other"):
             print("    " + ", ".join(f"{n} {p:+.1f}" for p, n in vals))
+    print("level faces reading beyond 5 deg (file: pitch, yaw):")
+    for r in level:
+        pitch, yaw = pose(r, "HEAD_PITCH"), pose(r, "HEAD_YAW") or 0.0
+        if abs(pitch) > 5 or abs(yaw) > 5:
+            print(f"  {r['file']}: {pitch:+.1f}, {yaw:+.1f}")
 
 
 def main() -> int:
