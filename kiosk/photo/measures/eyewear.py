@@ -67,15 +67,10 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool 
     0 on a face wearing no glasses (worn: frame_edge over s.max_frame_edge,
     found here when not given): no lens, no reflection in one. On bare real
     faces the blobs were the clipped shine of very light skin and the
-    booth's blue beside a small face's eye."""
-    if worn is None:
-        edge = frame_edge(img, face)
-        worn = edge is not None and edge > s.max_frame_edge
+    booth's blue beside the eye."""
     boxes = _eye_boxes(img, face)
     if boxes is None:
         return None
-    if not worn:
-        return 0.0
     worst = 0.0
     for x0, y0, x1, y1 in boxes:
         region = img[y0:y1, x0:x1]
@@ -83,6 +78,11 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool 
         # The usual case, nothing near clipped at all, in one pass.
         if not (top >= s.glare_luma).any():
             continue
+        if worn is None:  # looked for only when something is near clipped
+            edge = frame_edge(img, face)
+            worn = edge is not None and edge > s.max_frame_edge
+        if not worn:
+            return 0.0
         r, b = region[..., 0], region[..., 2]
         bright = (top >= s.glare_luma) & ((region.min(axis=-1) >= s.glare_luma - 20) | (b >= r))
         n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
