@@ -118,8 +118,11 @@ def _lenses(face: FaceInfo) -> list[tuple[tuple[float, float], float]]:
 
 
 def lens_glare(img: np.ndarray, face: FaceInfo) -> np.ndarray:
-    """A lamp reflected in each lens: a clipped white streak across the eye."""
-    out = img.astype(np.float32)
+    """A lamp reflected in each lens of a pair of black-framed glasses: a
+    clipped white streak across the eye (glare is judged only on glasses)."""
+    from glasses_cases import glasses
+
+    out = glasses(img, face).astype(np.float32)
     for (cx, cy), ew in _lenses(face):
         blob = np.zeros(img.shape[:2], np.float32)
         cv2.ellipse(blob, ((cx + 0.2 * ew, cy - 0.1 * ew), (0.6 * ew, 0.3 * ew), -20), 1.0, -1)

@@ -27,10 +27,14 @@ def _lab(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def _cheek_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
+def _cheek_box(img: np.ndarray, face: FaceInfo, point: int) -> tuple[int, int, int, int] | None:
     r = 0.04 * face.face_width
-    boxes = (_clip_box(img.shape, x - r, y - r, x + r, y + r)
-             for x, y in (face.landmarks[i] for i in CHEEKS))
+    x, y = face.landmarks[point]
+    return _clip_box(img.shape, x - r, y - r, x + r, y + r)
+
+
+def _cheek_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
+    boxes = (_cheek_box(img, face, i) for i in CHEEKS)
     return [b for b in boxes if b is not None]
 
 
@@ -42,26 +46,40 @@ def skin_lab(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
     return np.median(np.concatenate([_lab(img, b).reshape(-1, 3) for b in boxes]), axis=0)
 
 
-def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
+def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings, side: np.ndarray | None = None) -> np.ndarray:
     # Lightness counts half: skin in shade (an ear, under the brow) is still
-    # skin, while hair differs from it in hue as well.
-    diff = (_lab(img, box) - skin) * _SKIN_WEIGHTS
-    return np.einsum("...i,...i->...", diff, diff) < s.skin_tolerance ** 2
+    # skin, while hair differs from it in hue as well. side: the cheek on
+    # this side, a second reference (a face lit from one side).
+    lab = _lab(img, box)
+    out = np.zeros(lab.shape[:2], bool)
+    for ref in (skin,) if side is None else (skin, side):
+        diff = (lab - ref) * _SKIN_WEIGHTS
+        out |= np.einsum("...i,...i->...", diff, diff) < s.skin_tolerance ** 2
+    return out
 
 
 _SKIN_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
+
+
+def _cheek_lab(img: np.ndarray, face: FaceInfo, point: int) -> np.ndarray | None:
+    """Median CIELAB colour of one cheek (CHEEKS' point)."""
+    box = _cheek_box(img, face, point)
+    return None if box is None else np.median(_lab(img, box).reshape(-1, 3), axis=0)
 
 
 def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
               skin: np.ndarray | None) -> float | None:
     """The lower of the two brows' best skin row just above the brow: low when
     a fringe hides the brows (the mesh still places them under the hair).
+    A pixel is skin near either cheek (skin, the two together) or the cheek
+    on its own side: under light from one side the shaded brow is as dark as
+    its own cheek, and the lit one as bright, both far from the two's median.
     skin: skin_lab(img, face), shared with ear_hair."""
     if skin is None:
         return None
     fw = face.face_width
     values = []
-    for ids in (BROW_TOP_LEFT, BROW_TOP_RIGHT):
+    for ids, cheek in zip((BROW_TOP_LEFT, BROW_TOP_RIGHT), CHEEKS):
         pts = face.landmarks[list(ids)]
         x0, x1 = pts[:, 0].min(), pts[:, 0].max()
         inset = 0.1 * (x1 - x0)  # the tails of the brow meet the temples' hair
@@ -69,7 +87,7 @@ def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
         box = _clip_box(img.shape, x0 + inset, top - 0.08 * fw, x1 - inset, top)
         if box is None:
             return None
-        values.append(float(_is_skin(img, box, skin, s).mean(axis=1).max()))
+        values.append(float(_is_skin(img, box, skin, s, _cheek_lab(img, face, cheek)).mean(axis=1).max()))
     return min(values)
 
 

@@ -56,13 +56,18 @@ def frame_edge(img: np.ndarray, face: FaceInfo) -> float | None:
     return float(np.sqrt(strength.max()))
 
 
-def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | None:
+def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool | None = None) -> float | None:
     """The largest blob of near-clipped light over either eye, as a share of
     that eye's lens area: a lamp reflected in a lens. Near-clipped is a
     channel at s.glare_luma or more with the pixel either colourless (every
     channel within 20 of it: white glare) or cool (blue at least red: the
     bluish, greenish or purple glare of a coated lens; skin's own shine is
-    always redder than blue). A catchlight in the pupil is a few pixels."""
+    always redder than blue). A catchlight in the pupil is a few pixels.
+
+    0 on a face wearing no glasses (worn: frame_edge over s.max_frame_edge,
+    found here when not given): no lens, no reflection in one. On bare real
+    faces the blobs were the clipped shine of very light skin and the
+    booth's blue beside the eye."""
     boxes = _eye_boxes(img, face)
     if boxes is None:
         return None
@@ -73,6 +78,11 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float | 
         # The usual case, nothing near clipped at all, in one pass.
         if not (top >= s.glare_luma).any():
             continue
+        if worn is None:  # looked for only when something is near clipped
+            edge = frame_edge(img, face)
+            worn = edge is not None and edge > s.max_frame_edge
+        if not worn:
+            return 0.0
         r, b = region[..., 0], region[..., 2]
         bright = (top >= s.glare_luma) & ((region.min(axis=-1) >= s.glare_luma - 20) | (b >= r))
         n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
@@ -117,8 +127,8 @@ def _eye_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int
 
 def eyewear(img, gray, face, s, g) -> list[Measure]:
     """GLASSES (worn: fails whenever a frame is seen; the school's policy
-    decides whether that is a problem, see apply_policy), GLASSES_GLARE,
-    and TINTED_GLASSES, judged only on a face wearing glasses (the skin
+    decides whether that is a problem, see apply_policy), and GLASSES_GLARE
+    and TINTED_GLASSES, both judged only on a face wearing glasses (the skin
     under bare eyes is often darker than the cheeks)."""
     edge = frame_edge(img, face)
     worn = edge is not None and edge > s.max_frame_edge
@@ -126,7 +136,7 @@ def eyewear(img, gray, face, s, g) -> list[Measure]:
     if not worn:
         tint = replace(tint, passed=True)
     return [_band("GLASSES", edge, None, s.max_frame_edge),
-            _band("GLASSES_GLARE", glare_share(img, face, s), None, s.max_glare_share), tint]
+            _band("GLASSES_GLARE", glare_share(img, face, s, worn), None, s.max_glare_share), tint]
 
 
 def apply_policy(checks: dict[str, Measure], policy: str) -> dict[str, Measure]:

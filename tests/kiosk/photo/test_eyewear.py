@@ -6,8 +6,10 @@ glasses in her portrait; the astronaut wears none."""
 
 from __future__ import annotations
 
+import cv2
 import face_set as fs
 import glasses_cases as gc
+import numpy as np
 import pytest
 
 from kiosk.codes import Hint
@@ -68,6 +70,33 @@ def test_a_dark_bare_face_is_not_tinted_glasses(lit):
     for key in FACES:
         rgb, _ = photos[key]
         assert _measures(analyser, rgb)["TINTED_GLASSES"].passed, key
+
+
+def _skin_shine(rgb, face):
+    """Clipped white shine on the skin just under each eye, as on a very
+    light face under too much light."""
+    out = rgb.astype(np.float32)
+    for (cx, cy), ew in gc._lenses(face):
+        blob = np.zeros(rgb.shape[:2], np.float32)
+        cv2.ellipse(blob, ((float(cx), float(cy + 0.35 * ew)), (0.5 * ew, 0.2 * ew), 0), 1.0, -1)
+        blob = cv2.GaussianBlur(blob, (0, 0), 0.8)[..., None]
+        out = out * (1 - blob) + np.float32(252) * blob
+    return out.round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("skin", fs.SKIN)
+def test_shine_on_a_bare_face_is_not_glare(lit, skin):
+    """Glare is a reflection in a lens: with no glasses there is none. On
+    real bare faces the old measure took the clipped shine of very light
+    skin, and the booth's blue beside a small face's eye, for glare (4 of
+    98 faces; benchmarks/bench_real_faces.py). The same shine inside a pair
+    of glasses is still read."""
+    analyser, photos = lit
+    rgb, face = photos[("astronaut", skin)]
+    shine = _skin_shine(rgb, face)
+    bare = _measures(analyser, shine)
+    assert bare["GLASSES_GLARE"].passed and bare["GLASSES_GLARE"].value == 0.0, bare["GLASSES_GLARE"]
+    assert not _measures(analyser, gc.glasses(shine, face))["GLASSES_GLARE"].passed
 
 
 @pytest.mark.parametrize("policy,worn,glare", [
