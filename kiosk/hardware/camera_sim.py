@@ -109,15 +109,15 @@ class SimulatedCamera:
         if not self._started:
             raise CameraError("camera not started")
         geometry = dataclasses.replace(scene, brightness=1.0, unplugged=False)
+        keep = size == self.preview_size
         with self._render_lock:
             cached = self._clean.get(size)
             if cached is None or cached[0] != geometry:
-                # Only a scene change re-renders; frames in between are cheap.
-                # The backdrop is made afresh (50 ms at 12 MP): not kept beside the render.
+                # Only a scene change re-renders a preview; frames in between
+                # are cheap. The backdrop is made afresh (50 ms at 12 MP).
                 clean = render_scene(geometry, size, self._load_people())
-                # One render kept, the latest: a still's (37 MB at 12 MP) goes
-                # with the next preview frame, which re-renders cheaply.
-                self._clean = {size: (geometry, clean)}
+                if keep:
+                    self._clean = {size: (geometry, clean)}
             else:
                 clean = cached[1]
             block = self._noise.get(size)
@@ -127,7 +127,13 @@ class SimulatedCamera:
                 block = self._rng.normal(0, NOISE_SIGMA, NOISE_TILE + (3,)).round().astype(np.int16)
                 self._noise[size] = block
             ox, oy = (int(v) for v in self._rng.integers(0, 16, 2))
-        out = cv2.convertScaleAbs(clean, alpha=scene.brightness) if scene.brightness != 1.0 else clean.copy()
+        if scene.brightness != 1.0:
+            out = cv2.convertScaleAbs(clean, alpha=scene.brightness)
+        else:
+            # A still's render is not kept (a camera holds no copy of the
+            # still it handed out: 37 MB at 12 MP beside the still while it
+            # is checked); it becomes the frame itself.
+            out = clean.copy() if keep else clean
         return _add_tiled(out, np.roll(block, (-oy, -ox), axis=(0, 1)))
 
 

@@ -78,6 +78,10 @@ class FaceInfo:
     # Landmark depth in pixels (mediapipe's z times the frame width; smaller
     # = nearer the camera): head pose needs the third axis.
     depth: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # What measures derive from this face's own fields (its head pose: the
+    # pose hint, the ears' hidden side and the still's checks all read it),
+    # made on first use and shared, so a frame fits it once.
+    derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def eyes_mid(self) -> tuple[float, float]:

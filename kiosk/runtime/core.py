@@ -147,6 +147,7 @@ class KioskRuntime:
         self._stop.set()
         self.devices.stop()
         self._worker.shutdown(wait=True, cancel_futures=True)
+        self.capture.close()
         if self.sync_agent is not None:
             self.sync_agent.stop()
         closers = [self.camera.close, self.reader.close, self.lights.close, self.status_led.close]

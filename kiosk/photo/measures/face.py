@@ -46,6 +46,15 @@ def roll(img, gray, face, s, g) -> list[Measure]:
 
 
 def head_pose(face: FaceInfo) -> tuple[float, float] | None:
+    """fit_head_pose(face), fitted once per face (face.derived): a preview
+    frame's pose hint and its ears' hidden side, or a still's pose and
+    hair checks, share the one fit."""
+    if "pose" not in face.derived:
+        face.derived["pose"] = fit_head_pose(face)
+    return face.derived["pose"]  # type: ignore[return-value]
+
+
+def fit_head_pose(face: FaceInfo) -> tuple[float, float] | None:
     """(yaw, pitch) in degrees, or None without depth: the rotation that
     best turns the generic 3D face (kiosk.photo.face_model) onto this face's
     mesh (468 points), yaw + = face turned towards the image right, pitch +

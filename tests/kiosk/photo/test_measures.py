@@ -265,6 +265,31 @@ def test_guidance_pose_hints(preview, yaw, pitch, expected):
     assert hints_for(dataclasses.replace(preview, faces=[face]), SPEC) == expected
 
 
+def test_a_frame_fits_the_head_pose_once(preview, default_photo, monkeypatch):
+    """The pose hint and the ears' hidden side (a preview frame), or the
+    pose and hair checks (a still), ask for the head pose twice: one fit
+    answers both (issue 23 item 11), and the answer is the fit's own."""
+    import kiosk.photo.measures.appearance as appearance
+    import kiosk.photo.measures.face as face_measures
+
+    asked, fits = [], []
+    fit, ask = face_measures.fit_head_pose, face_measures.head_pose
+    monkeypatch.setattr(face_measures, "fit_head_pose", lambda f: fits.append(f) or fit(f))
+    for module in (face_measures, appearance):
+        monkeypatch.setattr(module, "head_pose", lambda f: asked.append(f) or ask(f))
+    turned = _rotated(preview.faces[0], 10, 0)  # a fresh face: nothing fitted yet
+    assert hints_for(dataclasses.replace(preview, faces=[turned]), SPEC) == [Hint.FACE_CAMERA]
+    level = dataclasses.replace(preview.faces[0])
+    assert hints_for(dataclasses.replace(preview, faces=[level]), SPEC) == []  # every zone, the ears too
+    assert (len(asked), len(fits)) == (3, 2)  # a turned face's zones wait for it to face the camera
+    assert head_pose(level) == fit(level)
+
+    _, rgb, face = default_photo
+    asked.clear(), fits.clear()
+    measure_face(rgb, dataclasses.replace(face))
+    assert (len(asked), len(fits)) == (2, 1)
+
+
 def test_guidance_eye_and_mouth_hints(preview):
     lm = preview.faces[0].landmarks.copy()
     for upper, lower in EYE_LEFT_LIDS + EYE_RIGHT_LIDS:

@@ -39,3 +39,17 @@ def test_without_public_url_the_receipt_has_no_link_and_no_key(tmp_path: Path) -
     view = _receipt(tmp_path)
     assert view.status_url == ""
     assert read_status_key(tmp_path / "data") is None
+
+
+def test_a_stopped_runtime_closes_its_still_analyser(tmp_path: Path) -> None:
+    """The still analyser's model graph is closed when the runtime stops:
+    left open, each runtime started and stopped in one process kept about
+    25 MB (issue 23 item 11)."""
+    runtime = KioskRuntime(load_config(write_config(tmp_path)).as_demo())
+    made = []
+    still_analyser = runtime.capture.still_analyser
+    runtime.capture.still_analyser = lambda: made.append(still_analyser()) or made[-1]  # type: ignore[method-assign]
+    result = run_headless(runtime, ScriptRunner(runtime, TO_RECEIPT))
+    assert result.ok, result.reason
+    assert made and made[0] is made[-1]  # one analyser for every still
+    assert made[0]._mesh._graph is None  # mediapipe's own sign of a closed graph
