@@ -260,10 +260,12 @@ def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str
     else:
         worn = True
     hints: set[Hint] = set()
-    glare = glare_share(img, f, m)
-    if policy != "allowed" and glare is not None and glare > m.max_glare_share:
+    if not worn:  # no lens: no glare, no tint (the check's own rule)
+        return hints
+    glare = glare_share(img, f, m, worn) if policy != "allowed" else None
+    if glare is not None and glare > m.max_glare_share:
         hints.add(Hint.GLASSES_GLARE)
-    dark = lens_darkening(img, f) if worn else None
+    dark = lens_darkening(img, f)
     if dark is not None and dark < m.min_lens_to_cheek_luma:
         hints.add(Hint.TINTED_GLASSES)
     return hints
