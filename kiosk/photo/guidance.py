@@ -254,15 +254,11 @@ def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str
     any glasses are allowed."""
     edge = frame_edge(img, f)
     if edge is None or edge <= m.max_frame_edge:
-        worn = False
-    elif policy == "forbidden":
+        return set()  # no lens: no glare, no tint (the check's own rule)
+    if policy == "forbidden":
         return {Hint.GLASSES}
-    else:
-        worn = True
     hints: set[Hint] = set()
-    if not worn:  # no lens: no glare, no tint (the check's own rule)
-        return hints
-    glare = glare_share(img, f, m, worn) if policy != "allowed" else None
+    glare = glare_share(img, f, m, worn=True) if policy != "allowed" else None
     if glare is not None and glare > m.max_glare_share:
         hints.add(Hint.GLASSES_GLARE)
     dark = lens_darkening(img, f)

@@ -56,7 +56,7 @@ def frame_edge(img: np.ndarray, face: FaceInfo) -> float | None:
     return float(np.sqrt(strength.max()))
 
 
-def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool | None = None) -> float | None:
+def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool) -> float | None:
     """The largest blob of near-clipped light over either eye, as a share of
     that eye's lens area: a lamp reflected in a lens. Near-clipped is a
     channel at s.glare_luma or more with the pixel either colourless (every
@@ -64,13 +64,14 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool 
     bluish, greenish or purple glare of a coated lens; skin's own shine is
     always redder than blue). A catchlight in the pupil is a few pixels.
 
-    0 on a face wearing no glasses (worn: frame_edge over s.max_frame_edge,
-    found here when not given): no lens, no reflection in one. On bare real
-    faces the blobs were the clipped shine of very light skin and the
-    booth's blue beside the eye."""
+    0 on a face wearing no glasses (worn: frame_edge over s.max_frame_edge):
+    no lens, no reflection in one. On bare real faces the blobs were the
+    clipped shine of very light skin and the booth's blue beside the eye."""
     boxes = _eye_boxes(img, face)
     if boxes is None:
         return None
+    if not worn:
+        return 0.0
     worst = 0.0
     for x0, y0, x1, y1 in boxes:
         region = img[y0:y1, x0:x1]
@@ -78,11 +79,6 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool 
         # The usual case, nothing near clipped at all, in one pass.
         if not (top >= s.glare_luma).any():
             continue
-        if worn is None:  # looked for only when something is near clipped
-            edge = frame_edge(img, face)
-            worn = edge is not None and edge > s.max_frame_edge
-        if not worn:
-            return 0.0
         r, b = region[..., 0], region[..., 2]
         bright = (top >= s.glare_luma) & ((region.min(axis=-1) >= s.glare_luma - 20) | (b >= r))
         n, _, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)

@@ -97,6 +97,9 @@ def test_shine_on_a_bare_face_is_not_glare(lit, skin):
     bare = _measures(analyser, shine)
     assert bare["GLASSES_GLARE"].passed and bare["GLASSES_GLARE"].value == 0.0, bare["GLASSES_GLARE"]
     assert not _measures(analyser, gc.glasses(shine, face))["GLASSES_GLARE"].passed
+    # The live hint follows the check: no "glare" told to a student without glasses.
+    assert Hint.GLASSES_GLARE not in hints_for(analyser.analyse(shine), PhotoConfig())
+    assert Hint.GLASSES_GLARE in hints_for(analyser.analyse(gc.glasses(shine, face)), PhotoConfig())
 
 
 @pytest.mark.parametrize("policy,worn,glare", [
