@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -163,3 +164,36 @@ def test_brows_under_light_from_one_side(analyser, photos, skin):
     assert m.passed, m
     fringe = pc.fringe(shaded, analyser.analyse(shaded).faces[0])
     assert not measure_face(fringe, analyser.analyse(fringe).faces[0])["EYEBROWS_COVERED"].passed
+
+
+def _hair_over_one_brow(img: np.ndarray, face: FaceInfo, down_to: float) -> np.ndarray:
+    """The student's own hair (taken from above the forehead) swept down
+    over the image-left half of the forehead to the row down_to, the
+    hair's soft lower edge there."""
+    out = img.copy()
+    lm, fw = face.landmarks, face.face_width
+    x0, x1 = int(lm[70, 0] - 0.06 * fw), int(lm[107, 0] + 0.03 * fw)
+    top, bottom = int(lm[10, 1] - 0.3 * fw), int(down_to)
+    source = img[top:int(lm[10, 1] - 0.05 * fw), int(lm[70, 0]):int(lm[300, 0])]
+    hair = cv2.resize(source, (x1 - x0, bottom - top), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    mask = np.zeros((bottom - top, x1 - x0), np.float32)
+    mask[:-2] = 1.0
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
+    region = out[top:bottom, x0:x1].astype(np.float32)
+    out[top:bottom, x0:x1] = (hair * mask + region * (1 - mask)).round().astype(np.uint8)
+    return out
+
+
+@pytest.mark.parametrize("skin", fs.SKIN)
+def test_hair_across_one_brow_is_caught(analyser, photos, skin):
+    """Grace Hopper's dark hair swept down over one side of the forehead and
+    on across the brow to just above the lid hides that brow, the other
+    brow bare: caught on every skin tone. A rule that let a side pass when
+    a brow's lower edge still shows under the hair (tried for hair resting
+    on a visible brow, docs/photo-checks.md) fails here: the mesh moves the
+    hidden brow down to the hair's edge, which then reads as the brow."""
+    img, face = photos("hopper", "blue", skin)
+    lid = face.landmarks[159, 1] - 0.03 * face.face_width
+    across = _hair_over_one_brow(img, face, lid)
+    m = measure_face(across, analyser.analyse(across).faces[0])["EYEBROWS_COVERED"]
+    assert not m.passed, m
