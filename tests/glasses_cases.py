@@ -37,13 +37,15 @@ def _rim(centre: np.ndarray, ew: float) -> np.ndarray:
 
 
 def glasses(img: np.ndarray, face: FaceInfo, frame: str = "black", tint: float = 1.0,
-            glare: str | None = None) -> np.ndarray:
+            glare: str | None = None, thickness: float = 0.09) -> np.ndarray:
     """img with glasses on: frame colour, lenses passing `tint` of the light
-    (1.0 clear), and a lamp reflected in each lens (`glare` colour or None)."""
+    (1.0 clear), a lamp reflected in each lens (`glare` colour or None), the
+    frame `thickness` eye widths thick (0.09 a plastic frame, 0.04 a thin
+    metal one)."""
     out = img.astype(np.float32)
     (lc, lew), (rc, rew) = _lenses(face)
     ew = (lew + rew) / 2
-    thick = max(1, int(round(0.09 * ew)))
+    thick = max(1, int(round(thickness * ew)))
     colour = FRAMES[frame]
     rims = [_rim(lc, ew), _rim(rc, ew)]
     lens = np.zeros(img.shape[:2], np.float32)
@@ -64,4 +66,20 @@ def glasses(img: np.ndarray, face: FaceInfo, frame: str = "black", tint: float =
     lm = face.landmarks
     for x_lens, x_ear in ((lc[0] - 0.85 * ew, lm[234, 0]), (rc[0] + 0.85 * ew, lm[454, 0])):
         cv2.line(out, (int(x_lens), int(y)), (int(x_ear), int(y + 0.05 * ew)), colour, thick, cv2.LINE_AA)
+    return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
+def brow_shadow(img: np.ndarray, face: FaceInfo, depth: float = 0.5) -> np.ndarray:
+    """img with the shadow of a heavy brow ridge: everything between the
+    eyes' centres from the brows down to where a bridge would sit (0.25 eye
+    widths above the eye line) passes 1 - depth of the light, with a sharp
+    lower edge over the lit nose. A step, dark on one side only: on real
+    dark faces under a top light this read as a frame's bridge."""
+    (lc, lew), (rc, rew) = _lenses(face)
+    ew = (lew + rew) / 2
+    y = float((lc[1] + rc[1]) / 2 - 0.25 * ew)
+    shade = np.zeros(img.shape[:2], np.float32)
+    cv2.rectangle(shade, (int(lc[0]), int(y - 0.9 * ew)), (int(rc[0]), int(y)), 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.8)[..., None]
+    out = img.astype(np.float32) * (1 - depth * shade)
     return np.clip(out, 0, 255).round().astype(np.uint8)

@@ -28,7 +28,7 @@ from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
-from kiosk.photo.measures.eyewear import frame_edge, glare_share, lens_darkening
+from kiosk.photo.measures.eyewear import glare_share, glasses_worn, lens_darkening
 from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
 from kiosk.photo.measures.headwear import cover_share
 from kiosk.photo.measures.jewellery import ornament_area
@@ -252,8 +252,7 @@ def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str
     """The check's glasses rules under the school's policy: take them off
     where they are forbidden; else no tinted lenses, and no glare unless
     any glasses are allowed."""
-    edge = frame_edge(img, f)
-    if edge is None or edge <= m.max_frame_edge:
+    if not glasses_worn(img, f, m)[1]:
         return set()  # no lens: no glare, no tint (the check's own rule)
     if policy == "forbidden":
         return {Hint.GLASSES}

@@ -137,11 +137,14 @@ class MeasureSettings:
     # the near one is judged.
     ear_hidden_yaw_deg: float = 10.0
     # Glasses (kiosk.photo.measures.eyewear). Worn: a frame's bridge across
-    # the nose, as frame_edge measures it. On the lit spec photos of every
-    # skin tone of tests/face_set.py: the astronaut, no glasses, 0.02-0.03;
-    # Grace Hopper's own glasses (a thin, light bridge) 0.20-0.25; frames
-    # drawn at the mesh's eyes (tests/glasses_cases.py) black 0.42-0.84,
-    # metal 0.24-0.96, brown on the darkest skin 0.11 and up.
+    # the nose, a bar sharp-edged on both sides, as frame_edge measures it.
+    # On the lit spec photos of every skin tone of tests/face_set.py: the
+    # astronaut, no glasses, 0.01-0.03; Grace Hopper's own glasses (a thin,
+    # light bridge) 0.15-0.19; frames drawn at the mesh's eyes
+    # (tests/glasses_cases.py) black 0.64-0.92, metal 0.25-1.7, brown on the
+    # darkest skin 0.17 and up. On the real faces' fit half (benchmarks/
+    # bench_real_faces.py) bare faces up to 0.071 but one scowl, glasses
+    # 0.087 and up: 0.08 (kept from before) lies in that gap.
     max_frame_edge: float = 0.08
     # Glare: the largest near-clipped white or cool-coloured blob over
     # either eye, as a share of the eye's lens area (a catchlight in the

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from kiosk.photo.analysis import FaceInfo, luma
 from kiosk.photo.measures.base import EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS, Measure, MeasureSettings, _band, _clip_box
@@ -19,7 +20,9 @@ from kiosk.photo.measures.base import EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS, Measu
 POLICIES = ("allowed", "no_glare", "forbidden")
 
 INNER_CORNERS = (133, 362)  # the eyes' inner corners, image-left first
-BRIDGE_SIZE = (16, 64)  # columns, rows the bridge zone is resampled to
+BRIDGE_SIZE = (16, 128)  # columns, rows the bridge zone (with its margins) is resampled to
+BAR_STEP = 3  # rows a change is measured over (of 128: about 0.026 eye widths)
+BAR_REACH = 24  # rows either side of a bar's middle its edges are looked for
 UNDER_EYE = 0.45  # the skin under each eye, this many eye widths below its centre
 
 
@@ -29,31 +32,62 @@ def _eye_width(face: FaceInfo) -> float:
 
 
 def frame_edge(img: np.ndarray, face: FaceInfo) -> float | None:
-    """How strongly a frame's bridge crosses the nose between the eyes.
+    """How strongly a frame's bridge crosses the nose between the eyes: a
+    bar, sharp-edged on both sides.
 
     The zone between the inner eye corners (their middle 40 %), from under
-    the brows to just below the eye line, is read as a profile of rows
-    (CIELAB): a bridge is a bar across every column, sharp against the
-    smooth skin of the nose. Each row's departure from the profile smoothed
-    over an eighth of the zone, median over the columns: lightness relative
-    to the zone's own (so a black frame on dark skin counts as on light
-    skin), colour in CIELAB units / 40 (a grey metal frame on skin of its
-    lightness). The strongest row. Bare faces read about 0.03."""
+    the brows to just below the eye line, and half its height again above
+    and below, is read as a profile of rows (CIELAB, the median over the
+    columns): a bridge is a bar across every column. A bar is a steep change
+    within BAR_REACH rows above its middle and a steep change back within as
+    many below; its strength the weaker of the two (lightness relative to
+    the zone's own, so a black frame on dark skin counts as on light skin;
+    chroma in CIELAB units / 40, a grey metal frame on skin of its
+    lightness). The shadow of a brow ridge over a lit nose, or a crease
+    fading into it, is a step with one steep side: on real dark faces that
+    was read as a bridge. Bare faces read about 0.03-0.06."""
     lm = face.landmarks
     xl, xr = sorted((float(lm[INNER_CORNERS[0], 0]), float(lm[INNER_CORNERS[1], 0])))
     ew = _eye_width(face)
     inset = 0.3 * (xr - xl)
-    box = _clip_box(img.shape, xl + inset, face.eye_line_y - 0.45 * ew, xr - inset, face.eye_line_y + 0.1 * ew)
+    top, bottom = face.eye_line_y - 0.45 * ew, face.eye_line_y + 0.1 * ew
+    pad = 0.5 * (bottom - top)
+    box = _clip_box(img.shape, xl + inset, top - pad, xr - inset, bottom + pad)
     if box is None or xr - xl < 4:
         return None
     x0, y0, x1, y1 = box
     lab = cv2.cvtColor(np.ascontiguousarray(img[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB)
     zone = cv2.resize(lab, BRIDGE_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
-    smooth = cv2.GaussianBlur(zone, (1, 0), sigmaX=0.1, sigmaY=BRIDGE_SIZE[1] / 8)
-    rows = np.median(zone - smooth, axis=1)  # (rows, L a b)
-    lightness = max(float(np.median(zone[..., 0])), 16.0)
-    strength = (rows[:, 0] / lightness) ** 2 + (rows[:, 1] ** 2 + rows[:, 2] ** 2) / 40.0 ** 2
-    return float(np.sqrt(strength.max()))
+    rows = np.median(zone, axis=1)  # (rows, L a b)
+    lightness = max(float(np.median(rows[:, 0])), 16.0)
+    chroma = np.hypot(rows[:, 1] - 128, rows[:, 2] - 128)
+    strength = 0.0
+    for profile in (rows[:, 0] / lightness, chroma / 40.0):
+        strength = max(strength, _bar(profile))
+    return strength
+
+
+def _bar(profile: np.ndarray) -> float:
+    """The strongest bar in the middle half of a row profile (the zone
+    proper): the weaker of the steepest change into it from above and the
+    steepest change back out of it below, either sign."""
+    n = len(profile)
+    step = np.zeros(n + BAR_REACH, np.float32)  # change over BAR_STEP rows from each row; 0 past the end
+    step[:n - BAR_STEP] = profile[BAR_STEP:] - profile[:-BAR_STEP]
+    mid = np.arange(n // 4, n - n // 4)
+    above = sliding_window_view(step, BAR_REACH - BAR_STEP + 1)[mid - BAR_REACH]  # rows i-REACH .. i-STEP
+    below = sliding_window_view(step, BAR_REACH)[mid]  # rows i .. i+REACH-1
+    dark = np.minimum(-above.min(axis=1), below.max(axis=1))  # darker (or less coloured) inside
+    light = np.minimum(above.max(axis=1), -below.min(axis=1))
+    return float(max(dark.max(), light.max(), 0.0))
+
+
+def glasses_worn(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> tuple[float | None, bool]:
+    """(frame_edge, whether glasses are worn): the one reading of "wears
+    glasses" that the check and the live hints share (a frame seen over
+    s.max_frame_edge)."""
+    edge = frame_edge(img, face)
+    return edge, edge is not None and edge > s.max_frame_edge
 
 
 def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool) -> float | None:
@@ -64,7 +98,7 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool)
     bluish, greenish or purple glare of a coated lens; skin's own shine is
     always redder than blue). A catchlight in the pupil is a few pixels.
 
-    0 on a face wearing no glasses (worn: frame_edge over s.max_frame_edge):
+    0 on a face wearing no glasses (worn: glasses_worn):
     no lens, no reflection in one. On bare real faces the blobs were the
     clipped shine of very light skin and the booth's blue beside the eye."""
     boxes = _eye_boxes(img, face)
@@ -126,8 +160,7 @@ def eyewear(img, gray, face, s, g) -> list[Measure]:
     decides whether that is a problem, see apply_policy), and GLASSES_GLARE
     and TINTED_GLASSES, both judged only on a face wearing glasses (the skin
     under bare eyes is often darker than the cheeks)."""
-    edge = frame_edge(img, face)
-    worn = edge is not None and edge > s.max_frame_edge
+    edge, worn = glasses_worn(img, face, s)
     tint = _band("TINTED_GLASSES", lens_darkening(img, face), s.min_lens_to_cheek_luma, None)
     if not worn:
         tint = replace(tint, passed=True)
