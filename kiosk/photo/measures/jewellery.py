@@ -1,9 +1,10 @@
 """Jewellery: earrings under the ear lobes, a necklace at the neck.
 
 Chinese diploma photo notices rule both out (不得佩戴耳环、项链等饰物); a
-school sets how strict the booth is (PhotoConfig.jewellery): "refuse" (the
-default: JEWELLERY is a problem), "warn" (the live hint asks the student to
-take it off, the photo is not refused for it) or "ignore".
+school sets how strict the booth is (PhotoConfig.jewellery): "refuse"
+(JEWELLERY is a problem), "warn" (the live hint asks the student to take it
+off, the photo is not refused for it) or "ignore" (the default: only
+reported; docs/photo-checks.md says why).
 
 Gold, silver and pearl are light and are neither this student's skin
 (sampled on the cheeks) nor the backdrop, and they are small: a piece of
@@ -36,6 +37,16 @@ THICK = 0.06  # face widths: a collar, the neck, a lock of hair is thicker
 NEUTRAL_CHROMA = 10.0  # CIELAB chroma: silver, pearl
 MIN_CHROMA_GAP = 6.0  # a metal pixel's chroma differs from the skin's by this much
 GOLD_CHROMA, GOLD_HUES = 40.0, (65.0, 100.0)  # gold: vivid, yellow
+# Glints (glint_area): chosen on the fit half of the real set on the booth's
+# blue (docs/photo-checks.md). Zone: from the face's outline at the cheek to
+# 0.25 face widths out (0.05 inside read an old face's lit jaw fold as one),
+# from 0.05 above the nose's base to 0.4 below it.
+GLINT_IN, GLINT_OUT, GLINT_DOWN = 0.0, 0.25, 0.4
+GLINT_DISC = 0.05  # face widths: a white top-hat this wide keeps what is smaller
+GLINT_CONTRAST, GLINT_L = 25, 170  # OpenCV L: above its surroundings; its brightest pixel
+GLINT_AREA = (0.001, 0.01)  # shares of the face width squared
+GLINT_ASPECT, GLINT_FILL = 2.5, 0.3  # compact: not a strand of hair, not a jaw line
+GLINT_SKIN = 10.0  # mean CIELAB distance from the cheeks' skin (lightness counting half)
 _COT = tuple(float(1 / np.tan(np.radians(h))) for h in GOLD_HUES)
 
 
@@ -52,6 +63,13 @@ def _zones(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
     return [b for b in boxes if b is not None]
 
 
+def _skin_distance2(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Squared CIELAB distance from the skin, lightness counting half (as
+    appearance.py: shading changes lightness more than colour)."""
+    d = (lab - skin) * (0.5, 1.0, 1.0)
+    return np.einsum("...i,...i->...", d, d)
+
+
 def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
     """Light pixels of a metal's or a pearl's colour, neither skin nor
     backdrop: near neutral (silver, white gold, pearl) or a vivid yellow
@@ -63,11 +81,9 @@ def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) ->
     # Gold's hue, 65-100 deg from +a*, without an arctan per pixel.
     gold = (chroma >= GOLD_CHROMA) & (a <= b * _COT[0]) & (a >= b * _COT[1])
     metal = (chroma <= NEUTRAL_CHROMA) | gold
-    # Not the skin: far from it (as appearance.py, lightness counting half),
-    # or of another chroma (silver beside pale skin is close in CIELAB).
-    d = (lab - skin) * (0.5, 1.0, 1.0)
+    # Not the skin: far from it, or of another chroma (silver beside pale skin is close in CIELAB).
     skin_chroma = float(np.hypot(skin[1] - 128, skin[2] - 128))
-    not_skin = (np.einsum("...i,...i->...", d, d) >= s.skin_tolerance ** 2) | (
+    not_skin = (_skin_distance2(lab, skin) >= s.skin_tolerance ** 2) | (
         np.abs(chroma - skin_chroma) >= MIN_CHROMA_GAP)
     backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
     near_backdrop = cv2.dilate(backdrop, np.ones((5, 5), np.uint8)) > 0
@@ -104,10 +120,52 @@ def _jewellery_sized(stats: np.ndarray, fw: float) -> np.ndarray:
     return share[(round_ | chain) & (share <= MAX_BLOB)]
 
 
+def _glint_zones(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
+    fw, lm = face.face_width, face.landmarks
+    lobe = float(lm[NOSE_BASE, 1])
+    boxes = []
+    for idx, side in ((CHEEK_LEFT, -1), (CHEEK_RIGHT, 1)):
+        xa, xb = sorted((lm[idx, 0] - side * GLINT_IN * fw, lm[idx, 0] + side * GLINT_OUT * fw))
+        boxes.append(_clip_box(img.shape, xa, lobe - 0.05 * fw, xb, lobe + GLINT_DOWN * fw))
+    return [b for b in boxes if b is not None]
+
+
+def glint_area(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray) -> float:
+    """The largest glint under an ear lobe (share of the face width
+    squared; 0: none): a compact bright blob standing out of a white
+    top-hat, not the backdrop nor next to it, not the skin's colour."""
+    fw = face.face_width
+    k = 2 * int(GLINT_DISC * fw / 2) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    best = 0.0
+    for x0, y0, x1, y1 in _glint_zones(img, face):
+        px0, py0 = max(x0 - k, 0), max(y0 - k, 0)
+        lab = cv2.cvtColor(np.ascontiguousarray(img[py0:y1 + k, px0:x1 + k]), cv2.COLOR_RGB2LAB).astype(np.float32)
+        tophat = cv2.morphologyEx(lab[..., 0], cv2.MORPH_TOPHAT, disc)
+        cut = np.s_[y0 - py0:y1 - py0, x0 - px0:x1 - px0]
+        lab, tophat = lab[cut], tophat[cut]
+        zone = np.ascontiguousarray(img[y0:y1, x0:x1])
+        backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
+        near_backdrop = cv2.dilate(backdrop, np.ones((3, 3), np.uint8)) > 0
+        lit = ((tophat >= GLINT_CONTRAST) & ~near_backdrop).astype(np.uint8)
+        skin_d = np.sqrt(_skin_distance2(lab, skin))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(lit, connectivity=8)
+        for i in range(1, n):
+            area, w, h = (int(stats[i, c]) for c in (cv2.CC_STAT_AREA, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+            share = area / fw ** 2
+            if not (GLINT_AREA[0] <= share <= GLINT_AREA[1] and max(w, h) <= GLINT_ASPECT * min(w, h)
+                    and area >= GLINT_FILL * w * h) or share <= best:
+                continue
+            blob = labels == i
+            if lab[..., 0][blob].max() >= GLINT_L and skin_d[blob].mean() >= GLINT_SKIN:
+                best = share
+    return best
+
+
 def ornament_area(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray | None) -> float | None:
     """The largest jewellery-shaped blob (blobs()) over the lobe and neck
-    zones, as a share of the face width squared (0: none). skin:
-    skin_lab(img, face)."""
+    zones, or glint under a lobe (glint_area()), as a share of the face
+    width squared (0: none). skin: skin_lab(img, face)."""
     if skin is None:
         return None
     k = 2 * int(THICK * face.face_width / 2) + 1
@@ -115,7 +173,7 @@ def ornament_area(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.
     if not zones:
         return None
     areas = np.concatenate([_jewellery_sized(stats, face.face_width) for stats in blobs(img, zones, skin, s, k)])
-    return float(areas.max()) if len(areas) else 0.0
+    return max(float(areas.max()) if len(areas) else 0.0, glint_area(img, face, s, skin))
 
 
 def jewellery(img, gray, face, s, g) -> list[Measure]:

@@ -48,15 +48,17 @@ def test_bare_necks_and_ears_read_none(lit, portrait, skin):
 
 @pytest.mark.parametrize("portrait,skin", PAINTED)
 def test_necklaces_and_drop_earrings_are_seen(lit, portrait, skin):
-    """Gold and silver necklaces (with a pendant or a bare chain) and gold
-    drop earrings on every tested tone. Pearl on Grace Hopper's white
-    collar and small studs are not reliably seen (docs/photo-checks.md)."""
+    """Gold and silver necklaces (with a pendant or a bare chain), gold
+    drop earrings and pearl studs on every tested tone: the studs by their
+    glint under the lobe (without it the astronaut's read 0 on every tone).
+    Gold and silver studs are not reliably seen (docs/photo-checks.md)."""
     analyser, photo = lit
     rgb, face = photo(portrait, skin)
     missed = []
     for name, img in [*((f"{metal} necklace", hc.necklace(rgb, face, metal, pendant))
                         for metal in ("gold", "silver") for pendant in (True, False)),
-                      ("gold drop earrings", hc.earrings(rgb, face, "gold", drop=True))]:
+                      ("gold drop earrings", hc.earrings(rgb, face, "gold", drop=True)),
+                      ("pearl studs", hc.earrings(rgb, face, "pearl"))]:
         problems, m = _check(analyser, img)
         if "JEWELLERY" not in problems:
             missed.append((name, m["value"]))
