@@ -10,7 +10,9 @@ natural hair colour (blond, brown, auburn, grey), so a covering shows as
 a colour no natural hair has: a saturated or cool hue (red, blue, green,
 purple, pink, navy, bright gold) or clean white that is solid and not at
 the backdrop's edge (grey and blond hair have white streaks and a light
-fringe against the cloth). A head top not found is not read (0).
+fringe against the cloth). Dark and faintly coloured is hair under a
+tinted light, whatever the hue. A crown not read (no head top, no crown
+box, no skin sample) reads 0.
 
 Not seen: a covering in a natural hair colour (black, brown, grey, beige:
 it reads as hair), in the student's skin colour (it reads as skin), or in
@@ -34,7 +36,13 @@ WHITE_L = 217  # L* 85: clean white, with ...
 WHITE_CHROMA = 10  # ... at most this chroma, is cloth (hair this white is rare)
 COLOUR_CHROMA = 12  # chroma over which the hue tells hair from cloth
 HAIR_HUES = (20.0, 105.0)  # degrees from +a*: red-brown, orange, yellow-blond
-HAIR_MAX_CHROMA = 45  # brighter than the most vivid ginger: gold thread, dye
+HAIR_MAX_CHROMA = 55  # brighter than the most vivid ginger (fit half: 48-53): gold thread, dye
+# Dark hair under tinted light (a stage gel, a screen, a camera's white
+# balance) takes a faint cool hue; cloth that dark and that faint is rare, and
+# already a hair colour to a reader. Below DARK_L (L* 51) a chroma under
+# DARK_CHROMA counts as hair. Chosen on the real-faces fit half
+# (docs/photo-checks.md); navy, green and red cloth are well over it.
+DARK_L, DARK_CHROMA = 130, 30
 # White (clean white) counts only where it is solid and away from the
 # backdrop: white in hair is streaks of highlight between strands, and
 # where fine blond or grey hair meets the blue cloth it blends into a light,
@@ -67,6 +75,7 @@ def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     # wedge (no arctan per pixel: this runs on every preview frame).
     hair_hue = (b * _EDGES[0][0] - a * _EDGES[0][1] >= 0) & (a * _EDGES[1][1] - b * _EDGES[1][0] >= 0)
     not_hair_hue = (chroma2 > COLOUR_CHROMA ** 2) & (~hair_hue | (chroma2 > HAIR_MAX_CHROMA ** 2))
+    not_hair_hue &= (light >= DARK_L) | (chroma2 >= DARK_CHROMA ** 2)
     white = ((light >= WHITE_L) & (chroma2 <= WHITE_CHROMA ** 2)).astype(np.uint8)
     k = 2 * int(SOLID * face.face_width / 2) + 1
     white = cv2.morphologyEx(white, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
@@ -75,17 +84,18 @@ def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     return counted & ~is_skin & (not_hair_hue | white), counted
 
 
-def cover_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray | None) -> float | None:
+def cover_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.ndarray | None) -> float:
     """Share of the crown (its pixels that are not backdrop) read as a
     covering: neither skin, nor hair-like. skin: skin_lab(img, face).
     A head top not found (hair cut by the frame, or no backdrop above it)
     reads 0: the box would be wall or the frame's edge, not a crown, and
-    HEAD_TOP_OUT_OF_BAND already refuses such a photo."""
-    if skin is not None and not face.head_top_found:
-        return 0.0
-    masks = covering_mask(img, face, s, skin)
+    HEAD_TOP_OUT_OF_BAND already refuses such a photo. No crown box (the
+    head top at the forehead, or off the image) or no cheeks to sample the
+    skin from reads 0 too: nothing was read, so nothing is claimed (a None
+    fails the band, and the still was refused for a hat nobody saw)."""
+    masks = covering_mask(img, face, s, skin) if face.head_top_found else None
     if masks is None:
-        return None
+        return 0.0
     covering, counted = masks
     n = int(counted.sum())
     return float(covering.sum()) / n if n else 0.0
