@@ -58,3 +58,30 @@ def test_the_link_check_finds_missing_files_and_headings(tmp_path: Path):
         "README.md: (docs/b.md) names a missing file",
         "README.md: (docs/a.md#other) names a missing heading",
     ]
+
+
+SKIPPED_DIRS = {".git", ".venv", "var", "node_modules", "__pycache__", ".pytest_cache"}
+TEXT_SUFFIXES = {".md", ".py", ".toml", ".kv", ".po", ".sh", ".cfg", ".ini", ".service", ".txt", ".json", ".html", ".css", ".js", ".conf"}
+CONFLICT_MARKERS = ("<<<<<<< ", "=======\n", ">>>>>>> ")
+
+
+def conflict_markers(root: Path = ROOT) -> list[str]:
+    """file:line of every line a merge left unresolved (git's conflict markers)."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in TEXT_SUFFIXES or SKIPPED_DIRS & set(path.relative_to(root).parts) or not path.is_file():
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        found += [f"{path.relative_to(root)}:{n}" for n, line in enumerate(lines, 1) if line.startswith(CONFLICT_MARKERS)]
+    return found
+
+
+def test_no_merge_left_its_conflict_markers():
+    # One did: docs/server-commands.md carried both sides of a merge for weeks.
+    assert conflict_markers() == []
+
+
+def test_the_marker_check_finds_a_left_conflict(tmp_path: Path):
+    (tmp_path / "a.md").write_text("x\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("a table\n=======  \nis not a conflict\n", encoding="utf-8")
+    assert conflict_markers(tmp_path) == ["a.md:2", "a.md:4", "a.md:6"]
