@@ -52,6 +52,7 @@ EYE_CORNERS_IMAGE_RIGHT = (362, 263)
 # Each eye's lid contour, corner to corner and back (FaceMesh).
 EYE_CONTOURS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
                 (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382))
+_EYE_CONTOUR_POINTS = np.array(EYE_CONTOURS)  # both at once, (2, 16)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,9 @@ def find_head_top(
 _LANDMARK_RECORD = np.dtype([("tag", "u1"), ("size", "u1"), ("tx", "u1"), ("x", "<f4"),
                              ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
 _LANDMARK_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
+# The same as byte offsets in a record and their values: checked in one go.
+_TAG_OFFSETS = np.array([_LANDMARK_RECORD.fields[k][1] for k in _LANDMARK_TAGS])
+_TAG_VALUES = np.array(list(_LANDMARK_TAGS.values()), np.uint8)
 
 
 def landmark_array(landmark_list) -> np.ndarray:
@@ -254,8 +258,9 @@ def landmark_array(landmark_list) -> np.ndarray:
     raw = landmark_list.SerializeToString()
     n = len(landmark_list.landmark)
     if n and len(raw) == n * _LANDMARK_RECORD.itemsize:
-        rec = np.frombuffer(raw, dtype=_LANDMARK_RECORD)
-        if all((rec[k] == v).all() for k, v in _LANDMARK_TAGS.items()):
+        tags = np.frombuffer(raw, np.uint8).reshape(n, -1)[:, _TAG_OFFSETS]
+        if (tags == _TAG_VALUES).all():
+            rec = np.frombuffer(raw, dtype=_LANDMARK_RECORD)
             return np.stack([rec["x"], rec["y"], rec["z"]], axis=1).astype(np.float64)
     return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], dtype=np.float64).reshape(-1, 3)
 
@@ -364,7 +369,7 @@ class FaceAnalyser:
             # are the rest) show the light whatever the skin: without teeth
             # or shine, a well-lit dark face's own highlights sit near the floor.
             eyes = np.zeros(box.shape, np.uint8)
-            cv2.fillPoly(eyes, [(pts[list(c)] - (bx0, by0)).astype(np.int32) for c in EYE_CONTOURS], 1)
+            cv2.fillPoly(eyes, list((pts[_EYE_CONTOUR_POINTS] - (bx0, by0)).astype(np.int32)), 1)
             highlight = max(highlight, percentile_u8(box, eyes, 90.0) or 0.0)
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),

@@ -185,6 +185,14 @@ def test_landmarks_read_in_one_go_match_the_attribute_path(scene, analyser):
     other.landmark[7].x = 0.25
     got = landmark_array(other)
     assert got[7, 0] == 0.25 and np.array_equal(np.delete(got, 7, 0), np.delete(slow, 7, 0))
+    # A record of the same length but other fields (x unset, visibility
+    # set): the tags differ, and the attribute path reads it.
+    other.CopyFrom(message)
+    other.landmark[3].ClearField("x")
+    other.landmark[3].visibility = 0.5
+    assert len(other.SerializeToString()) == len(message.SerializeToString())
+    got = landmark_array(other)
+    assert got[3, 0] == 0.0 and np.array_equal(np.delete(got, 3, 0), np.delete(slow, 3, 0))
 
 
 def test_highlight_percentile_from_the_histogram_is_numpys():
