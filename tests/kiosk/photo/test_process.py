@@ -319,3 +319,18 @@ def test_encode_jpeg_plain_image_uses_top_quality():
     enc = encode_jpeg(flat, SPEC)
     assert enc.quality == 95 and not enc.in_range  # small, but never padded
     assert len(enc.data) < 20 * 1024
+
+
+def test_analyser_is_ready_for_its_first_frame():
+    """The people counter the first frame would otherwise wait for (with
+    OpenCV's CIELAB tables, 0.3-0.8 s on the first preview frame with a
+    face, issue 23 item 11) is made with the analyser."""
+    from kiosk.photo import analysis
+    from kiosk.photo.analysis import FaceAnalyser
+
+    confidence = 0.37  # a detector of its own, closed below
+    assert confidence not in analysis._counters
+    with FaceAnalyser(min_detection_confidence=confidence):
+        assert confidence in analysis._counters
+    with analysis._counter_lock:
+        analysis._counters.pop(confidence).close()
