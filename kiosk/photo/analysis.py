@@ -49,9 +49,9 @@ IRIS_IMAGE_LEFT = 468  # iris centres, present with refine_landmarks=True
 IRIS_IMAGE_RIGHT = 473
 EYE_CORNERS_IMAGE_LEFT = (33, 133)
 EYE_CORNERS_IMAGE_RIGHT = (362, 263)
-# Each eye's lid contour, corner to corner and back (FaceMesh).
-EYE_CONTOURS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
-                (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382))
+# Each eye's lid contour, corner to corner and back (FaceMesh), (2, 16).
+EYE_CONTOURS = np.array([(33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+                         (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382)])
 
 
 @dataclass(frozen=True)
@@ -243,6 +243,8 @@ def find_head_top(
 _LANDMARK_RECORD = np.dtype([("tag", "u1"), ("size", "u1"), ("tx", "u1"), ("x", "<f4"),
                              ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
 _LANDMARK_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
+_TAG_OFFSETS = np.array([_LANDMARK_RECORD.fields[k][1] for k in _LANDMARK_TAGS])
+_TAG_VALUES = np.array(list(_LANDMARK_TAGS.values()), np.uint8)  # at those byte offsets
 
 
 def landmark_array(landmark_list) -> np.ndarray:
@@ -254,8 +256,9 @@ def landmark_array(landmark_list) -> np.ndarray:
     raw = landmark_list.SerializeToString()
     n = len(landmark_list.landmark)
     if n and len(raw) == n * _LANDMARK_RECORD.itemsize:
-        rec = np.frombuffer(raw, dtype=_LANDMARK_RECORD)
-        if all((rec[k] == v).all() for k, v in _LANDMARK_TAGS.items()):
+        tags = np.frombuffer(raw, np.uint8).reshape(n, -1)[:, _TAG_OFFSETS]
+        if (tags == _TAG_VALUES).all():
+            rec = np.frombuffer(raw, dtype=_LANDMARK_RECORD)
             return np.stack([rec["x"], rec["y"], rec["z"]], axis=1).astype(np.float64)
     return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], dtype=np.float64).reshape(-1, 3)
 
@@ -306,6 +309,10 @@ class FaceAnalyser:
         )
         self._min_confidence = min_detection_confidence
         self._count_every = 1 if static_image_mode else COUNT_EVERY
+        # Made now, not while the first frame with a face waits (0.3-0.8 s here):
+        # the people counter, and OpenCV's CIELAB tables (built on first use).
+        count_people_in(np.zeros((8, 8, 3), np.uint8), min_detection_confidence)
+        cv2.cvtColor(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_RGB2LAB)
         self._frames = 0
         self._people = 0  # the last count
         self.backdrop = backdrop  # staff may recalibrate it while running
@@ -364,7 +371,7 @@ class FaceAnalyser:
             # are the rest) show the light whatever the skin: without teeth
             # or shine, a well-lit dark face's own highlights sit near the floor.
             eyes = np.zeros(box.shape, np.uint8)
-            cv2.fillPoly(eyes, [(pts[list(c)] - (bx0, by0)).astype(np.int32) for c in EYE_CONTOURS], 1)
+            cv2.fillPoly(eyes, list((pts[EYE_CONTOURS] - (bx0, by0)).astype(np.int32)), 1)
             highlight = max(highlight, percentile_u8(box, eyes, 90.0) or 0.0)
         return FaceInfo(
             box=(float(x0), float(y0), float(x1), float(y1)),

@@ -20,6 +20,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -55,12 +56,18 @@ class Backdrop:
     shadow_below: float = 0.8
     calibrated_at: str | None = None  # None: the spec default, not measured
 
-    @property
+    # Made once a model (a frozen model's own numbers): is_backdrop reads
+    # them on every call, several a preview frame.
+    @cached_property
     def chroma(self) -> np.ndarray:
         r = np.asarray(self.rgb, np.float32)
         return r / max(float(r.sum()), 1.0)
 
-    @property
+    @cached_property
+    def _chroma_floats(self) -> tuple[float, float, float]:
+        return tuple(float(x) for x in self.chroma)  # type: ignore[return-value]
+
+    @cached_property
     def brightness(self) -> float:
         return float(sum(self.rgb))
 
@@ -74,7 +81,7 @@ class Backdrop:
         # Any shape (h, w, 3) or (n, 3): as one column of n pixels for OpenCV.
         r, g, b = (p.astype(np.float32) for p in cv2.split(np.ascontiguousarray(rgb).reshape(-1, 1, 3)))
         total = r + g + b
-        cr, cg, cb = (float(x) for x in self.chroma)
+        cr, cg, cb = self._chroma_floats
         dr, dg, db = r - cr * total, g - cg * total, b - cb * total
         tol = self.chroma_tolerance * total
         mask = ((dr * dr + dg * dg + db * db < tol * tol)

@@ -10,7 +10,7 @@ import numpy as np
 
 from kiosk.photo.analysis import FaceInfo
 from kiosk.photo.backdrop import Backdrop
-from kiosk.photo.measures.base import Measure, MeasureSettings, _band, _clip_box
+from kiosk.photo.measures.base import Measure, MeasureSettings, _band, _clip_box, median_rows
 from kiosk.photo.measures.face import head_pose
 from kiosk.photo.measures.scene import backdrop_rgb
 
@@ -43,7 +43,7 @@ def skin_lab(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
     boxes = _cheek_boxes(img, face)
     if not boxes:
         return None
-    return np.median(np.concatenate([_lab(img, b).reshape(-1, 3) for b in boxes]), axis=0)
+    return median_rows(np.concatenate([_lab(img, b).reshape(-1, 3) for b in boxes]))
 
 
 def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings, side: np.ndarray | None = None) -> np.ndarray:
@@ -64,7 +64,7 @@ _SKIN_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
 def _cheek_lab(img: np.ndarray, face: FaceInfo, point: int) -> np.ndarray | None:
     """Median CIELAB colour of one cheek (CHEEKS' point)."""
     box = _cheek_box(img, face, point)
-    return None if box is None else np.median(_lab(img, box).reshape(-1, 3), axis=0)
+    return None if box is None else median_rows(_lab(img, box).reshape(-1, 3))
 
 
 def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
@@ -157,7 +157,7 @@ def hair_lab(img: np.ndarray, face: FaceInfo, skin: np.ndarray, backdrop: Backdr
     lab = (lab_at or _LabView(img, face))(box)[~backdrop.is_backdrop(region)]
     if len(lab) < 0.3 * region.shape[0] * region.shape[1]:
         return None
-    colour = np.median(lab, axis=0)
+    colour = median_rows(lab)
     return colour if float(_lab_distance(colour, skin)) > 0.6 * s.skin_tolerance else None
 
 
@@ -183,7 +183,7 @@ def _side_skin(lab_at: _LabView, face: FaceInfo, side: int, top: float, bottom: 
     box = _clip_box(lab_at.img.shape, xa, top, xb, bottom)
     if box is None:
         return skin
-    local = np.median(lab_at(box).reshape(-1, 3), axis=0)
+    local = median_rows(lab_at(box).reshape(-1, 3))
     return local if float(_lab_distance(local, skin)) < s.skin_tolerance else skin
 
 

@@ -77,13 +77,17 @@ def fit_head_pose(face: FaceInfo) -> tuple[float, float] | None:
     # out, and every product below is 3x3 (runs on every preview frame).
     a = _MODEL_T @ face.landmarks[:MESH_POINTS]  # (3, 2)
     b = _MODEL_T @ face.depth[:MESH_POINTS]  # (3,)
-    depth = b
-    rot = _rotation(np.column_stack([a, depth]))
+    cov = np.empty((3, 3))  # [a | depth], its last column refitted each step
+    cov[:, :2] = a
+    cov[:, 2] = depth = b
+    rot = _rotation(cov)
+    weighted = DEPTH_WEIGHT * b
     for _ in range(POSE_ITERATIONS):
         scale = (rot[0] @ a[:, 0] + rot[1] @ a[:, 1]) / (rot[0] @ _GRAM @ rot[0] + rot[1] @ _GRAM @ rot[1])
-        target = DEPTH_WEIGHT * b + (1 - DEPTH_WEIGHT) * scale * (_GRAM @ rot[2])
+        target = weighted + (1 - DEPTH_WEIGHT) * scale * (_GRAM @ rot[2])
         depth = depth + OVER_RELAX * (target - depth)
-        rot = _rotation(np.column_stack([a, depth]))
+        cov[:, 2] = depth
+        rot = _rotation(cov)
     n = -rot[:, 2]  # the model's "towards the camera" (depth decreasing), turned
     yaw = math.degrees(math.atan2(n[0], -n[2]))
     pitch = math.degrees(math.atan2(-n[1], -n[2]))  # image y is down
@@ -94,7 +98,15 @@ def _rotation(cov: np.ndarray) -> np.ndarray:
     """The rotation (model -> image) for a model/mesh covariance (Kabsch)."""
     u, _, vt = np.linalg.svd(cov)
     rot = vt.T @ u.T
-    return rot if np.linalg.det(rot) > 0 else vt.T @ _MIRROR @ u.T  # a rotation, no mirror
+    return rot if _det(rot) > 0 else vt.T @ _MIRROR @ u.T  # a rotation, no mirror
+
+
+def _det(m: np.ndarray) -> float:
+    """3x3 determinant in plain floats (np.linalg.det costs 7 us a call,
+    and the fit makes eight a frame); only its sign is read, of a matrix
+    whose determinant is +-1."""
+    (a, b, c), (d, e, f), (g, h, i) = m.tolist()
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
 
 
 # Chosen on half of the real level faces (benchmarks/bench_real_faces.py,
@@ -128,10 +140,15 @@ def pose(img, gray, face, s, g) -> list[Measure]:
 # ------------------------------------------------------------ eyes, mouth
 
 
-def _aperture(lm: np.ndarray, corners: tuple[int, int], pairs) -> float:
+_LIDS = np.array(EYE_LEFT_LIDS), np.array(EYE_RIGHT_LIDS)  # (upper, lower) point pairs
+_LIPS = np.array(MOUTH_INNER)
+
+
+def _aperture(lm: np.ndarray, corners: tuple[int, int], pairs: np.ndarray) -> float:
+    """Mean gap between the pairs of points (an (n, 2) index array) over
+    the width between the corners."""
     width = float(np.linalg.norm(lm[corners[1]] - lm[corners[0]]))
-    a, b = zip(*pairs)
-    d = lm[list(a)] - lm[list(b)]  # all gaps at once: this runs every preview frame
+    d = lm[pairs[:, 0]] - lm[pairs[:, 1]]  # all gaps at once: this runs every preview frame
     gap = float(np.mean(np.sqrt((d * d).sum(axis=1))))
     return gap / width if width > 0 else 0.0
 
@@ -139,12 +156,11 @@ def _aperture(lm: np.ndarray, corners: tuple[int, int], pairs) -> float:
 def eye_openness(face: FaceInfo) -> float:
     """The less open eye's aperture / width (one closed eye is a fail too)."""
     lm = face.landmarks
-    return min(_aperture(lm, EYE_LEFT_CORNERS, EYE_LEFT_LIDS),
-               _aperture(lm, EYE_RIGHT_CORNERS, EYE_RIGHT_LIDS))
+    return min(_aperture(lm, EYE_LEFT_CORNERS, _LIDS[0]), _aperture(lm, EYE_RIGHT_CORNERS, _LIDS[1]))
 
 
 def mouth_opening(face: FaceInfo) -> float:
-    return _aperture(face.landmarks, MOUTH_CORNERS, MOUTH_INNER)
+    return _aperture(face.landmarks, MOUTH_CORNERS, _LIPS)
 
 
 def eyes(img, gray, face, s, g) -> list[Measure]:
