@@ -105,6 +105,7 @@ NOSE_BOTTOM = 2
 EAR_WIDTH = 0.10  # face widths outside the contour: the ear's visible width
 TEMPLE = 0.25  # face widths above the eye line where hanging hair starts
 HAIR_ROWS = (0.2, 0.04)  # above the forehead point, face widths: the hair sample
+OUTLINE = (0.12, 0.22)  # face widths outside the contour: just beyond an ear's edge
 _EAR_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
 
 
@@ -189,9 +190,54 @@ def _side_skin(lab_at: _LabView, face: FaceInfo, side: int, top: float, bottom: 
 
 def _ear_hair(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings, skin: np.ndarray,
               hair: np.ndarray | None, backdrop: Backdrop, lab_at: _LabView) -> float | None:
-    """Share of one ear zone that is hair hanging from above."""
+    """Share of one ear zone that is hair hanging from above; scaled down
+    by the backdrop beyond the ear when that shows on nearly every row: an
+    ear in shade is as dark as the hair, but hair over an ear hangs past it."""
     masks = ear_masks(img, face, side, s, skin, hair, backdrop, lab_at)
-    return None if masks is None else float(masks[0][masks[1]].mean())
+    if masks is None:
+        return None
+    share = float(masks[0][masks[1]].mean())
+    if share > s.max_ear_hair_share:
+        clear = ear_outline_backdrop(img, face, side, backdrop)
+        if clear is not None and clear >= s.min_ear_outline_backdrop:
+            return share * (1.0 - clear)
+    return share
+
+
+def ear_rows(face: FaceInfo, side: int) -> tuple[np.ndarray, float, float]:
+    """The face contour beside one ear (sorted top to bottom) and the ear
+    zone's top and bottom rows: the eye line and the bottom of the nose."""
+    contour = face.landmarks[list(EAR_CONTOUR[side])]
+    top = face.eye_line_y
+    return (contour[np.argsort(contour[:, 1])], top,
+            max(float(face.landmarks[NOSE_BOTTOM, 1]), top + 0.2 * face.face_width))
+
+
+def ear_outline_backdrop(img: np.ndarray, face: FaceInfo, side: int, backdrop: Backdrop) -> float | None:
+    """Share of the ear zone's rows where the band just beyond an ear's
+    edge (OUTLINE) is mostly backdrop, or None when that band is outside
+    the frame. Near 1: the head's outline ends at the ear, nothing hangs
+    past it. Only a plain backdrop counts (a busy one never clears)."""
+    h, w = img.shape[:2]
+    contour, top, bottom = ear_rows(face, side)
+    rows = np.arange(max(int(top), 0), min(int(bottom), h))
+    if len(rows) < 2:
+        return None
+    inner = np.interp(rows + 0.5, contour[:, 1], contour[:, 0])
+    out = (1 if side else -1) * face.face_width
+    a, b = inner + out * OUTLINE[0], inner + out * OUTLINE[1]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    x0, x1 = max(0, int(lo.min())), min(w, int(np.ceil(hi.max())))
+    if x1 - x0 < 2:
+        return None
+    cols = np.arange(x0, x1)[None, :]
+    band = (cols >= lo[:, None].astype(int)) & (cols < hi[:, None].astype(int))
+    counted = band.sum(axis=1)
+    seen = counted >= 2
+    if not seen.any():
+        return None
+    plain = (backdrop.is_backdrop(img[rows[0]:rows[-1] + 1, x0:x1]) & band).sum(axis=1)
+    return float((plain[seen] > 0.5 * counted[seen]).mean())
 
 
 def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
@@ -201,12 +247,9 @@ def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
     """(hanging hair, ear zone, box): two masks over the box x0, y0, x1, y1
     around one ear (side 0 image left, 1 image right), or None when the
     zone is mostly outside the frame."""
-    fw, lm = face.face_width, face.landmarks
+    fw = face.face_width
     out = 1 if side else -1  # away from the face
-    contour = lm[list(EAR_CONTOUR[side])]
-    contour = contour[np.argsort(contour[:, 1])]
-    top = face.eye_line_y
-    bottom = max(float(lm[NOSE_BOTTOM, 1]), top + 0.2 * fw)
+    contour, top, bottom = ear_rows(face, side)
     xs = contour[:, 0]
     box = _clip_box(img.shape, min(xs.min(), xs.min() + out * EAR_WIDTH * fw) - 0.02 * fw,
                     top - TEMPLE * fw, max(xs.max(), xs.max() + out * EAR_WIDTH * fw) + 0.02 * fw,

@@ -133,6 +133,12 @@ class MeasureSettings:
     # that is hair hanging from above, told from this face's skin and the
     # backdrop this photo shows.
     max_ear_hair_share: float = 0.5
+    # An ear zone over that share is cleared (its share scaled by 1 - this
+    # share) when the band just beyond an ear's edge is the backdrop on at
+    # least this share of its rows: an ear in shade reads as hair, but hair
+    # over an ear hangs past it. Chosen on the real set's fit half
+    # (docs/photo-checks.md, "Ears in shade").
+    min_ear_outline_backdrop: float = 0.95
     # A head turned more than this (yaw, degrees) hides its far ear: only
     # the near one is judged.
     ear_hidden_yaw_deg: float = 10.0
