@@ -15,7 +15,8 @@ import pytest
 from kiosk.codes import Hint
 from kiosk.config import PhotoConfig
 from kiosk.photo.crop import encode_jpeg
-from kiosk.photo.guidance import hints_for
+from kiosk.photo.guidance import _glasses_hints, hints_for
+from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
 from kiosk.photo.measures import measure_face
 from kiosk.photo.measures.eyewear import apply_policy
 from kiosk.photo.process import check_spec_jpeg
@@ -74,11 +75,19 @@ def test_a_brow_shadow_is_not_a_frame_but_a_thin_frame_is(lit, skin):
     shadow = gc.brow_shadow(rgb, face, depth=0.5)
     bare = _measures(analyser, shadow)
     assert bare["GLASSES"].passed, bare["GLASSES"]
-    assert Hint.GLASSES not in hints_for(analyser.analyse(shadow), PhotoConfig(glasses="forbidden"))
+    assert _live_glasses_hints(analyser, shadow) == set()
     for frame in ("black", "metal"):
         thin = gc.glasses(shadow, face, frame=frame, thickness=0.04)
         assert not _measures(analyser, thin)["GLASSES"].passed, frame
-        assert Hint.GLASSES in hints_for(analyser.analyse(thin), PhotoConfig(glasses="forbidden")), frame
+        assert _live_glasses_hints(analyser, thin) == {Hint.GLASSES}, frame
+
+
+def _live_glasses_hints(analyser, img: np.ndarray) -> set:
+    """The live glasses hint under "forbidden" on its own: hints_for() asks a
+    turned head to face the camera first, and a painted frame can tip the
+    mesh's yaw over that line on some runs (CI once), hiding the hint."""
+    face = analyser.analyse(img).faces[0]
+    return _glasses_hints(img, face, DEFAULT_MEASURE_SETTINGS, "forbidden")
 
 
 def test_a_dark_bare_face_is_not_tinted_glasses(lit):
