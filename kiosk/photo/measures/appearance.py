@@ -22,6 +22,18 @@ BROW_TOP_LEFT = (70, 63, 105, 66, 107)  # upper edge of the image-left brow
 BROW_TOP_RIGHT = (300, 293, 334, 296, 336)
 
 
+# CIELAB (L*, a*, b*) weights: lightness counts half, since shading changes
+# a surface's lightness far more than its colour.
+LAB_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
+
+
+def lab_distance(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Weighted CIELAB distance (LAB_WEIGHTS) of each pixel to ref: the one
+    colour distance of the measures that tell skin, hair and the rest apart."""
+    d = (lab - ref) * LAB_WEIGHTS
+    return np.sqrt(np.einsum("...i,...i->...", d, d))
+
+
 def _lab(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
     return cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -53,12 +65,8 @@ def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings, side: np.ndarray | 
     lab = _lab(img, box)
     out = np.zeros(lab.shape[:2], bool)
     for ref in (skin,) if side is None else (skin, side):
-        diff = (lab - ref) * _SKIN_WEIGHTS
-        out |= np.einsum("...i,...i->...", diff, diff) < s.skin_tolerance ** 2
+        out |= lab_distance(lab, ref) < s.skin_tolerance
     return out
-
-
-_SKIN_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
 
 
 def _cheek_lab(img: np.ndarray, face: FaceInfo, point: int) -> np.ndarray | None:
@@ -106,19 +114,13 @@ EAR_WIDTH = 0.10  # face widths outside the contour: the ear's visible width
 TEMPLE = 0.25  # face widths above the eye line where hanging hair starts
 HAIR_ROWS = (0.2, 0.04)  # above the forehead point, face widths: the hair sample
 OUTLINE = (0.12, 0.22)  # face widths outside the contour: just beyond an ear's edge
-_EAR_WEIGHTS = np.asarray([0.5, 1.0, 1.0], np.float32)
-
-
-def _lab_distance(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    d = (lab - ref) * _EAR_WEIGHTS
-    return np.sqrt(np.einsum("...i,...i->...", d, d))
 
 
 def _segment_distance(lab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Weighted CIELAB distance of each pixel to the blends of colours a and b."""
-    ab = (b - a) * _EAR_WEIGHTS
-    t = np.clip(np.einsum("...i,i->...", (lab - a) * _EAR_WEIGHTS, ab) / max(float(ab @ ab), 1e-6), 0, 1)
-    return _lab_distance(lab, a + t[..., None] * (b - a))
+    ab = (b - a) * LAB_WEIGHTS
+    t = np.clip(np.einsum("...i,i->...", (lab - a) * LAB_WEIGHTS, ab) / max(float(ab @ ab), 1e-6), 0, 1)
+    return lab_distance(lab, a + t[..., None] * (b - a))
 
 
 class _LabView:
@@ -159,7 +161,7 @@ def hair_lab(img: np.ndarray, face: FaceInfo, skin: np.ndarray, backdrop: Backdr
     if len(lab) < 0.3 * region.shape[0] * region.shape[1]:
         return None
     colour = median_rows(lab)
-    return colour if float(_lab_distance(colour, skin)) > 0.6 * s.skin_tolerance else None
+    return colour if float(lab_distance(colour, skin)) > 0.6 * s.skin_tolerance else None
 
 
 def _hidden_side(face: FaceInfo, s: MeasureSettings) -> int | None:
@@ -185,7 +187,7 @@ def _side_skin(lab_at: _LabView, face: FaceInfo, side: int, top: float, bottom: 
     if box is None:
         return skin
     local = median_rows(lab_at(box).reshape(-1, 3))
-    return local if float(_lab_distance(local, skin)) < s.skin_tolerance else skin
+    return local if float(lab_distance(local, skin)) < s.skin_tolerance else skin
 
 
 def _ear_hair(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings, skin: np.ndarray,
@@ -261,14 +263,14 @@ def ear_masks(img: np.ndarray, face: FaceInfo, side: int, s: MeasureSettings,
     lab_at = lab_at or _LabView(img, face)
     lab = lab_at(box)
     skin = _side_skin(lab_at, face, side, top, bottom, skin, s)
-    d_skin = _lab_distance(lab, skin)
+    d_skin = lab_distance(lab, skin)
     # Neither skin nor a blend of skin and backdrop (the ear's rim, softened
     # by the lens and the JPEG's halved colour resolution).
     back_lab = cv2.cvtColor(np.asarray([[backdrop.rgb]], np.uint8), cv2.COLOR_RGB2LAB)
     is_hair = np.minimum(d_skin, _segment_distance(lab, skin, back_lab[0, 0].astype(np.float32))
                          ) > s.skin_tolerance
     if hair is not None:
-        is_hair |= _lab_distance(lab, hair) < d_skin
+        is_hair |= lab_distance(lab, hair) < d_skin
     is_hair &= ~backdrop.is_backdrop(region)
     # Hair hangs from above: only what joins the top rows (the temple) counts,
     # not the shadow in the ear's bowl or an earring.

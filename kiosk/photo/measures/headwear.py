@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from kiosk.photo.analysis import FaceInfo
-from kiosk.photo.measures.appearance import skin_lab
+from kiosk.photo.measures.appearance import lab_distance, skin_lab
 from kiosk.photo.measures.base import CHEEK_LEFT, CHEEK_RIGHT, Measure, MeasureSettings, _band, _clip_box
 
 # CIELAB, OpenCV's 8-bit scale (L 0-255, a and b offset by 128).
@@ -65,8 +65,7 @@ def covering_mask(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
     x0, y0, x1, y1 = box
     zone = np.ascontiguousarray(img[y0:y1, x0:x1])
     lab = cv2.cvtColor(zone, cv2.COLOR_RGB2LAB).astype(np.float32)
-    d = (lab - skin) * (0.5, 1.0, 1.0)  # as appearance.py: lightness counts half
-    is_skin = np.einsum("...i,...i->...", d, d) < s.skin_tolerance ** 2
+    is_skin = lab_distance(lab, skin) < s.skin_tolerance
     backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
     counted = cv2.dilate(backdrop, np.ones((5, 5), np.uint8)) == 0
     light, a, b = lab[..., 0], lab[..., 1] - 128, lab[..., 2] - 128

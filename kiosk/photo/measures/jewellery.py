@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from kiosk.photo.analysis import FaceInfo
-from kiosk.photo.measures.appearance import skin_lab
+from kiosk.photo.measures.appearance import lab_distance, skin_lab
 from kiosk.photo.measures.base import CHEEK_LEFT, CHEEK_RIGHT, Measure, MeasureSettings, _band, _clip_box
 
 POLICIES = ("ignore", "warn", "refuse")
@@ -63,13 +63,6 @@ def _zones(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
     return [b for b in boxes if b is not None]
 
 
-def _skin_distance2(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    """Squared CIELAB distance from the skin, lightness counting half (as
-    appearance.py: shading changes lightness more than colour)."""
-    d = (lab - skin) * (0.5, 1.0, 1.0)
-    return np.einsum("...i,...i->...", d, d)
-
-
 def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) -> np.ndarray:
     """Light pixels of a metal's or a pearl's colour, neither skin nor
     backdrop: near neutral (silver, white gold, pearl) or a vivid yellow
@@ -83,7 +76,7 @@ def _jewellery_pixels(zone: np.ndarray, skin: np.ndarray, s: MeasureSettings) ->
     metal = (chroma <= NEUTRAL_CHROMA) | gold
     # Not the skin: far from it, or of another chroma (silver beside pale skin is close in CIELAB).
     skin_chroma = float(np.hypot(skin[1] - 128, skin[2] - 128))
-    not_skin = (_skin_distance2(lab, skin) >= s.skin_tolerance ** 2) | (
+    not_skin = (lab_distance(lab, skin) >= s.skin_tolerance) | (
         np.abs(chroma - skin_chroma) >= MIN_CHROMA_GAP)
     backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
     near_backdrop = cv2.dilate(backdrop, np.ones((5, 5), np.uint8)) > 0
@@ -148,7 +141,7 @@ def glint_area(img: np.ndarray, face: FaceInfo, s: MeasureSettings, skin: np.nda
         backdrop = s.backdrop.is_backdrop(zone).reshape(zone.shape[:2]).astype(np.uint8)
         near_backdrop = cv2.dilate(backdrop, np.ones((3, 3), np.uint8)) > 0
         lit = ((tophat >= GLINT_CONTRAST) & ~near_backdrop).astype(np.uint8)
-        skin_d = np.sqrt(_skin_distance2(lab, skin))
+        skin_d = lab_distance(lab, skin)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(lit, connectivity=8)
         for i in range(1, n):
             area, w, h = (int(stats[i, c]) for c in (cv2.CC_STAT_AREA, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))

@@ -35,11 +35,10 @@ def _skipped(face_rgb, face, cloth) -> bool:
     import cv2
     import numpy as np
 
-    from kiosk.photo.measures.appearance import skin_lab
+    from kiosk.photo.measures.appearance import lab_distance, skin_lab
 
     lab = cv2.cvtColor(np.uint8([[hc.CLOTH[cloth]]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
-    d = (lab - skin_lab(face_rgb, face)) * (0.5, 1.0, 1.0)
-    return float(np.sqrt((d ** 2).sum())) < MeasureSettings().skin_tolerance + 5
+    return float(lab_distance(lab, skin_lab(face_rgb, face))) < MeasureSettings().skin_tolerance + 5
 
 
 @pytest.fixture(scope="module")
