@@ -20,18 +20,26 @@ def backdrop_luma(img: np.ndarray, gray: np.ndarray, face: FaceInfo, backdrop: B
     return float(np.median(gray[where])) if where.sum() >= 200 else None
 
 
-def clipped_share(rgb: np.ndarray, s: MeasureSettings) -> float:
-    """Share of the frame the camera clipped: luma at s.clip_luma or more,
-    or two channels saturated (a burnt cloth, a white shirt, a shining
-    forehead; a dark face under far too much light keeps its skin but
-    loses everything around it). A spec photo is head and shoulders, so
-    the whole frame is the person and the cloth right around them."""
+def clipped_mask(rgb: np.ndarray, s: MeasureSettings) -> np.ndarray:
+    """255 where the camera clipped: luma at s.clip_luma or more, or two
+    channels saturated (a burnt cloth, a white shirt, a shining forehead).
+    One saturated channel is not clipping: the spec's own backdrop blue,
+    (100, 197, 255), has it."""
     rgb = np.ascontiguousarray(rgb)
     # OpenCV on 8-bit planes: numpy's sum over the channel axis cost the
     # preview 1 ms a frame.
     r, g, b = cv2.split(cv2.compare(rgb.reshape(rgb.shape[0], -1), 254, cv2.CMP_GE).reshape(rgb.shape))
     hit = (r & g) | (r & b) | (g & b)
     hit |= cv2.compare(luma(rgb), s.clip_luma, cv2.CMP_GE)
+    return hit
+
+
+def clipped_share(rgb: np.ndarray, s: MeasureSettings) -> float:
+    """Share of the frame the camera clipped (clipped_mask): a dark face
+    under far too much light keeps its skin but loses everything around
+    it. A spec photo is head and shoulders, so the whole frame is the
+    person and the cloth right around them."""
+    hit = clipped_mask(rgb, s)
     return cv2.countNonZero(hit) / hit.size
 
 
@@ -83,8 +91,12 @@ def hue_spread(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float:
     hue (sepia, a tinted black-and-white print), wide in a colour photo
     (skin against a blue backdrop, lips against skin).
 
-    Clipped pixels are left out (clipping skews a toned photo's hue), and
-    so are pixels under s.min_chroma, whose hue is noise."""
+    Clipped pixels (clipped_mask) are left out, since clipping skews a
+    toned photo's hue, and so are pixels under s.min_chroma, whose hue is
+    noise. The backdrop counts: before 2026-12-08 any channel at 250 or
+    more was "clipped", which dropped the spec's own blue (its blue
+    channel is 255) and left a colour face in black clothes reading
+    12-20 deg, under the limit, as if it were sepia."""
     h, w = img.shape[:2]
     oval = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(oval, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
@@ -92,7 +104,7 @@ def hue_spread(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float:
     around = background_mask(img.shape, face)
     around[y0:y1, x0:x1] = True
     lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
-    unclipped = img.max(axis=-1) < s.clip_luma
+    unclipped = clipped_mask(img, s) == 0
     ab = lab[..., 1:].astype(np.float32) - 128
     coloured = (np.einsum("...i,...i->...", ab, ab) >= s.min_chroma ** 2) & unclipped
     in_face = oval.astype(bool) & unclipped

@@ -183,6 +183,36 @@ def test_colour_is_required_and_every_skin_tone_has_it(runner):
                 assert "NOT_COLOUR" in problems, (portrait, skin, tone.__name__, measures.get("checks"))
 
 
+def test_the_spec_blue_counts_as_colour_in_black_clothes(runner):
+    """The spec's reference blue (100, 197, 255) has a saturated blue
+    channel, which is not clipping: the backdrop's hue counts, so a colour
+    face before it in black clothes (a graduation gown) reads the wide
+    spread of skin against blue, not the face's own 21-28 deg (real faces
+    read 12-20 there and were refused as not colour)."""
+    import numpy as np
+
+    from kiosk.hardware.sim_scene import BACKDROP_RGB
+    from kiosk.photo.backdrop import Backdrop
+    from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
+    from kiosk.photo.measures.light import clipped_mask, hue_spread
+    from kiosk.photo.measures.scene import clothing_region
+
+    assert BACKDROP_RGB[2] == 255
+    patch = np.full((8, 8, 3), BACKDROP_RGB, np.uint8)
+    assert not clipped_mask(patch, DEFAULT_MEASURE_SETTINGS).any()
+    patch[:4], patch[4:] = (255, 255, 255), (255, 254, 90)  # white; two channels saturated
+    assert clipped_mask(patch, DEFAULT_MEASURE_SETTINGS).all()
+    for portrait in fs.PORTRAITS:
+        for skin in (fs.SKIN[0], fs.SKIN[-1]):
+            rgb = fs.decode(runner.lit(portrait, skin)[1]).copy()
+            rgb[Backdrop().is_backdrop(rgb).reshape(rgb.shape[:2])] = BACKDROP_RGB
+            face = runner.analyser.analyse(rgb, count_people=False).faces[0]
+            x0, y0, x1, y1 = clothing_region(rgb.shape, face)
+            rgb[y0:y1, x0:x1] = (20, 20, 20)
+            spread = hue_spread(rgb, face, DEFAULT_MEASURE_SETTINGS)
+            assert spread > 90, (portrait, skin, spread)
+
+
 def test_too_much_light_is_too_bright_on_every_skin(runner):
     """OVEREXPOSED from what the camera clipped (issue 23 item 6): lit, no
     skin tone is overexposed (the lit cases above are compliant); at 1.8x
