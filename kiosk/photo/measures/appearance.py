@@ -18,6 +18,10 @@ from kiosk.photo.measures.scene import backdrop_rgb
 # ------------------------------------------------------------ hair (skin)
 
 CHEEKS = (50, 280)  # mid-cheek points, under each eye
+# Mid nose ridge, below a pair of glasses' bridge: skin that no hair reaches
+# and that faces the lamp as the forehead does, where the cheeks turn away
+# from it (or lie in the shade of glasses' rims).
+NOSE_RIDGE = 195
 BROW_TOP_LEFT = (70, 63, 105, 66, 107)  # upper edge of the image-left brow
 BROW_TOP_RIGHT = (300, 293, 334, 296, 336)
 
@@ -39,14 +43,15 @@ def _lab(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def _cheek_box(img: np.ndarray, face: FaceInfo, point: int) -> tuple[int, int, int, int] | None:
-    r = 0.04 * face.face_width
+def _patch_box(img: np.ndarray, face: FaceInfo, point: int, size: float = 0.04
+               ) -> tuple[int, int, int, int] | None:
+    r = size * face.face_width
     x, y = face.landmarks[point]
     return _clip_box(img.shape, x - r, y - r, x + r, y + r)
 
 
 def _cheek_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]]:
-    boxes = (_cheek_box(img, face, i) for i in CHEEKS)
+    boxes = (_patch_box(img, face, i) for i in CHEEKS)
     return [b for b in boxes if b is not None]
 
 
@@ -58,20 +63,21 @@ def skin_lab(img: np.ndarray, face: FaceInfo) -> np.ndarray | None:
     return median_rows(np.concatenate([_lab(img, b).reshape(-1, 3) for b in boxes]))
 
 
-def _is_skin(img, box, skin: np.ndarray, s: MeasureSettings, side: np.ndarray | None = None) -> np.ndarray:
+def _is_skin(img, box, refs: tuple[np.ndarray | None, ...], s: MeasureSettings) -> np.ndarray:
     # Lightness counts half: skin in shade (an ear, under the brow) is still
-    # skin, while hair differs from it in hue as well. side: the cheek on
-    # this side, a second reference (a face lit from one side).
+    # skin, while hair differs from it in hue as well. A pixel is skin near
+    # any of refs (None: not seen).
     lab = _lab(img, box)
     out = np.zeros(lab.shape[:2], bool)
-    for ref in (skin,) if side is None else (skin, side):
+    for ref in (r for r in refs if r is not None):
         out |= lab_distance(lab, ref) < s.skin_tolerance
     return out
 
 
-def _cheek_lab(img: np.ndarray, face: FaceInfo, point: int) -> np.ndarray | None:
-    """Median CIELAB colour of one cheek (CHEEKS' point)."""
-    box = _cheek_box(img, face, point)
+def _patch_lab(img: np.ndarray, face: FaceInfo, point: int, size: float = 0.04) -> np.ndarray | None:
+    """Median CIELAB colour of the box of half-side size face widths around
+    a landmark (a cheek: CHEEKS' point)."""
+    box = _patch_box(img, face, point, size)
     return None if box is None else median_rows(_lab(img, box).reshape(-1, 3))
 
 
@@ -79,13 +85,16 @@ def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
               skin: np.ndarray | None) -> float | None:
     """The lower of the two brows' best skin row just above the brow: low when
     a fringe hides the brows (the mesh still places them under the hair).
-    A pixel is skin near either cheek (skin, the two together) or the cheek
-    on its own side: under light from one side the shaded brow is as dark as
-    its own cheek, and the lit one as bright, both far from the two's median.
+    A pixel is skin near either cheek (skin, the two together), the cheek
+    on its own side or the nose ridge: under light from one side the shaded
+    brow is as dark as its own cheek, and the lit one as bright, both far
+    from the two's median; under a lamp in front and above, the forehead is
+    lit as the nose ridge is, while the cheeks turn away into shade.
     skin: skin_lab(img, face), shared with ear_hair."""
     if skin is None:
         return None
     fw = face.face_width
+    nose = _patch_lab(img, face, NOSE_RIDGE, 0.03)
     values = []
     for ids, cheek in zip((BROW_TOP_LEFT, BROW_TOP_RIGHT), CHEEKS):
         pts = face.landmarks[list(ids)]
@@ -95,7 +104,8 @@ def brow_skin(img: np.ndarray, face: FaceInfo, s: MeasureSettings,
         box = _clip_box(img.shape, x0 + inset, top - 0.08 * fw, x1 - inset, top)
         if box is None:
             return None
-        values.append(float(_is_skin(img, box, skin, s, _cheek_lab(img, face, cheek)).mean(axis=1).max()))
+        refs = (skin, _patch_lab(img, face, cheek), nose)
+        values.append(float(_is_skin(img, box, refs, s).mean(axis=1).max()))
     return min(values)
 
 
