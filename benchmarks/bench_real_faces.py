@@ -15,7 +15,7 @@ raise none of the person codes. An image too tight for the spec crop
 as a booth's backdrop would surround it; WebP files are handed over as PNG (check-photo reads JPEG and
 PNG only). Prints per-rule figures, false rejections of compliant faces per
 skin-tone bin, the decision accuracy, the still time median and the peak
-RSS, then the head-covering, jewellery, eyebrow, ear and glasses rules per half of
+RSS, then the exposure, head-covering, jewellery, eyebrow, ear and glasses rules per half of
 the set (fit, test: by sha256) with their false alarms per skin-tone bin; --pitch also prints the pitch read on each face labelled level.
 --booth-backdrop first puts each person on the booth's blue (mediapipe's
 selfie segmentation, as tests/face_set.py does for its portraits): the
@@ -237,10 +237,11 @@ def half(r: dict) -> str:
     return "fit" if int(r["sha256"][0], 16) % 2 == 0 else "test"
 
 
-def print_halves(single: list[dict], rules: tuple[str, ...] = ("head covered", "jewellery", "EYEBROWS_COVERED",
-                                                                "EARS_COVERED", "GLASSES (worn)", "GLASSES_GLARE",
+def print_halves(single: list[dict], rules: tuple[str, ...] = ("exposure (UNDER/OVER/UNEVEN)", "head covered",
+                                                                "jewellery", "EYEBROWS_COVERED", "EARS_COVERED",
+                                                                "GLASSES (worn)", "GLASSES_GLARE",
                                                                 "TINTED_GLASSES")) -> None:
-    """The worn-things rules per half, and their false alarms per skin-tone bin."""
+    """The exposure and worn-things rules per half, and their false alarms per skin-tone bin."""
     print("\nper half (fit: sha256 starts with an even digit; test: odd):")
     for rule in rules:
         codes, truth_of = RULES[rule]
@@ -254,7 +255,7 @@ def print_halves(single: list[dict], rules: tuple[str, ...] = ("head covered", "
             fn, tn = sum(t and not f for t, f, _ in said), sum(not t and not f for t, f, _ in said)
             bins = ", ".join(f"{b} {sum(f for t, f, k in said if not t and k == b)}/"
                              f"{sum(not t for t, _, k in said if k == b)}" for b in SKIN_BINS)
-            print(f"  {rule:16} {name:4} TP {tp} FP {fp} FN {fn} TN {tn} precision {ratio(tp, tp + fp)} "
+            print(f"  {rule:28} {name:4} TP {tp} FP {fp} FN {fn} TN {tn} precision {ratio(tp, tp + fp)} "
                   f"recall {ratio(tp, tp + fn)}; false alarms per bin: {bins}")
 
 

@@ -77,6 +77,14 @@ def side_light(img: np.ndarray, face: FaceInfo, left: float = 1.15, right: float
     return np.clip(img * gain[None, :, None], 0, 255).round().astype(np.uint8)
 
 
+def key_light(img: np.ndarray, face: FaceInfo, left: float = 1.1, right: float = 0.6) -> np.ndarray:
+    """side_light on the person alone, the cloth as it was: a lamp to one
+    side that models the face (as on studio portraits), not the booth."""
+    person = np.linalg.norm(img.astype(np.float32) - BACKDROP, axis=2) > 40
+    a = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 2.0)[..., None]
+    return (img * (1 - a) + side_light(img, face, left, right) * a).round().astype(np.uint8)
+
+
 def busy_background(img: np.ndarray, seed: int = 7) -> np.ndarray:
     """Replace the backdrop with coloured noise (posters, a crowd, a room)."""
     out = img.copy()

@@ -26,7 +26,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "UNDEREXPOSED": ("face brightness (highlights: 99th percentile luma)", "", 0),
     "OVEREXPOSED": ("clipped share (of the face, or of the frame scaled to the face's limit)", "", 2),
     "NOT_COLOUR": ("hue spread of the face, clothing and backdrop (0: no colour in the face)", " deg", 0),
-    "UNEVEN_LIGHTING": ("left/right face brightness difference", "", 2),
+    "UNEVEN_LIGHTING": ("light on the left cheek over the right (stops)", "", 2),
     "BLURRY": ("face sharpness (fine/coarse gradient energy)", "", 2),
     "BACKGROUND_COLOUR": ("background colour distance from the backdrop", "", 0),
     "BACKGROUND_UNEVEN": ("background variation", "", 1),

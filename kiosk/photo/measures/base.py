@@ -90,9 +90,19 @@ class MeasureSettings:
     min_chroma: float = 8.0
     min_coloured_face_share: float = 0.2
     min_hue_spread_deg: float = 20.0
-    # (left half - right half) median face luma / their mean. The astronaut
-    # portrait's own studio light measures 0.2.
-    max_lighting_asymmetry: float = 0.30
+    # The light on one cheek over the other's, in stops (log2, linear light;
+    # kiosk.photo.measures.light.cheek_stops): lit evenly, every skin tone
+    # of tests/face_set.py reads 0.5 and under. Faces a careful reviewer
+    # accepts under a studio key light to one side read up to 3 on the real
+    # set (benchmarks/bench_real_faces.py); on its fit half the false alarms
+    # are the same for any limit from 2.24 to 2.52, and the face alone may
+    # read up to the middle of that gap. When the cloth beside the head is
+    # max_side_light_stops darker on the same side (light from one side: a
+    # lamp off, a window), max_side_light_stops is the limit: the booth's
+    # one-lamp-off photos (tests/photo_cases.side_light) read 1.4-2.3 on the
+    # face and 2.5 on the cloth, every portrait and skin tone.
+    max_lighting_stops: float = 2.4
+    max_side_light_stops: float = 1.0
     # Sharpness: gradient energy of the inner face over that of the same
     # region blurred (sigma 1 px), at sharpness_eye_px between the pupils.
     # A ratio, so light and skin tone cancel out. Sharp faces of

@@ -9,7 +9,7 @@ import numpy as np
 from kiosk.photo.analysis import FaceInfo, luma
 from kiosk.photo.backdrop import Backdrop
 from kiosk.photo.measures.base import Measure, MeasureSettings, _band, _skin
-from kiosk.photo.measures.scene import background_mask, clothing_region
+from kiosk.photo.measures.scene import background_boxes, background_mask, clothing_region
 
 
 def backdrop_luma(img: np.ndarray, gray: np.ndarray, face: FaceInfo, backdrop: Backdrop) -> float | None:
@@ -66,21 +66,63 @@ def exposure(img, gray, face, s, g) -> list[Measure]:
             _band("OVEREXPOSED", clipped, None, s.max_clipped_share)]
 
 
-def lighting(img, gray, face, s, g) -> list[Measure]:
-    """Left vs right half of the face oval (split at the nose bridge)."""
-    mask = np.zeros(gray.shape, np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(face.landmarks[:468].astype(np.int32)), 1)
-    mid = int(round(face.landmarks[168, 0]))  # between the eyes
-    left = gray[:, :mid][mask[:, :mid].astype(bool)]
-    right = gray[:, mid:][mask[:, mid:].astype(bool)]
-    if left.size == 0 or right.size == 0:
-        lim = s.max_lighting_asymmetry
-        return [_band("UNEVEN_LIGHTING", None, -lim, lim)]
-    a, b = float(np.median(left)), float(np.median(right))
-    value = (a - b) / max((a + b) / 2, 1.0)  # + = image left brighter
-    lim = s.max_lighting_asymmetry
-    return [_band("UNEVEN_LIGHTING", value, -lim, lim)]
+# Matched skin zones on the two cheeks, (image left, image right) FaceMesh
+# points: cheek centre, under the eye, outer cheek, beside the nostril,
+# cheekbone. Skin on every face, clear of the eyes, brows, nostrils, lips
+# and glasses frames; a beard or a fringe covers both or neither.
+CHEEK_PAIRS = ((50, 280), (118, 347), (123, 352), (205, 425), (187, 411))
+CHEEK_ZONE = 0.04  # half side of a zone, of the face width
+# 8-bit sRGB to linear light: a ratio of light there is the lamps' ratio,
+# the same on every skin tone (luma differences shrink on dark skin).
+_SRGB = np.arange(256) / 255
+_LINEAR = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4)
 
+
+def stops(luma_a: float, luma_b: float) -> float:
+    """log2 of the light at luma a over that at luma b (8-bit, linear light)."""
+    return float(np.log2(max(_LINEAR[int(luma_a)], 1e-4) / max(_LINEAR[int(luma_b)], 1e-4)))
+
+
+def cheek_stops(gray: np.ndarray, face: FaceInfo) -> float | None:
+    """log2 of the light on the image-left cheek over the right (+ = left
+    brighter): the median over CHEEK_PAIRS of each pair's ratio, in linear
+    light, of the zones' median luma. The same skin on both sides, so
+    hair, a beard, glasses, the eyes and the mouth do not count, and a
+    turned head compares the same spots. None when no pair is in frame."""
+    h, w = gray.shape
+    r = max(int(CHEEK_ZONE * face.face_width), 1)
+    ratios = []
+    for pair in CHEEK_PAIRS:
+        zones = [gray[max(y - r, 0):min(y + r + 1, h), max(x - r, 0):min(x + r + 1, w)]
+                 for x, y in face.landmarks[list(pair)].astype(int)]
+        if all(z.size for z in zones):
+            ratios.append(stops(*(np.median(z) for z in zones)))
+    return float(np.median(ratios)) if ratios else None
+
+
+def cloth_stops(gray: np.ndarray, face: FaceInfo) -> float | None:
+    """log2 of the light on the cloth beside the head, image left over
+    right (median luma of each side's background box, in linear light).
+    None when the frame shows no cloth on one side."""
+    boxes = background_boxes(gray.shape, face)
+    left = [b for b in boxes if b[2] <= face.box[0]]
+    right = [b for b in boxes if b[0] >= face.box[2]]
+    if not left or not right:
+        return None
+    return stops(*(np.median(gray[y0:y1, x0:x1]) for x0, y0, x1, y1 in (left[0], right[0])))
+
+
+def lighting(img, gray, face, s, g) -> list[Measure]:
+    """UNEVEN_LIGHTING: the cheeks' light ratio in stops (cheek_stops),
+    within s.max_lighting_stops; within s.max_side_light_stops when the
+    cloth beside the head falls off the same way by that much too (a lamp
+    off, a window: light from one side reaches the cloth as well; the
+    face's own form under the booth's even light does not grade it)."""
+    value, cloth = cheek_stops(gray, face), cloth_stops(gray, face)
+    lim = s.max_lighting_stops
+    if value is not None and cloth is not None and value * cloth > 0 and abs(cloth) >= s.max_side_light_stops:
+        lim = s.max_side_light_stops
+    return [_band("UNEVEN_LIGHTING", value, -lim, lim, {"cloth_stops": cloth})]
 
 
 def hue_spread(img: np.ndarray, face: FaceInfo, s: MeasureSettings) -> float:

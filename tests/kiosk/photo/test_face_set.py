@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import face_set as fs
+import photo_cases as pc
 from kiosk.codes import Hint
 
 CASES = fs.all_cases()
@@ -227,6 +228,37 @@ def test_too_much_light_is_too_bright_on_every_skin(runner):
             bright = runner.still(portrait, skin, 1.8)
             assert "OVEREXPOSED" in process_still(bright, runner.analyser, fs.SPEC).problems, (portrait, skin)
             assert Hint.TOO_BRIGHT in hints_for(runner.analyser.analyse(bright), fs.SPEC), (portrait, skin)
+
+
+def test_light_from_one_side_is_uneven_on_every_skin(runner):
+    """One lamp off (the light falls off across the face and the cloth,
+    either way): UNEVEN_LIGHTING on every portrait and skin tone. The old
+    measure (median luma of the face oval's halves) let it through on the
+    darkest astronaut and, lit from the other side, on the light one."""
+    from kiosk.photo.process import process_still
+
+    for portrait in fs.PORTRAITS:
+        for skin in (None, 52.0, 24.0):
+            still = runner.lit(portrait, skin)[0]
+            face = pc.one_face(runner.analyser, still)
+            for gains in ((1.15, 0.5), (0.5, 1.15)):
+                photo = process_still(pc.side_light(still, face, *gains), runner.analyser, fs.SPEC)
+                assert "UNEVEN_LIGHTING" in photo.problems, (portrait, skin, gains)
+
+
+def test_a_key_light_on_the_face_alone_is_not_uneven(runner):
+    """A lamp to one side that models the face (one cheek 1-2 stops
+    darker) while the cloth stays evenly lit, as on the studio portraits
+    reviewers accept: not UNEVEN_LIGHTING on any portrait or skin tone.
+    The old half medians refused it on the light astronaut."""
+    from kiosk.photo.process import process_still
+
+    for portrait in fs.PORTRAITS:
+        for skin in (None, 52.0, 24.0):
+            still = runner.lit(portrait, skin)[0]
+            photo = process_still(pc.key_light(still, pc.one_face(runner.analyser, still)), runner.analyser, fs.SPEC)
+            check = photo.measures["checks"]["UNEVEN_LIGHTING"]
+            assert check["passed"] and abs(check["value"]) >= 0.9, (portrait, skin, check)
 
 
 def test_a_face_lost_to_the_light_is_too_bright_not_just_no_face(runner):
