@@ -335,8 +335,9 @@ def _bare_case(portrait: str, skin: float | None, kind: str) -> Case:
         return Case(name, portrait, skin, kind, False, frozenset({"BLURRY"}), side, heavy)
     if kind in POSES:
         return Case(name, portrait, skin, kind, False, frozenset({"HEAD_PITCH"}), _POSE_SIDE_EFFECTS)
-    # small: a face enlarged 3-4x is soft as well
-    return Case(name, portrait, skin, kind, False, frozenset({"LOW_RESOLUTION"}), frozenset({"BLURRY"}))
+    # small: a face enlarged ~2.5x is soft, but sharp in the still's own
+    # pixels, where sharpness is judged: LOW_RESOLUTION only
+    return Case(name, portrait, skin, kind, False, frozenset({"LOW_RESOLUTION"}))
 
 
 def all_cases() -> list[Case]:

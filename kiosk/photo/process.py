@@ -8,7 +8,8 @@ measured on the file that will be submitted, not assumed from the plan.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -173,6 +174,15 @@ def low_resolution(face: FaceInfo, width: int, height: int, spec: PhotoConfig,
     return Measure("LOW_RESOLUTION", round(face.face_width, 1), (round(need, 1), None), ok)
 
 
+def native_sharpness(settings: MeasureSettings, face: FaceInfo) -> MeasureSettings:
+    """settings with sharpness judged no finer than the still's own pixels
+    (its eye distance): a small face the crop enlarged is soft for want of
+    pixels, which LOW_RESOLUTION reports, and not BLURRY unless it was
+    blurred already."""
+    eyes = math.dist(face.left_eye, face.right_eye)
+    return replace(settings, sharpness_eye_px=min(settings.sharpness_eye_px, eyes))
+
+
 def _one_face(analysis: FrameAnalysis) -> None:
     if analysis.face is None:
         raise NoFaceError(analysis.face_count)
@@ -208,7 +218,8 @@ def process_still(
         crop = crop_inside(still, face, spec, geometry)
     encoded = encode_jpeg(crop, spec)
     measures.update(quality=encoded.quality, jpeg_kb=round(encoded.kb, 1))
-    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, settings, count_people=False)
+    checked, more = check_spec_jpeg(encoded.data, analyser, spec, geometry, native_sharpness(settings, face),
+                                    count_people=False)
     measures.update(more)
     measures.setdefault("checks", {})["LOW_RESOLUTION"] = resolution.as_dict()
     problems += [p for p in checked if p not in problems]

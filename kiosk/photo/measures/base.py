@@ -107,6 +107,10 @@ class MeasureSettings:
     # region blurred (sigma 1 px), at sharpness_eye_px between the pupils.
     # A ratio, so light and skin tone cancel out. Sharp faces of
     # tests/face_set.py: 1.32 and up; blurred at sigma 1.5-7: 1.30 and down.
+    # A still's face with fewer pixels than that between the pupils is
+    # judged at its own (kiosk.photo.process.native_sharpness): enlarged,
+    # a sharp small face read as blurred (issue 23: 14 of 20 false alarms
+    # on the real set).
     min_sharpness: float = 1.31
     sharpness_eye_px: float = 96.0
     # Background: mean colour's distance to the nearest colour the spec

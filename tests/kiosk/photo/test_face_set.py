@@ -59,6 +59,25 @@ def test_sharpness_does_not_follow_brightness(runner):
     assert abs(a - b) < 0.03 * a, (a, b)
 
 
+def test_a_small_face_is_blurry_only_when_blurred(runner):
+    """The scene from a camera with a quarter of the pixels (eyes ~44 px
+    apart): the crop enlarges the face ~2.5x. That is LOW_RESOLUTION, and
+    not also BLURRY: sharpness is judged at the still's own pixels, on
+    every skin tone. Blurred by 2 of its own pixels, it is BLURRY too."""
+    import cv2
+
+    from kiosk.photo.process import process_still
+
+    for portrait in fs.PORTRAITS:
+        for skin in fs.SKIN:
+            still = runner.lit(portrait, skin)[0]
+            small = cv2.resize(still, (still.shape[1] // 4, still.shape[0] // 4), interpolation=cv2.INTER_AREA)
+            sharp = process_still(small, runner.analyser, fs.SPEC).problems
+            soft = process_still(cv2.GaussianBlur(small, (0, 0), 2.0), runner.analyser, fs.SPEC).problems
+            assert "LOW_RESOLUTION" in sharp and "BLURRY" not in sharp, (portrait, skin, sharp)
+            assert "LOW_RESOLUTION" in soft and "BLURRY" in soft, (portrait, skin, soft)
+
+
 def test_groups_are_counted_by_the_full_range_detector(runner):
     """FaceMesh alone (its short-range detector) misses the small faces of
     a group: the count comes from the full-range detector."""
