@@ -15,7 +15,7 @@ raise none of the person codes. An image too tight for the spec crop
 as a booth's backdrop would surround it; WebP files are handed over as PNG (check-photo reads JPEG and
 PNG only). Prints per-rule figures, false rejections of compliant faces per
 skin-tone bin, the decision accuracy, the still time median and the peak
-RSS, then the head-covering, jewellery, eyebrow, ear and glasses rules per half of
+RSS, then the head-covering, jewellery, eyebrow, ear, glasses, eye and mouth rules per half of
 the set (fit, test: by sha256) with their false alarms per skin-tone bin; --pitch also prints the pitch read on each face labelled level.
 --booth-backdrop first puts each person on the booth's blue (mediapipe's
 selfie segmentation, as tests/face_set.py does for its portraits): the
@@ -239,8 +239,9 @@ def half(r: dict) -> str:
 
 def print_halves(single: list[dict], rules: tuple[str, ...] = ("head covered", "jewellery", "EYEBROWS_COVERED",
                                                                 "EARS_COVERED", "GLASSES (worn)", "GLASSES_GLARE",
-                                                                "TINTED_GLASSES")) -> None:
-    """The worn-things rules per half, and their false alarms per skin-tone bin."""
+                                                                "TINTED_GLASSES", "EYES_CLOSED",
+                                                                "MOUTH_OPEN")) -> None:
+    """The worn-things and expression rules per half, and their false alarms per skin-tone bin."""
     print("\nper half (fit: sha256 starts with an even digit; test: odd):")
     for rule in rules:
         codes, truth_of = RULES[rule]
