@@ -154,8 +154,10 @@ class MeasureSettings:
     # (docs/photo-checks.md, "Ears in shade").
     min_ear_outline_backdrop: float = 0.95
     # A head turned more than this (yaw, degrees) hides its far ear: only
-    # the near one is judged.
-    ear_hidden_yaw_deg: float = 10.0
+    # the near one is judged. On the real set's fit half the far ear is
+    # still in view on heads turned up to 21 deg, and hair over it is caught
+    # only when it is judged (docs/photo-checks.md, "The missed ears").
+    ear_hidden_yaw_deg: float = 25.0
     # Glasses (kiosk.photo.measures.eyewear). Worn: a frame's bridge across
     # the nose, a bar sharp-edged on both sides, as frame_edge measures it.
     # On the lit spec photos of every skin tone of tests/face_set.py: the
