@@ -17,6 +17,9 @@ from kiosk.photo.analysis import FaceInfo
 
 FRAMES = {"black": (25, 25, 28), "brown": (70, 45, 30), "metal": (175, 175, 180)}
 GLARES = {"white": (255, 255, 255), "bluish": (150, 200, 255), "greenish": (185, 255, 215)}
+# Coloured lenses that darken little: the share of red, green and blue each
+# passes (a light blue fashion lens, a brown driving lens).
+LENS_COLOURS = {"blue": (0.55, 0.75, 1.0), "brown": (1.0, 0.7, 0.45)}
 
 
 def _lenses(face: FaceInfo) -> list[tuple[np.ndarray, float]]:
@@ -36,12 +39,12 @@ def _rim(centre: np.ndarray, ew: float) -> np.ndarray:
     return np.round(np.asarray(pts)).astype(np.int32)
 
 
-def glasses(img: np.ndarray, face: FaceInfo, frame: str = "black", tint: float = 1.0,
+def glasses(img: np.ndarray, face: FaceInfo, frame: str = "black", tint: float | tuple[float, float, float] = 1.0,
             glare: str | None = None, thickness: float = 0.09) -> np.ndarray:
     """img with glasses on: frame colour, lenses passing `tint` of the light
-    (1.0 clear), a lamp reflected in each lens (`glare` colour or None), the
-    frame `thickness` eye widths thick (0.09 a plastic frame, 0.04 a thin
-    metal one)."""
+    (1.0 clear; a triple: of red, green and blue each), a lamp reflected in
+    each lens (`glare` colour or None), the frame `thickness` eye widths
+    thick (0.09 a plastic frame, 0.04 a thin metal one)."""
     out = img.astype(np.float32)
     (lc, lew), (rc, rew) = _lenses(face)
     ew = (lew + rew) / 2
@@ -51,7 +54,7 @@ def glasses(img: np.ndarray, face: FaceInfo, frame: str = "black", tint: float =
     lens = np.zeros(img.shape[:2], np.float32)
     cv2.fillPoly(lens, rims, 1.0)
     lens = cv2.GaussianBlur(lens, (0, 0), 0.8)[..., None]
-    out = out * (1 - lens) + out * tint * lens
+    out = out * (1 - lens) + out * np.asarray(tint, np.float32) * lens
     if glare is not None:
         for c in (lc, rc):
             blob = np.zeros(img.shape[:2], np.float32)

@@ -28,7 +28,7 @@ from kiosk.photo.analysis import FaceInfo, FrameAnalysis
 from kiosk.photo.crop import GEOMETRY, SpecGeometry, plan_crop
 from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS, MeasureSettings
 from kiosk.photo.measures.appearance import brow_skin, ear_hair, skin_lab
-from kiosk.photo.measures.eyewear import glare_share, glasses_worn, lens_darkening
+from kiosk.photo.measures.eyewear import glare_share, glasses_worn, lens_tint, tinted
 from kiosk.photo.measures.face import eye_openness, mouth_opening, pose_angles
 from kiosk.photo.measures.headwear import cover_share
 from kiosk.photo.measures.jewellery import ornament_area
@@ -260,8 +260,8 @@ def _glasses_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, policy: str
     glare = glare_share(img, f, m, worn=True) if policy != "allowed" else None
     if glare is not None and glare > m.max_glare_share:
         hints.add(Hint.GLASSES_GLARE)
-    dark = lens_darkening(img, f)
-    if dark is not None and dark < m.min_lens_to_cheek_luma:
+    tint = tinted(lens_tint(img, f), m)
+    if tint is not None and tint < 1.0:
         hints.add(Hint.TINTED_GLASSES)
     return hints
 

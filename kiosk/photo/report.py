@@ -37,7 +37,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "EARS_COVERED": ("share of hair where an ear should be (the worse ear)", "", 2),
     "GLASSES": ("glasses frame across the nose (edge strength)", "", 2),
     "GLASSES_GLARE": ("largest reflection over an eye (share of the lens area)", "", 3),
-    "TINTED_GLASSES": ("skin brightness under the lenses / cheek brightness", "", 2),
+    "TINTED_GLASSES": ("lens tint: skin under the lenses against the cheek (under 1: too dark or too coloured)", "", 2),
     "LOW_RESOLUTION": ("face width in the image", " px", 0),
     "HEAD_COVERED": ("share of the crown covered (neither skin nor hair)", "", 2),
     "JEWELLERY": ("largest jewellery-shaped blob at the ears or neck (share of face width squared)", "", 4),

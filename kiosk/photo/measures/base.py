@@ -174,12 +174,20 @@ class MeasureSettings:
     # tone (bluish 0.04-0.10), no reflection 0.000-0.006.
     glare_luma: int = 245
     max_glare_share: float = 0.02
-    # Tinted lenses (judged only when glasses are worn): median luma of the
-    # skin under the eyes, inside a lens, / that of the cheeks below it.
-    # Clear lenses 0.44-1.24 (Grace Hopper at L* 24, eye bags and her own
-    # glasses under the drawn ones, the lowest), lenses passing 30 % of the
-    # light 0.19-0.30.
-    min_lens_to_cheek_luma: float = 0.40
+    # Tinted lenses (judged only when glasses are worn; eyewear.lens_tint):
+    # the skin under each eye (inside a lens) against the cheek below it.
+    # Tinted when its luma is under min_lens_light of the cheek's (the
+    # lighter eye), or, where it is darker than the cheek, its colour is
+    # over max_lens_colour from the cheek's (CIELAB a*b* per unit of the
+    # cheek's L* + 16, times 116; the less coloured eye). Real faces' fit
+    # half (benchmarks/bench_real_faces.py, glasses worn): clear lenses
+    # 0.66 and up, colour 14.5 at most; tinted: dark brown 0.15 (colour 59),
+    # blue mirrored colour 41.5, light blue 23.9 (19 is the gap's middle).
+    # Drawn lenses (tests/glasses_cases.py) on every tone: clear 0.53-1.11,
+    # colour 14.3 at most; passing 30 % of the light 0.25-0.30; light blue
+    # or brown lenses on the astronaut colour 25.8 and up.
+    min_lens_light: float = 0.40
+    max_lens_colour: float = 19.0
     # Head covering (kiosk.photo.measures.headwear): the share of the crown
     # (head top to forehead, cheek to cheek, backdrop left out) that is
     # neither skin nor hair-like. The astronaut bare, every skin tone of

@@ -121,23 +121,55 @@ def glare_share(img: np.ndarray, face: FaceInfo, s: MeasureSettings, worn: bool)
     return worst
 
 
-def lens_darkening(img: np.ndarray, face: FaceInfo) -> float | None:
-    """Median luma of the skin under the eyes (inside a lens) / that of the
-    cheeks lower down (outside it): a tinted lens darkens the one and not
-    the other, a clear one neither. The eyes themselves (iris, lashes, a
-    deep socket) are left out: they made clear lenses and bare faces read
-    as tinted."""
+def lens_tint(img: np.ndarray, face: FaceInfo) -> tuple[float, float] | None:
+    """(light, colour) of the lenses: the skin under each eye (inside a
+    lens) read against the cheek lower down (outside it), each eye on its
+    own. light: luma inside over outside, the lighter eye (a dark lens
+    darkens the one and not the other, a clear one neither). colour: how
+    far apart their colours are (CIELAB a*b* per unit of the cheek's
+    L* + 16, times 116: a lens shifts a dark cheek's a*b* less, by as much
+    relative to its L* + 16), the less coloured eye (a blue, brown or
+    mirrored lens colours the skin seen through it, a clear one, lit as the
+    cheek is, does not: on real faces a light blue lens that darkens little
+    read as clear by light alone). The eyes themselves (iris, lashes, a deep
+    socket) are left out: they made clear lenses and bare faces read as
+    tinted. Four small strips are read, cheap enough for the live hint."""
     lm = face.landmarks
     ew = _eye_width(face)
-    inside, outside = [], []
+    light, colour = 0.0, np.inf
     for a, b in (EYE_LEFT_CORNERS, EYE_RIGHT_CORNERS):
         cx, cy = (lm[a] + lm[b]) / 2
-        for zone, dy in ((inside, UNDER_EYE), (outside, 1.05)):
-            box = _clip_box(img.shape, cx - 0.3 * ew, cy + (dy - 0.08) * ew, cx + 0.3 * ew, cy + (dy + 0.08) * ew)
-            if box is None:
-                return None
-            zone.append(luma(img[box[1]:box[3], box[0]:box[2]]).ravel())
-    return float(np.median(np.concatenate(inside))) / max(float(np.median(np.concatenate(outside))), 1.0)
+        inside, outside = _median_lab(img, cx, cy + UNDER_EYE * ew, ew), _median_lab(img, cx, cy + 1.05 * ew, ew)
+        if inside is None or outside is None:
+            return None
+        light = max(light, inside[0] / max(outside[0], 1.0))
+        # A lens passes no more light than it gets: skin brighter under the
+        # eye than the cheek is lit there, its colour washed out by the
+        # light (an overlit face's clipped shine), not tinted.
+        shift = np.hypot(*(inside[2:] - outside[2:])) * 116 / (outside[1] + 16) if inside[0] < outside[0] else 0.0
+        colour = min(colour, float(shift))
+    return light, colour
+
+
+def _median_lab(img: np.ndarray, cx: float, cy: float, ew: float) -> np.ndarray | None:
+    """(luma, L*, a*, b*) of the per-channel median colour of a strip 0.6
+    eye widths wide and 0.16 high centred at (cx, cy)."""
+    box = _clip_box(img.shape, cx - 0.3 * ew, cy - 0.08 * ew, cx + 0.3 * ew, cy + 0.08 * ew)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    rgb = np.median(img[y0:y1, x0:x1].reshape(-1, 3), axis=0).round().astype(np.uint8)[None, None]
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    return np.array([float(luma(rgb)[0, 0]), lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128], np.float32)
+
+
+def tinted(tint: tuple[float, float] | None, s: MeasureSettings) -> float | None:
+    """TINTED_GLASSES' value: 1 at the line, under 1 tinted (too dark, or
+    too coloured), whichever is nearer its line."""
+    if tint is None:
+        return None
+    light, colour = tint
+    return min(light / s.min_lens_light, s.max_lens_colour / max(colour, 1e-3))
 
 
 def _eye_boxes(img: np.ndarray, face: FaceInfo) -> list[tuple[int, int, int, int]] | None:
@@ -159,9 +191,12 @@ def eyewear(img, gray, face, s, g) -> list[Measure]:
     """GLASSES (worn: fails whenever a frame is seen; the school's policy
     decides whether that is a problem, see apply_policy), and GLASSES_GLARE
     and TINTED_GLASSES, both judged only on a face wearing glasses (the skin
-    under bare eyes is often darker than the cheeks)."""
+    under bare eyes is often darker than the cheeks): a bare face's tint is
+    not read (None, passed)."""
     edge, worn = glasses_worn(img, face, s)
-    tint = _band("TINTED_GLASSES", lens_darkening(img, face), s.min_lens_to_cheek_luma, None)
+    lenses = lens_tint(img, face) if worn else None  # no lens, no tint: nothing read
+    parts = None if lenses is None else {"light": lenses[0], "colour": lenses[1]}
+    tint = _band("TINTED_GLASSES", tinted(lenses, s), 1.0, None, parts)
     if not worn:
         tint = replace(tint, passed=True)
     return [_band("GLASSES", edge, None, s.max_frame_edge),

@@ -100,6 +100,26 @@ def test_a_dark_bare_face_is_not_tinted_glasses(lit):
         assert _measures(analyser, rgb)["TINTED_GLASSES"].passed, key
 
 
+@pytest.mark.parametrize("skin", fs.SKIN)
+def test_a_coloured_lens_is_tinted_on_every_tone(lit, skin):
+    """A light blue or brown lens darkens the skin behind it little (luma
+    0.69-0.83 of the cheek's, over the 0.40 line) but colours it: judged
+    by light alone it read as clear (on real faces a light blue pair, and
+    blue mirrored aviators). Judged by the colour too, relative to the
+    cheek's lightness, it is tinted on the darkest skin as on the lightest,
+    for the check and the live hint; the same frames with clear lenses are
+    not (test_glasses_are_seen_worn_and_not_on_a_bare_face). The astronaut:
+    Grace Hopper wears her own glasses under a drawn pair."""
+    analyser, photos = lit
+    rgb, face = photos[("astronaut", skin)]
+    for colour, passes in gc.LENS_COLOURS.items():
+        img = gc.glasses(rgb, face, tint=passes)
+        tint = _measures(analyser, img)["TINTED_GLASSES"]
+        assert not tint.passed, (colour, tint)
+        hints = _glasses_hints(img, analyser.analyse(img).faces[0], DEFAULT_MEASURE_SETTINGS, "allowed")
+        assert Hint.TINTED_GLASSES in hints, (colour, hints)
+
+
 def _skin_shine(rgb, face):
     """Clipped white shine on the skin just under each eye, as on a very
     light face under too much light."""
