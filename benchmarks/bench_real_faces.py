@@ -66,13 +66,14 @@ RULES = {
     "TINTED_GLASSES": (("TINTED_GLASSES",), lambda lb: lb["glasses"] == "tinted"),
     "head covered": (("HEAD_COVERED", "HEADWEAR"), lambda lb: lb["head_covered"]),
     "jewellery": (("JEWELLERY", "EARRINGS", "NECKLACE"), lambda lb: lb["earrings"] or lb["necklace"]),
+    "NOT_COLOUR": (("NOT_COLOUR",), lambda lb: not lb["colour"]),
 }
 # Codes about the person (the decision judged); everything else is the
 # backdrop, the framing of someone else's photo or the file.
 SCENE_CODES = {"WRONG_SIZE", "WRONG_FORMAT", "FILE_SIZE", "FACE_TOO_SMALL", "FACE_TOO_LARGE",
                "HEAD_TOP_OUT_OF_BAND", "EYE_LINE_OUT_OF_BAND", "FACE_OFF_CENTRE", "CROP_OUTSIDE_STILL",
                "LOW_RESOLUTION", "BACKGROUND_COLOUR", "BACKGROUND_UNEVEN", "BACKGROUND_SHADOW",
-               "CLOTHING_MATCHES_BACKGROUND", "SHOULDERS_NOT_LEVEL", "NOT_COLOUR"}
+               "CLOTHING_MATCHES_BACKGROUND", "SHOULDERS_NOT_LEVEL"}
 
 
 def as_checkable(data: bytes) -> tuple[bytes, np.ndarray]:

@@ -25,7 +25,7 @@ _MEASURED: dict[str, tuple[str, str, int]] = {
     "MOUTH_OPEN": ("mouth opening", "", 2),
     "UNDEREXPOSED": ("face brightness (highlights: 99th percentile luma)", "", 0),
     "OVEREXPOSED": ("clipped share (of the face, or of the frame scaled to the face's limit)", "", 2),
-    "NOT_COLOUR": ("hue spread of the face, clothing and backdrop (0: no colour in the face)", " deg", 0),
+    "NOT_COLOUR": ("colour of the face its lightness does not explain (0: one tone)", " a*b*", 1),
     "UNEVEN_LIGHTING": ("light on the left cheek over the right (stops)", "", 2),
     "BLURRY": ("face sharpness (fine/coarse gradient energy)", "", 2),
     "BACKGROUND_COLOUR": ("background colour distance from the backdrop", "", 0),

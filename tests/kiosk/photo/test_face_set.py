@@ -203,34 +203,65 @@ def test_colour_is_required_and_every_skin_tone_has_it(runner):
                 assert "NOT_COLOUR" in problems, (portrait, skin, tone.__name__, measures.get("checks"))
 
 
-def test_the_spec_blue_counts_as_colour_in_black_clothes(runner):
+def test_the_spec_blue_is_not_clipped():
     """The spec's reference blue (100, 197, 255) has a saturated blue
-    channel, which is not clipping: the backdrop's hue counts, so a colour
-    face before it in black clothes (a graduation gown) reads the wide
-    spread of skin against blue, not the face's own 21-28 deg (real faces
-    read 12-20 there and were refused as not colour)."""
+    channel, which is not clipping (OVEREXPOSED); white and two saturated
+    channels are."""
     import numpy as np
 
     from kiosk.hardware.sim_scene import BACKDROP_RGB
-    from kiosk.photo.backdrop import Backdrop
     from kiosk.photo.measures import DEFAULT_MEASURE_SETTINGS
-    from kiosk.photo.measures.light import clipped_mask, hue_spread
-    from kiosk.photo.measures.scene import clothing_region
+    from kiosk.photo.measures.light import clipped_mask
 
     assert BACKDROP_RGB[2] == 255
     patch = np.full((8, 8, 3), BACKDROP_RGB, np.uint8)
     assert not clipped_mask(patch, DEFAULT_MEASURE_SETTINGS).any()
     patch[:4], patch[4:] = (255, 255, 255), (255, 254, 90)  # white; two channels saturated
     assert clipped_mask(patch, DEFAULT_MEASURE_SETTINGS).all()
+
+
+def _sepia_on_blue(rgb):
+    """The person sepia, the blue cloth kept (a toned film still on the
+    booth's blue): the cloth's hue must not make it a colour photo."""
+    from kiosk.photo.backdrop import Backdrop
+
+    out, cloth = _sepia(rgb), Backdrop().is_backdrop(rgb)
+    out[cloth] = rgb[cloth]
+    return out
+
+
+def test_colour_is_read_from_the_face_whatever_the_backdrop(runner):
+    """NOT_COLOUR reads the face's own colour (lips, eyes, skin against
+    its lightness), so the backdrop decides nothing: the colour spec photo
+    of every skin tone on white and on light grey (schools may set either)
+    in black clothes is colour, and its sepia and greyscale JPEGs are not;
+    nor is a sepia person on the blue cloth. The hue spread of face,
+    clothes and cloth it replaced passed the sepia person on the blue
+    (~170 deg) and left the colour faces on white 22-30 deg against a
+    limit of 20 (real faces read 12-20 there and were refused)."""
+    from kiosk.photo.backdrop import Backdrop
+    from kiosk.photo.crop import encode_jpeg
+    from kiosk.photo.measures.scene import clothing_region
+    from kiosk.photo.process import check_spec_jpeg
+
+    def verdict(rgb):
+        problems, measures = check_spec_jpeg(encode_jpeg(rgb, fs.SPEC).data, runner.analyser, fs.SPEC)
+        return "NOT_COLOUR" in problems, measures["checks"]["NOT_COLOUR"]["value"]
+
     for portrait in fs.PORTRAITS:
-        for skin in (fs.SKIN[0], fs.SKIN[-1]):
-            rgb = fs.decode(runner.lit(portrait, skin)[1]).copy()
-            rgb[Backdrop().is_backdrop(rgb).reshape(rgb.shape[:2])] = BACKDROP_RGB
+        for skin in fs.SKIN:
+            rgb = fs.decode(runner.lit(portrait, skin)[1])
+            not_colour, value = verdict(_sepia_on_blue(rgb))
+            assert not_colour, (portrait, skin, "sepia on blue", value)
             face = runner.analyser.analyse(rgb, count_people=False).faces[0]
             x0, y0, x1, y1 = clothing_region(rgb.shape, face)
-            rgb[y0:y1, x0:x1] = (20, 20, 20)
-            spread = hue_spread(rgb, face, DEFAULT_MEASURE_SETTINGS)
-            assert spread > 90, (portrait, skin, spread)
+            for wall in ((255, 255, 255), (240, 240, 240)):
+                out = rgb.copy()
+                out[Backdrop().is_backdrop(rgb).reshape(rgb.shape[:2])] = wall
+                out[y0:y1, x0:x1] = (20, 20, 20)
+                for tone, want in ((lambda x: x, False), (_sepia, True), (_grey, True)):
+                    not_colour, value = verdict(tone(out))
+                    assert not_colour == want, (portrait, skin, wall, want, value)
 
 
 def test_too_much_light_is_too_bright_on_every_skin(runner):
