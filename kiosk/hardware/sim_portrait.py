@@ -62,12 +62,18 @@ def _person_probability(rgb: np.ndarray) -> np.ndarray:
 
 SURE_BACKGROUND = 0.05  # person probability below which a pixel seeds grabCut's background
 PLAIN_RIM_SPREAD = 12.0  # 8-bit levels: a rim this even is a backdrop
+PLAIN_NEAR = 40.0  # 8-bit RGB distance to a plain backdrop's colour: the wall (shading and all)
 
 
-def _plain_background(rgb: np.ndarray, eye: float) -> bool:
-    """The portrait's top row and its sides above the eyes are one even colour."""
-    rim = np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]]).astype(np.float32)
-    return float(rim.std(axis=0).max()) < PLAIN_RIM_SPREAD
+def _rim(rgb: np.ndarray, eye: float) -> np.ndarray:
+    """The portrait's top row and its sides above the eyes: its backdrop, if any."""
+    return np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]]).astype(np.float32)
+
+
+def _plain_colour(rgb: np.ndarray, eye: float) -> np.ndarray | None:
+    """The colour of a plain backdrop (the rim one even colour), else None."""
+    rim = _rim(rgb, eye)
+    return np.median(rim, axis=0) if float(rim.std(axis=0).max()) < PLAIN_RIM_SPREAD else None
 
 
 def _seeds(shape: tuple[int, ...], pts: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
@@ -111,8 +117,7 @@ def _with_room(rgb: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray
     side = int(2 * fw)
     top = max(0, int(1.6 * fw - eye))
     # The backdrop of an ID photo: its top row and the edges above the eyes.
-    rim = np.concatenate([rgb[0], rgb[: int(eye), 0], rgb[: int(eye), -1]])
-    colour = tuple(float(v) for v in np.median(rim, axis=0))
+    colour = tuple(float(v) for v in np.median(_rim(rgb, eye), axis=0))
     padded = cv2.copyMakeBorder(rgb, top, 0, side, side, cv2.BORDER_CONSTANT, value=colour)
     return padded, pts + (side, top)
 
@@ -151,23 +156,37 @@ def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
     a real portrait run through the booth is shown as photographed).
     """
     rgb, pts = _at_most(rgb, _landmarks(rgb), MAX_FACE_WIDTH)
-    plain = _plain_background(rgb, float(pts[468, 1] + pts[473, 1]) / 2)  # before any padding
+    plain = _plain_colour(rgb, float(pts[468, 1] + pts[473, 1]) / 2)  # before any padding
+    # The segmenter sees the photo as shot: a tight crop's wide padding
+    # squeezed it (it took the rocks and leaves beside a boy's head for him).
+    person = _person_probability(rgb)
+    shot = pts
     rgb, pts = _with_room(rgb, pts)
+    side, top = (int(round(v)) for v in pts[0] - shot[0])
+    person = cv2.copyMakeBorder(person, top, 0, side, side, cv2.BORDER_CONSTANT, value=0.0)
     h, w = rgb.shape[:2]
     fw = float(np.linalg.norm(pts[454] - pts[234]))
     cx = float(pts[234, 0] + pts[454, 0]) / 2
     eye = float(pts[468, 1] + pts[473, 1]) / 2
     mask, (rx0, ry0, rx1, ry1), cut = _seeds(rgb.shape, pts)
-    if not plain:
+    open_ = mask == cv2.GC_PR_FGD
+    if plain is None:
         # A photo's own background (a wall, a flag, a building): where a
         # person segmenter doubts the person, grabCut starts from background
         # (sure of it: certain background); the landmarks' seeds and a
         # tight crop's one-colour padding alone left it beside the head.
-        # A plain backdrop needs no help (the segmenter takes a dark cap on
-        # blue for background).
-        person, open_ = _person_probability(rgb), mask == cv2.GC_PR_FGD
         mask[open_ & (person < 0.5)] = cv2.GC_PR_BGD
         mask[open_ & (person < SURE_BACKGROUND)] = cv2.GC_BGD
+    elif side or top:
+        # A tight crop on a plain wall: its only certain background was the
+        # one-colour padding, and grabCut, whose background model then knew
+        # one exact colour, kept the photo's whole wall (shaded, grainy) as
+        # the person. Certain background also where the segmenter is sure of
+        # it and the pixel has the wall's colour; the colour test keeps what
+        # the segmenter alone would drop (a dark cap on blue). A plain photo
+        # with room needs no help: its own wall seeds the background.
+        near = np.linalg.norm(rgb.astype(np.float32) - plain, axis=2) < PLAIN_NEAR
+        mask[open_ & near & (person < SURE_BACKGROUND)] = cv2.GC_BGD
 
     # grabCut on the region of interest only (plus a margin of background).
     fg = np.zeros((h, w), np.uint8)

@@ -177,15 +177,16 @@ def test_the_default_student_has_her_lips_closed(camera, analyser):
     assert xs.min() > lm[234, 0] and xs.max() < lm[454, 0]
 
 
-def _tight_crop(rgb: np.ndarray) -> np.ndarray:
+def _tight_crop(rgb: np.ndarray, side: float = 0.8) -> np.ndarray:
     """An ID-style crop: the face fills the frame, no backdrop beside or
-    above the head (grabCut used to fail on it: no background samples)."""
+    above the head (grabCut used to fail on it: no background samples).
+    side: face widths kept either side of the face's centre."""
     from kiosk.photo.analysis import FaceAnalyser
 
     with FaceAnalyser(static_image_mode=True) as analyser:
         f = analyser.analyse(rgb).faces[0]
     cx, eye, fw = f.centre_x, f.eye_line_y, f.face_width
-    x0, x1 = int(max(cx - 0.8 * fw, 0)), int(min(cx + 0.8 * fw, rgb.shape[1]))
+    x0, x1 = int(max(cx - side * fw, 0)), int(min(cx + side * fw, rgb.shape[1]))
     y0, y1 = int(max(eye - 0.9 * fw, 0)), int(min(eye + 1.3 * fw, rgb.shape[0]))
     return np.ascontiguousarray(rgb[y0:y1, x0:x1])
 
@@ -293,3 +294,24 @@ def test_a_camera_sized_portrait_is_cut_at_a_booth_size(tmp_path, analyser):
     cut = load_cutout(path)
     assert cut.face_width == pytest.approx(MAX_FACE_WIDTH, rel=0.01)
     assert _backdrop_beside_head(_booth_frame(path), analyser) > 0.9
+
+
+@pytest.mark.parametrize("wall", [(178, 176, 170), (236, 236, 234)])
+def test_a_tight_portrait_on_a_plain_studio_wall_is_cut_out(tmp_path, analyser, wall):
+    """Grace Hopper on a grey or white studio wall (shaded like a real one,
+    with grain), cropped tight: the padding's one exact colour was grabCut's
+    only certain background, and it kept the whole wall beside the head
+    (issue 23 item 12: Samuel L. Jackson's grey wall in the booth)."""
+    import cv2
+    from face_set import _person_on_backdrop
+
+    person = _person_on_backdrop(_grace_hopper(), wall)
+    h, w = person.shape[:2]
+    shade = np.linspace(1.04, 0.92, w, dtype=np.float32)[None, :, None]  # a key light from one side
+    grain = np.random.default_rng(5).normal(0, 2.5, person.shape)
+    rgb = np.clip(person * shade + grain, 0, 255).astype(np.uint8)
+    path = tmp_path / "studio.png"
+    # The wall 0.8-1 face widths out is in the photo: the band must show the booth's blue there.
+    cv2.imwrite(str(path), cv2.cvtColor(_tight_crop(rgb, side=1.0), cv2.COLOR_RGB2BGR))
+    assert _backdrop_beside_head(_booth_frame(path), analyser) > 0.9
+
