@@ -343,8 +343,8 @@ class FaceAnalyser:
         else:  # unrefined model: eye-corner means
             eye_l = pts[list(EYE_CORNERS_IMAGE_LEFT)].mean(axis=0)
             eye_r = pts[list(EYE_CORNERS_IMAGE_RIGHT)].mean(axis=0)
-        x0, y0 = pts.min(axis=0)
-        x1, y1 = pts.max(axis=0)
+        xs, ys = pts[:, 0], pts[:, 1]  # 1-D reductions: axis 0 of (478, 2) cost 30-45 us
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max(), ys.max()
         face_width = float(np.linalg.norm(pts[CHEEK_IMAGE_RIGHT] - pts[CHEEK_IMAGE_LEFT]))
         roll = math.degrees(math.atan2(eye_r[1] - eye_l[1], eye_r[0] - eye_l[0]))
         chin_y, forehead_y = float(pts[CHIN, 1]), float(pts[FOREHEAD, 1])

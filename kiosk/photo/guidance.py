@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -186,9 +187,11 @@ def _zone_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoCon
                 zones: ZoneRota | None) -> set[Hint]:
     """Hair over the ears; over the brows, and glasses; a head covering;
     jewellery: every group, or the rota's turn (the ears cost the most)."""
-    skin = skin_lab(img, f)  # the cheeks' colour, shared by every zone
-    groups = (lambda: _ear_hints(img, f, m, skin),
-              lambda: _brow_hints(img, f, m, skin) | _glasses_hints(img, f, m, spec.glasses),
+    # The cheeks' colour, shared by every zone, measured on first use: a
+    # turn whose zone the school ignores needs none.
+    skin = cache(lambda: skin_lab(img, f))
+    groups = (lambda: _ear_hints(img, f, m, skin()),
+              lambda: _brow_hints(img, f, m, skin()) | _glasses_hints(img, f, m, spec.glasses),
               lambda: _cover_hints(img, f, m, spec, skin),
               lambda: _jewellery_hints(img, f, m, spec, skin))
     if zones is None:
@@ -222,17 +225,17 @@ class ZoneRota:
 
 
 def _cover_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
-                 skin: np.ndarray | None) -> set[Hint]:
+                 skin: Callable[[], np.ndarray | None]) -> set[Hint]:
     """A head covering, unless the school ignores it: the check's own
     measure (the crown box)."""
-    cover = cover_share(img, f, m, skin) if spec.head_covering != "ignore" else None
+    cover = cover_share(img, f, m, skin()) if spec.head_covering != "ignore" else None
     return {Hint.HEAD_COVERED} if cover is not None and cover > m.max_cover_share else set()
 
 
 def _jewellery_hints(img: np.ndarray, f: FaceInfo, m: MeasureSettings, spec: PhotoConfig,
-                     skin: np.ndarray | None) -> set[Hint]:
+                     skin: Callable[[], np.ndarray | None]) -> set[Hint]:
     """Jewellery, unless the school ignores it (three small zones)."""
-    area = ornament_area(img, f, m, skin) if spec.jewellery != "ignore" else None
+    area = ornament_area(img, f, m, skin()) if spec.jewellery != "ignore" else None
     return {Hint.JEWELLERY} if area is not None and area > m.max_jewellery_area else set()
 
 

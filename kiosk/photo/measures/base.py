@@ -244,11 +244,12 @@ def _skin(gray: np.ndarray, face: FaceInfo) -> np.ndarray:
 
 
 def median_rows(px: np.ndarray) -> np.ndarray:
-    """np.median(px, axis=0) of an (n, 3) float32 array of whole numbers
-    (8-bit colours: CIELAB as OpenCV makes it), n > 0, by one sort: the same
-    float32 value (the middle one, or the mean of the middle two, exact for
-    whole numbers), without np.median's many small steps, which a preview
-    frame pays several times over."""
+    """np.median(px, axis=0) of an (n, ...) float32 array of whole numbers
+    or halves (8-bit colours: CIELAB as OpenCV makes it, or medians of
+    them), n > 0, by one sort: the same float32 value (the middle one, or
+    the mean of the middle two, exact for such numbers), without
+    np.median's many small steps, which a preview frame pays several times
+    over."""
     s = np.sort(px, axis=0)
     m = len(s) // 2
     return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / np.float32(2)
