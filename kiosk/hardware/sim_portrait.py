@@ -157,19 +157,19 @@ def cut_out_portrait(rgb: np.ndarray, paint_ears: bool = False) -> Cutout:
     """
     rgb, pts = _at_most(rgb, _landmarks(rgb), MAX_FACE_WIDTH)
     plain = _plain_colour(rgb, float(pts[468, 1] + pts[473, 1]) / 2)  # before any padding
-    # The segmenter sees the photo as shot: a tight crop's wide padding
-    # squeezed it (it took the rocks and leaves beside a boy's head for him).
-    person = _person_probability(rgb)
-    shot = pts
+    shot, shot_pts = rgb, pts
     rgb, pts = _with_room(rgb, pts)
-    side, top = (int(round(v)) for v in pts[0] - shot[0])
-    person = cv2.copyMakeBorder(person, top, 0, side, side, cv2.BORDER_CONSTANT, value=0.0)
+    side, top = (int(round(v)) for v in pts[0] - shot_pts[0])
     h, w = rgb.shape[:2]
     fw = float(np.linalg.norm(pts[454] - pts[234]))
     cx = float(pts[234, 0] + pts[454, 0]) / 2
     eye = float(pts[468, 1] + pts[473, 1]) / 2
     mask, (rx0, ry0, rx1, ry1), cut = _seeds(rgb.shape, pts)
     open_ = mask == cv2.GC_PR_FGD
+    if plain is None or side or top:  # a plain photo with room needs no segmenter
+        # It sees the photo as shot: a tight crop's wide padding squeezed it
+        # (it took the rocks and leaves beside a boy's head for him).
+        person = cv2.copyMakeBorder(_person_probability(shot), top, 0, side, side, cv2.BORDER_CONSTANT, value=0.0)
     if plain is None:
         # A photo's own background (a wall, a flag, a building): where a
         # person segmenter doubts the person, grabCut starts from background
